@@ -1,0 +1,162 @@
+//! Command-line interface types (clap). They stop here: `commands` turns them into a validated
+//! [`crate::config::Config`] and plain options before any work starts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "touchpath",
+    version,
+    about = "End-to-end marketing attribution from the exports you already have",
+    long_about = "touchpath loads web visits, call-tracking logs, CRM orders and POS receipts, stitches them into customers, \
+                  builds each customer's touchpoint path to every conversion and credits channels with attribution models.\n\n\
+                  Start with `touchpath report --demo`, then `touchpath init` to write a config for your own exports."
+)]
+pub struct Cli {
+    /// Config file (default: ./touchpath.toml, or $TOUCHPATH_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the input summary and progress on stderr even when it is not a terminal.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Print nothing on stderr but errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Channel report: credit per channel under one or several attribution models.
+    Report(ReportArgs),
+    /// Conversion paths: top channel sequences, path lengths and time lags.
+    Paths(PathsArgs),
+    /// Identity stitching: customers, match rates, largest groups, refused identifiers.
+    Stitch(StitchArgs),
+    /// List the attribution models with their parameters.
+    Models(ModelsArgs),
+    /// Write a commented touchpath.toml to start from.
+    Init(InitArgs),
+}
+
+/// Options of every command that reads data.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Run on the demo exports built into the binary (no config needed).
+    #[arg(long)]
+    pub demo: bool,
+    /// Lookback window before each conversion (e.g. 30d, 12h).
+    #[arg(long, value_name = "DURATION")]
+    pub lookback: Option<String>,
+    /// Only conversions on or after this date (YYYY-MM-DD or DD.MM.YYYY, in the config's time zone).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Only conversions on or before this date (inclusive).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Which conversions to report: online (CRM orders), offline (receipts) or all.
+    #[arg(long, value_name = "KIND", default_value = "all")]
+    pub conversions: String,
+    /// Write every rejected input row (file, line, column, reason, value) to this CSV.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+    /// Fail (exit 1) if any input row is rejected.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Model parameters, shared by `report` and `models`.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// Position-based shares of first, middle and last touches (e.g. 40,20,40 or 20,20,60).
+    #[arg(long, value_name = "F,M,L")]
+    pub position_weights: Option<String>,
+    /// Half-life of the time-decay model (e.g. 7d).
+    #[arg(long, value_name = "DURATION")]
+    pub half_life: Option<String>,
+    /// ROPO window before an offline purchase (e.g. 2d, 7d).
+    #[arg(long, value_name = "DURATION")]
+    pub ropo_window: Option<String>,
+    /// How the ROPO model shares credit among the touches it finds: last or linear.
+    #[arg(long, value_name = "RULE")]
+    pub ropo_inner: Option<String>,
+}
+
+/// Where and how a command writes its result.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// table, csv, json, parquet or markdown (default: table, or from the --output extension).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Write to this file instead of stdout (atomically).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Do not neutralize spreadsheet formulas (=, +, -, @) in CSV and Markdown text cells.
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub params: ModelArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Models, comma-separated, or `all`.
+    #[arg(long, short, value_name = "MODELS", default_value = "all")]
+    pub model: String,
+    /// Report rows: channel, source, medium, campaign or source-medium.
+    #[arg(long, value_name = "DIMENSION", default_value = "channel")]
+    pub by: String,
+    /// Also write the per-conversion credit table (the data behind every total) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub credits: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct PathsArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// How many top paths to show on screen.
+    #[arg(long, value_name = "N", default_value_t = 15)]
+    pub top: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct StitchArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Write the customer map (customer, identifier kind, salted hash of the identifier) to this CSV.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+    /// How many of the largest customer groups to list.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ModelsArgs {
+    #[command(flatten)]
+    pub params: ModelArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Where to write the config.
+    #[arg(long, short, value_name = "FILE", default_value = "touchpath.toml")]
+    pub output: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}

@@ -1,0 +1,183 @@
+//! `touchpath report`: credit per channel (or source, medium, campaign) under one or several
+//! models, side by side on screen, long format in files.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::{config, emit, format, model_params, prepare, selection, Verbosity};
+use crate::cli::ReportArgs;
+use crate::output::{self, Cell, Column, Format, Style, Table};
+use crate::reports::{attribute, CreditRow, Dimension, Report};
+
+pub fn run(cfg_path: Option<&Path>, a: ReportArgs, v: Verbosity) -> Result<()> {
+    let cfg = config(cfg_path, &a.data)?;
+    let params = model_params(&cfg.models, &a.params)?;
+    let dim = Dimension::parse(&a.by).map_err(|e| super::usage(format!("--by: {e}")))?;
+    let sel = selection(&a.data, &cfg)?;
+    let fmt = format(&a.out)?;
+    let set = prepare(&cfg, &a.data, v)?;
+    let models = crate::models::select(&a.model, &params, &set)?;
+    let mut credits = a.credits.as_ref().map(|_| Vec::new());
+    let report = attribute(&set, &models, dim, &sel, &cfg.salt, credits.as_mut());
+    if let (Some(path), Some(rows)) = (&a.credits, credits) {
+        let cfmt = Format::from_path(path).filter(|f| f.is_machine()).unwrap_or(Format::Csv);
+        let bytes = output::render(&[credit_table(&rows, dim)], cfmt, &output::Options { raw: a.out.raw, width: None })?;
+        output::write_atomic(path, &bytes)?;
+    }
+    let width = if a.out.output.is_none() { super::terminal_width() } else { None };
+    let tables = if fmt.is_machine() { vec![long_table(&report)] } else { human_tables(&report, fmt, width) };
+    emit(&tables, fmt, &a.out)
+}
+
+/// The documented file schema: model, dimension, conversions, revenue, share.
+pub fn long_table(r: &Report) -> Table {
+    let mut t = Table::new(
+        "",
+        vec![
+            Column::new("model", Style::Text),
+            Column::new(r.dimension.column(), Style::Text),
+            Column::new("conversions", Style::Decimal),
+            Column::new("revenue", Style::Money),
+            Column::new("share", Style::Percent),
+        ],
+    );
+    for row in &r.rows {
+        t.rows.push(vec![
+            Cell::Text(row.model.clone()),
+            Cell::Text(row.value.clone()),
+            Cell::Num(row.conversions),
+            Cell::Num(row.revenue),
+            Cell::Num(row.share),
+        ]);
+    }
+    t
+}
+
+/// Width of one model's column group on screen, for fitting tables to the terminal.
+const GROUP_WIDTH: usize = 34;
+
+/// Models side by side: one column group per model, as many groups per table as fit the width.
+fn human_tables(r: &Report, fmt: Format, width: Option<u16>) -> Vec<Table> {
+    let mut by_value: BTreeMap<&str, Vec<Option<(f64, f64, f64)>>> = BTreeMap::new();
+    for row in &r.rows {
+        let mi = r.models.iter().position(|m| *m == row.model).unwrap_or(0);
+        by_value.entry(&row.value).or_insert_with(|| vec![None; r.models.len()])[mi] = Some((row.conversions, row.revenue, row.share));
+    }
+    // People read the biggest channels first: order by the first model's conversions.
+    let mut values: Vec<&str> = by_value.keys().copied().collect();
+    let first = |v: &str| by_value[v].iter().flatten().next().map_or(0.0, |x| x.0);
+    values.sort_by(|a, b| first(b).total_cmp(&first(a)).then_with(|| a.cmp(b)));
+    let dim_width = values.iter().map(|v| v.chars().count()).max().unwrap_or(8).max(8) + 4;
+    let per_table = match (fmt, width) {
+        (Format::Table, Some(w)) => ((w as usize).saturating_sub(dim_width) / GROUP_WIDTH).max(1),
+        _ => r.models.len().max(1),
+    };
+    let mut tables = Vec::new();
+    let title = format!(
+        "{} conversions, revenue {} (credit by {})",
+        r.conversions,
+        crate::output::terminal_display(&Cell::Num(r.revenue), Style::Money),
+        r.dimension.column().replace('_', "/")
+    );
+    let model_idx: Vec<usize> = (0..r.models.len()).collect();
+    for (ci, chunk) in model_idx.chunks(per_table).enumerate() {
+        let mut cols = vec![Column::new(r.dimension.column(), Style::Text)];
+        for &mi in chunk {
+            let m = &r.models[mi];
+            cols.push(Column::titled(&format!("{m} conversions"), &format!("{m}\nconversions"), Style::Decimal));
+            cols.push(Column::titled(&format!("{m} revenue"), "revenue", Style::Money));
+            cols.push(Column::titled(&format!("{m} share"), "share", Style::Percent));
+        }
+        let mut t = Table::new(if ci == 0 { &title } else { "" }, cols);
+        for v in &values {
+            let mut row = vec![Cell::Text(v.to_string())];
+            for &mi in chunk {
+                match by_value[v][mi] {
+                    Some((c, rev, s)) => row.extend([Cell::Num(c), Cell::Num(rev), Cell::Num(s)]),
+                    None => row.extend([Cell::Num(0.0), Cell::Num(0.0), Cell::Num(0.0)]),
+                }
+            }
+            t.rows.push(row);
+        }
+        let mut tot = vec![Cell::Text("Total".into())];
+        for &mi in chunk {
+            let (c, rev) = r.totals[mi];
+            tot.extend([Cell::Num(c), Cell::Num(rev), Cell::Num(if c > 0.0 { 1.0 } else { 0.0 })]);
+        }
+        t.totals = Some(tot);
+        tables.push(t);
+    }
+    if let Some(ropo) = &r.ropo {
+        let share = |n: f64, d: f64| if d > 0.0 { Cell::Num(n / d) } else { Cell::Missing };
+        let mut t = Table::new(
+            "ROPO: offline purchases with an online touch in the ROPO window",
+            vec![
+                Column::new(r.dimension.column(), Style::Text),
+                Column::new("purchases", Style::Count),
+                Column::new("share of offline", Style::Percent),
+                Column::new("revenue", Style::Money),
+                Column::new("share of offline revenue", Style::Percent),
+            ],
+        );
+        let mut entries: Vec<(&String, &(u64, f64))> = ropo.by_value.iter().collect();
+        entries.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(b.0)));
+        let total = ropo.offline_conversions as f64;
+        for (v, (n, rev)) in entries {
+            t.rows.push(vec![
+                Cell::Text(v.clone()),
+                Cell::Int(*n),
+                share(*n as f64, total),
+                Cell::Num(*rev),
+                share(*rev, ropo.offline_revenue),
+            ]);
+        }
+        t.totals = Some(vec![
+            Cell::Text("Any online touch".into()),
+            Cell::Int(ropo.with_touch),
+            share(ropo.with_touch as f64, total),
+            Cell::Num(ropo.with_touch_revenue),
+            share(ropo.with_touch_revenue, ropo.offline_revenue),
+        ]);
+        tables.push(t);
+    }
+    tables
+}
+
+/// The audit table behind the totals.
+fn credit_table(rows: &[CreditRow], dim: Dimension) -> Table {
+    let mut t = Table::new(
+        "",
+        vec![
+            Column::new("conversion_id", Style::Text),
+            Column::new("conversion_kind", Style::Text),
+            Column::new("converted_at", Style::Text),
+            Column::new("customer", Style::Text),
+            Column::new("model", Style::Text),
+            Column::new(dim.column(), Style::Text),
+            Column::new("touch_at", Style::Text),
+            Column::new("credit", Style::Decimal),
+            Column::new("revenue_credit", Style::Money),
+        ],
+    );
+    for r in rows {
+        t.rows.push(vec![
+            Cell::Text(r.conversion_id.clone()),
+            Cell::Text(r.kind.to_string()),
+            Cell::Text(iso(r.converted_at)),
+            Cell::Text(r.customer.clone()),
+            Cell::Text(r.model.to_string()),
+            Cell::Text(r.value.clone()),
+            r.touch_at.map_or(Cell::Missing, |t| Cell::Text(iso(t))),
+            Cell::Num(r.credit),
+            Cell::Num(r.revenue_credit),
+        ]);
+    }
+    t
+}
+
+/// UTC timestamp as ISO 8601.
+pub fn iso(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0).map_or_else(|| ts.to_string(), |d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}

@@ -1,0 +1,412 @@
+//! Identity stitching: every record links the identifiers it carries (a call links a phone and a
+//! client id, an order its id, phone, e-mail and client id), and a customer is a connected group
+//! of that graph, found by union-find over interned identifiers.
+//!
+//! Over-merging guard: an identifier that would join more than `max_customers_per_identifier`
+//! otherwise separate customers (a shop's own phone typed on every receipt, a test e-mail) is
+//! refused for joining and listed in the summary.
+
+use rustc_hash::FxHashMap;
+use sha2::{Digest, Sha256};
+
+use crate::intern::Interner;
+
+/// Kinds of identifier, in the order used to pick a customer's display key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum IdKind {
+    CrmId = b'a',
+    UserId = b'b',
+    Email = b'c',
+    Phone = b'd',
+    LoyaltyCard = b'e',
+    ClientId = b'f',
+    OrderId = b'g',
+    /// Internal: joins duplicate rows of one receipt. Never shown.
+    ReceiptId = b'h',
+}
+
+impl IdKind {
+    pub const PUBLIC: [IdKind; 7] = [
+        IdKind::ClientId,
+        IdKind::UserId,
+        IdKind::Phone,
+        IdKind::Email,
+        IdKind::LoyaltyCard,
+        IdKind::CrmId,
+        IdKind::OrderId,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            IdKind::CrmId => "crm_customer_id",
+            IdKind::UserId => "user_id",
+            IdKind::Email => "email",
+            IdKind::Phone => "phone",
+            IdKind::LoyaltyCard => "loyalty_card",
+            IdKind::ClientId => "client_id",
+            IdKind::OrderId => "order_id",
+            IdKind::ReceiptId => "receipt_id",
+        }
+    }
+
+    /// Accepts the canonical names and a few common spellings.
+    pub fn parse(s: &str) -> Option<IdKind> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "client_id" | "clientid" | "cookie" | "client" => IdKind::ClientId,
+            "user_id" | "userid" | "user" => IdKind::UserId,
+            "phone" | "caller_phone" | "tel" => IdKind::Phone,
+            "email" | "e-mail" | "mail" => IdKind::Email,
+            "loyalty_card" | "card" | "loyalty" => IdKind::LoyaltyCard,
+            "crm_customer_id" | "crm_id" | "crm" => IdKind::CrmId,
+            "order_id" | "order" => IdKind::OrderId,
+            _ => return None,
+        })
+    }
+
+    fn from_tag(b: u8) -> IdKind {
+        match b {
+            b'a' => IdKind::CrmId,
+            b'b' => IdKind::UserId,
+            b'c' => IdKind::Email,
+            b'd' => IdKind::Phone,
+            b'e' => IdKind::LoyaltyCard,
+            b'f' => IdKind::ClientId,
+            b'g' => IdKind::OrderId,
+            _ => IdKind::ReceiptId,
+        }
+    }
+
+    /// Identifiers of a person rather than of one purchase. Only these count towards the
+    /// over-merging limit: a loyal customer's phone on fifty receipts joins one person, not fifty.
+    pub fn is_persistent(self) -> bool {
+        !matches!(self, IdKind::OrderId | IdKind::ReceiptId)
+    }
+
+    /// Phones and e-mails are personal data: they are only ever shown hashed.
+    pub fn is_personal(self) -> bool {
+        matches!(self, IdKind::Phone | IdKind::Email)
+    }
+}
+
+/// Identifiers (interned with their kind) and the records that link them.
+pub struct IdGraph {
+    nodes: Interner,
+    offsets: Vec<u32>,
+    members: Vec<u32>,
+    buf: String,
+}
+
+impl Default for IdGraph {
+    fn default() -> Self {
+        IdGraph { nodes: Interner::new(), offsets: vec![0], members: Vec::new(), buf: String::new() }
+    }
+}
+
+impl IdGraph {
+    pub fn node(&mut self, kind: IdKind, value: &str) -> u32 {
+        self.buf.clear();
+        self.buf.push(kind as u8 as char);
+        self.buf.push_str(value);
+        self.nodes.intern(&self.buf)
+    }
+
+    pub fn find_node(&mut self, kind: IdKind, value: &str) -> Option<u32> {
+        self.buf.clear();
+        self.buf.push(kind as u8 as char);
+        self.buf.push_str(value);
+        self.nodes.get(&self.buf)
+    }
+
+    /// Adds a record carrying `nodes`; returns its index. A record may carry no identifier.
+    pub fn add_record(&mut self, nodes: &[u32]) -> u32 {
+        let idx = self.offsets.len() as u32 - 1;
+        for &n in nodes {
+            if !self.members[self.offsets[idx as usize] as usize..].contains(&n) {
+                self.members.push(n);
+            }
+        }
+        self.offsets.push(self.members.len() as u32);
+        idx
+    }
+
+    pub fn records(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn record(&self, r: u32) -> &[u32] {
+        &self.members[self.offsets[r as usize] as usize..self.offsets[r as usize + 1] as usize]
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn kind(&self, node: u32) -> IdKind {
+        IdKind::from_tag(self.nodes.resolve(node).as_bytes()[0])
+    }
+
+    pub fn value(&self, node: u32) -> &str {
+        &self.nodes.resolve(node)[1..]
+    }
+
+    /// The node's key as stored (kind tag + value): sorts by kind, then value.
+    fn key(&self, node: u32) -> &str {
+        self.nodes.resolve(node)
+    }
+}
+
+struct UnionFind {
+    parent: Vec<u32>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind { parent: (0..n as u32).collect() }
+    }
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let p = self.parent[x as usize];
+            self.parent[x as usize] = self.parent[p as usize];
+            x = p;
+        }
+        x
+    }
+    fn union(&mut self, a: u32, b: u32) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            // The smaller root wins so the structure does not depend on the order of unions.
+            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            self.parent[hi as usize] = lo;
+        }
+    }
+}
+
+/// An identifier refused for joining, with how many customers it would have joined.
+#[derive(Clone, Debug)]
+pub struct Refused {
+    pub kind: IdKind,
+    pub value: String,
+    pub customers: usize,
+}
+
+/// The outcome of stitching.
+pub struct Stitching {
+    /// Customer index of every record.
+    pub customer_of_record: Vec<u32>,
+    /// Customer index of every identifier; `u32::MAX` for refused ones.
+    pub customer_of_node: Vec<u32>,
+    /// Stable display key of each customer: salted hash of its smallest identifier; empty for a
+    /// customer known by no usable identifier.
+    pub customer_keys: Vec<String>,
+    /// Identifiers per customer, by kind (for `stitch` statistics).
+    pub identifiers: Vec<u32>,
+    pub refused: Vec<Refused>,
+}
+
+impl Stitching {
+    pub fn customers(&self) -> usize {
+        self.customer_keys.len()
+    }
+}
+
+/// Salted SHA-256 of a value, hex-encoded, truncated to 16 characters for display.
+pub fn hash_id(salt: &str, value: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update([0u8]);
+    h.update(value.as_bytes());
+    let d = h.finalize();
+    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
+    let n = g.node_count();
+    // 1. Candidates: identifiers that co-occur with more distinct persistent identifiers than
+    //    the limit. Only they can join more customers than the limit, so only they are examined.
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    for r in 0..g.records() as u32 {
+        let m = g.record(r);
+        if m.len() < 2 {
+            continue;
+        }
+        for (i, &a) in m.iter().enumerate() {
+            for &b in &m[i + 1..] {
+                pairs.push((a, b));
+                pairs.push((b, a));
+            }
+        }
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    let persistent: Vec<bool> = (0..n as u32).map(|x| x == 0 || g.kind(x).is_persistent()).collect();
+    let mut degree = vec![0u32; n];
+    for &(a, b) in &pairs {
+        if persistent[b as usize] {
+            degree[a as usize] += 1;
+        }
+    }
+    let candidate: Vec<bool> = degree.iter().map(|&d| d as usize > max_customers).collect();
+
+    // 2. Groups without the candidates.
+    let mut uf = UnionFind::new(n);
+    for &(a, b) in &pairs {
+        if !candidate[a as usize] && !candidate[b as usize] {
+            uf.union(a, b);
+        }
+    }
+    // 3. A candidate whose persistent neighbours lie in more groups than the limit is refused;
+    //    the others join.
+    let mut refused_flag = vec![false; n];
+    let mut refused = Vec::new();
+    let mut start = 0;
+    while start < pairs.len() {
+        let a = pairs[start].0;
+        let mut end = start;
+        while end < pairs.len() && pairs[end].0 == a {
+            end += 1;
+        }
+        if candidate[a as usize] {
+            let mut roots: Vec<u32> = pairs[start..end]
+                .iter()
+                .filter(|(_, b)| !candidate[*b as usize] && persistent[*b as usize])
+                .map(|&(_, b)| uf.find(b))
+                .collect();
+            roots.sort_unstable();
+            roots.dedup();
+            if roots.len() > max_customers {
+                refused_flag[a as usize] = true;
+                let kind = g.kind(a);
+                refused.push(Refused {
+                    kind,
+                    value: if kind.is_personal() { format!("#{}", hash_id(salt, g.value(a))) } else { g.value(a).to_string() },
+                    customers: roots.len(),
+                });
+            }
+        }
+        start = end;
+    }
+    for &(a, b) in &pairs {
+        if !refused_flag[a as usize] && !refused_flag[b as usize] {
+            uf.union(a, b);
+        }
+    }
+    refused.sort_by(|x, y| y.customers.cmp(&x.customers).then_with(|| x.value.cmp(&y.value)));
+
+    // 4. Customers: one per group reached by a record; a record whose identifiers are all
+    //    refused (or that has none) is a customer of its own.
+    let mut root_customer: FxHashMap<u32, u32> = FxHashMap::default();
+    let mut customer_of_record = Vec::with_capacity(g.records());
+    let mut min_key: Vec<Option<u32>> = Vec::new();
+    for r in 0..g.records() as u32 {
+        let usable = g.record(r).iter().copied().find(|&x| !refused_flag[x as usize]);
+        let c = match usable {
+            Some(node) => {
+                let root = uf.find(node);
+                *root_customer.entry(root).or_insert_with(|| {
+                    min_key.push(None);
+                    (min_key.len() - 1) as u32
+                })
+            }
+            None => {
+                min_key.push(None);
+                (min_key.len() - 1) as u32
+            }
+        };
+        customer_of_record.push(c);
+    }
+    // Display keys come from content (the smallest identifier), never from input order.
+    let mut identifiers = vec![0u32; min_key.len()];
+    let mut customer_of_node = vec![u32::MAX; n];
+    for node in 1..n as u32 {
+        if refused_flag[node as usize] {
+            continue;
+        }
+        let root = uf.find(node);
+        if let Some(&c) = root_customer.get(&root) {
+            customer_of_node[node as usize] = c;
+            identifiers[c as usize] += 1;
+            let better = match min_key[c as usize] {
+                None => true,
+                Some(cur) => g.key(node) < g.key(cur),
+            };
+            if better {
+                min_key[c as usize] = Some(node);
+            }
+        }
+    }
+    // Anonymous customers get an empty key here: only the records' own content (a receipt id)
+    // can name them without depending on input order, and that is known to the caller.
+    let customer_keys = min_key
+        .iter()
+        .map(|k| k.map(|node| hash_id(salt, g.key(node))).unwrap_or_default())
+        .collect();
+    Stitching { customer_of_record, customer_of_node, customer_keys, identifiers, refused }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connected_records_make_one_customer() {
+        let mut g = IdGraph::default();
+        let c1 = g.node(IdKind::ClientId, "c1");
+        let c2 = g.node(IdKind::ClientId, "c2");
+        let p = g.node(IdKind::Phone, "79151234567");
+        let other = g.node(IdKind::ClientId, "c3");
+        let r1 = g.add_record(&[c1]);
+        let r2 = g.add_record(&[p, c1]);
+        let r3 = g.add_record(&[c2, p]);
+        let r4 = g.add_record(&[other]);
+        let s = stitch(&g, 20, "");
+        assert_eq!(s.customer_of_record[r1 as usize], s.customer_of_record[r3 as usize]);
+        assert_eq!(s.customer_of_record[r2 as usize], s.customer_of_record[r1 as usize]);
+        assert_ne!(s.customer_of_record[r4 as usize], s.customer_of_record[r1 as usize]);
+        assert_eq!(s.customers(), 2);
+    }
+
+    #[test]
+    fn hub_identifier_is_refused() {
+        let mut g = IdGraph::default();
+        let shop = g.node(IdKind::Phone, "74950000000");
+        let mut recs = Vec::new();
+        for i in 0..5 {
+            let card = g.node(IdKind::LoyaltyCard, &format!("card{i}"));
+            recs.push(g.add_record(&[card, shop]));
+        }
+        let only_shop = g.add_record(&[shop]);
+        let s = stitch(&g, 3, "salt");
+        assert_eq!(s.refused.len(), 1);
+        assert_eq!(s.refused[0].customers, 5);
+        assert!(s.refused[0].value.starts_with('#'), "phones are shown hashed");
+        let mut cs: Vec<u32> = recs.iter().map(|&r| s.customer_of_record[r as usize]).collect();
+        cs.sort();
+        cs.dedup();
+        assert_eq!(cs.len(), 5);
+        assert!(!cs.contains(&s.customer_of_record[only_shop as usize]));
+        // Under the limit, the same phone joins them.
+        let s = stitch(&g, 5, "salt");
+        assert!(s.refused.is_empty());
+    }
+
+    #[test]
+    fn keys_do_not_depend_on_insertion_order() {
+        let build = |rev: bool| {
+            let mut g = IdGraph::default();
+            let mut items = vec![("a", "b"), ("c", "d")];
+            if rev {
+                items.reverse();
+            }
+            for (x, y) in items {
+                let nx = g.node(IdKind::ClientId, x);
+                let ny = g.node(IdKind::Email, y);
+                g.add_record(&[nx, ny]);
+            }
+            let mut k = stitch(&g, 20, "s").customer_keys;
+            k.sort();
+            k
+        };
+        assert_eq!(build(false), build(true));
+    }
+}

@@ -1,0 +1,150 @@
+//! Attribution models as plugins: one file per model behind the [`Model`] trait, all listed in
+//! [`registry`]. The pipeline only ever sees `dyn Model`, so adding a model touches this list and
+//! nothing else.
+//!
+//! Shared conventions (see README, "Models"):
+//! - each conversion's credits sum to 1, and its revenue credit to its revenue;
+//! - repeated channels in a path add up;
+//! - a conversion with no touch in its window is credited to `Direct` when it is an online order,
+//!   and to `(offline, no online touch)` when it is a store receipt.
+
+mod first_click;
+mod last_click;
+mod last_non_direct;
+mod linear;
+mod position_based;
+pub mod ropo;
+mod time_decay;
+
+use anyhow::{bail, Result};
+
+use crate::channels;
+use crate::config::ModelParams;
+use crate::paths::{PTouch, Path, PathSet};
+
+/// What receives credit: a touch of the path, or a named bucket for conversions without one.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Target {
+    /// Index into `PathSet::touches`.
+    Touch(u32),
+    Bucket(&'static str),
+}
+
+/// A share of one conversion.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Credit {
+    pub target: Target,
+    pub weight: f64,
+}
+
+/// An attribution model.
+pub trait Model: Send + Sync {
+    /// Kebab-case name, as typed on the command line and written in outputs.
+    fn name(&self) -> &'static str;
+    /// One line for `touchpath models`.
+    fn description(&self) -> &'static str;
+    /// Parameters and their values in this run.
+    fn parameters(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+    /// `Err(reason)` when the model cannot run on this input.
+    fn applicable(&self, _set: &PathSet) -> std::result::Result<(), String> {
+        Ok(())
+    }
+    /// Weights for the touches of a non-empty path (same length, summing to 1).
+    fn weights(&self, set: &PathSet, path: &Path, touches: &[PTouch], out: &mut Vec<f64>);
+
+    /// Credits of one converting path, appended to `out`.
+    fn credit(&self, set: &PathSet, path: &Path, out: &mut Vec<Credit>) {
+        if path.is_empty() {
+            out.push(no_touch(set, path));
+            return;
+        }
+        let mut w = Vec::with_capacity(path.len());
+        self.weights(set, path, set.path_touches(path), &mut w);
+        push_weights(path.start, &w, out);
+    }
+}
+
+/// The bucket of a conversion that no touch can take credit for.
+pub fn no_touch(set: &PathSet, path: &Path) -> Credit {
+    let offline = set.conversion_of(path).is_some_and(|c| c.offline);
+    Credit { target: Target::Bucket(if offline { channels::OFFLINE_NO_TOUCH } else { channels::DIRECT }), weight: 1.0 }
+}
+
+/// Turns per-touch weights into credits, dropping zero weights.
+pub fn push_weights(start: u32, w: &[f64], out: &mut Vec<Credit>) {
+    for (i, &x) in w.iter().enumerate() {
+        if x != 0.0 {
+            out.push(Credit { target: Target::Touch(start + i as u32), weight: x });
+        }
+    }
+}
+
+/// Every model, in the documented order (the order of report rows and columns).
+pub fn registry(p: &ModelParams) -> Vec<Box<dyn Model>> {
+    vec![
+        Box::new(last_click::LastClick),
+        Box::new(last_non_direct::LastNonDirect),
+        Box::new(first_click::FirstClick),
+        Box::new(linear::Linear),
+        Box::new(position_based::PositionBased { weights: p.position_weights }),
+        Box::new(time_decay::TimeDecay { half_life: p.half_life }),
+        Box::new(ropo::Ropo { window: p.ropo_window, inner: p.ropo_inner }),
+    ]
+}
+
+/// Resolves `--model` (comma-separated names or `all`) against the registry.
+pub fn select(spec: &str, p: &ModelParams, set: &PathSet) -> Result<Vec<Box<dyn Model>>> {
+    let all = registry(p);
+    let wanted: Vec<&str> = spec.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    if wanted.is_empty() {
+        bail!("--model needs at least one model name (or `all`)");
+    }
+    if wanted.contains(&"all") {
+        return Ok(all.into_iter().filter(|m| m.applicable(set).is_ok()).collect());
+    }
+    for w in &wanted {
+        if !all.iter().any(|m| m.name() == *w) {
+            bail!(crate::UsageError(format!(
+                "unknown model `{w}`; models: {}",
+                all.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    let mut chosen = Vec::new();
+    for m in all {
+        if wanted.contains(&m.name()) {
+            if let Err(why) = m.applicable(set) {
+                bail!("model `{}` cannot run on this input: {why}", m.name());
+            }
+            chosen.push(m);
+        }
+    }
+    Ok(chosen)
+}
+
+/// Names of every model, for usage messages.
+pub fn names() -> Vec<&'static str> {
+    registry(&ModelParams::default()).iter().map(|m| m.name()).collect()
+}
+
+#[cfg(test)]
+pub(crate) mod testkit;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_names_are_unique_and_kebab_case() {
+        let names = names();
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len(), "duplicate model names: {names:?}");
+        for n in names {
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{n}");
+        }
+    }
+}

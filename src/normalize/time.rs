@@ -1,0 +1,230 @@
+//! Timestamps as exports write them (`dd.mm.yyyy HH:MM[:SS]`, ISO 8601 with or without offset,
+//! Unix seconds or milliseconds), read in the source's time zone and kept as UTC Unix seconds.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone};
+use chrono_tz::Tz;
+
+/// Parses timestamps of one source; caches the zone offset per local date because most exports
+/// hold many rows per day and zone look-ups are the expensive part.
+pub struct TimeParser {
+    tz: Tz,
+    format: Option<String>,
+    cache: Option<(NaiveDate, i64)>,
+}
+
+impl TimeParser {
+    pub fn new(tz: Tz, format: Option<String>) -> Self {
+        TimeParser { tz, format, cache: None }
+    }
+
+    /// UTC Unix seconds, or a short description of what is wrong.
+    pub fn parse(&mut self, raw: &str) -> Result<i64, String> {
+        let s = raw.trim();
+        if let Some(fmt) = self.format.clone() {
+            return self.parse_with_format(s, &fmt);
+        }
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            return unix(s);
+        }
+        let (naive, offset) = parse_auto(s).ok_or_else(|| {
+            "is not a date and time (expected e.g. 31.10.2026 14:05, 2026-10-31 14:05:00, 2026-10-31T14:05:00+03:00 or Unix seconds)"
+                .to_string()
+        })?;
+        Ok(match offset {
+            Some(off) => naive.and_utc().timestamp() - off,
+            None => self.local_to_utc(naive),
+        })
+    }
+
+    fn parse_with_format(&mut self, s: &str, fmt: &str) -> Result<i64, String> {
+        if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
+            return Ok(dt.timestamp());
+        }
+        if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Ok(self.local_to_utc(n));
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(s, fmt) {
+            return Ok(self.local_to_utc(d.and_time(NaiveTime::MIN)));
+        }
+        Err(format!("does not match the configured timestamp_format `{fmt}`"))
+    }
+
+    fn local_to_utc(&mut self, naive: NaiveDateTime) -> i64 {
+        let date = naive.date();
+        let secs = naive.and_utc().timestamp();
+        if let Some((d, off)) = self.cache {
+            if d == date {
+                return secs - off;
+            }
+        }
+        // Offsets of a named zone can change within a day (DST), so only cache days whose
+        // midnight and end share one offset.
+        let offset_at = |n: NaiveDateTime| -> i64 {
+            match self.tz.from_local_datetime(&n) {
+                chrono::LocalResult::Single(dt) => dt.offset().fix().local_minus_utc() as i64,
+                chrono::LocalResult::Ambiguous(a, _) => a.offset().fix().local_minus_utc() as i64,
+                // A local time skipped by a DST change: read it with the offset in force before.
+                chrono::LocalResult::None => self.tz.offset_from_utc_datetime(&n).fix().local_minus_utc() as i64,
+            }
+        };
+        let off = offset_at(naive);
+        let start = offset_at(date.and_time(NaiveTime::MIN));
+        let end = date.and_hms_opt(23, 59, 59).map(offset_at).unwrap_or(start);
+        if start == end && start == off {
+            self.cache = Some((date, off));
+        }
+        secs - off
+    }
+}
+
+fn unix(s: &str) -> Result<i64, String> {
+    let v: i64 = s.parse().map_err(|_| "is not a number of seconds".to_string())?;
+    match s.len() {
+        9 | 10 => Ok(v),
+        12 | 13 => Ok(v.div_euclid(1000)),
+        _ => Err("is a number but not Unix seconds (10 digits) or milliseconds (13 digits)".into()),
+    }
+}
+
+fn num(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0u32, |a, &d| a * 10 + (d - b'0') as u32))
+}
+
+/// Splits off a trailing zone: `Z`, `UTC`, `+03:00`, `+0300`, `+03`. Returns the rest and
+/// the offset in seconds east of UTC.
+fn split_offset(s: &str) -> (&str, Option<i64>) {
+    let t = s.trim_end();
+    if let Some(rest) = t.strip_suffix('Z').or_else(|| t.strip_suffix(" UTC")).or_else(|| t.strip_suffix("UTC")) {
+        return (rest.trim_end(), Some(0));
+    }
+    let bytes = t.as_bytes();
+    // Look for a sign after the time part (at least "HH:MM" before it).
+    for i in (10..bytes.len()).rev() {
+        let c = bytes[i];
+        if c == b'+' || c == b'-' {
+            let zone = &t[i + 1..];
+            let zb = zone.replace(':', "");
+            let (h, m) = match zb.len() {
+                2 => (num(zb.as_bytes()), Some(0)),
+                4 => (num(&zb.as_bytes()[..2]), num(&zb.as_bytes()[2..])),
+                _ => return (t, None),
+            };
+            if let (Some(h), Some(m)) = (h, m) {
+                if h <= 14 && m < 60 {
+                    let sign = if c == b'-' { -1 } else { 1 };
+                    return (t[..i].trim_end(), Some(sign * (h as i64 * 3600 + m as i64 * 60)));
+                }
+            }
+            return (t, None);
+        }
+        if c == b' ' || c == b'T' {
+            break;
+        }
+    }
+    (t, None)
+}
+
+/// Recognises the supported layouts. Returns the naive date-time and an explicit offset if any.
+pub fn parse_auto(s: &str) -> Option<(NaiveDateTime, Option<i64>)> {
+    let (body, offset) = split_offset(s);
+    let b = body.as_bytes();
+    if b.len() < 8 {
+        return None;
+    }
+    // Date part.
+    let (date, rest) = if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' || b.len() >= 10 && b[4] == b'/' && b[7] == b'/' {
+        let d = NaiveDate::from_ymd_opt(num(&b[0..4])? as i32, num(&b[5..7])?, num(&b[8..10])?)?;
+        (d, &body[10..])
+    } else if b.len() >= 10 && b[2] == b'.' && b[5] == b'.' && b[6..10].iter().all(u8::is_ascii_digit) {
+        let d = NaiveDate::from_ymd_opt(num(&b[6..10])? as i32, num(&b[3..5])?, num(&b[0..2])?)?;
+        (d, &body[10..])
+    } else if b.len() >= 8 && b[2] == b'.' && b[5] == b'.' && (b.len() == 8 || b[8] == b' ') {
+        // dd.mm.yy
+        let d = NaiveDate::from_ymd_opt(2000 + num(&b[6..8])? as i32, num(&b[3..5])?, num(&b[0..2])?)?;
+        (d, &body[8..])
+    } else {
+        return None;
+    };
+    let rest = rest.trim_start_matches([' ', 'T', ',']);
+    if rest.is_empty() {
+        return Some((date.and_time(NaiveTime::MIN), offset));
+    }
+    let r = rest.as_bytes();
+    if r.len() < 4 {
+        return None;
+    }
+    let colon = rest.find(':')?;
+    let h = num(&r[..colon])?;
+    let m = num(r.get(colon + 1..colon + 3)?)?;
+    let mut sec = 0;
+    let tail = &r[colon + 3..];
+    if !tail.is_empty() {
+        if tail[0] != b':' || tail.len() < 3 {
+            return None;
+        }
+        sec = num(&tail[1..3])?;
+        let frac = &tail[3..];
+        if !frac.is_empty() && !(frac[0] == b'.' || frac[0] == b',') || frac.len() > 1 && num(&frac[1..]).is_none() {
+            return None;
+        }
+    }
+    let time = NaiveTime::from_hms_opt(h, m, sec)?;
+    Some((date.and_time(time), offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> i64 {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap().and_utc().timestamp()
+    }
+
+    #[test]
+    fn russian_dates_in_moscow_time() {
+        let mut p = TimeParser::new(chrono_tz::Europe::Moscow, None);
+        assert_eq!(p.parse("31.10.2026 14:05:00"), Ok(utc("2026-10-31 11:05:00")));
+        assert_eq!(p.parse("31.10.2026 14:05"), Ok(utc("2026-10-31 11:05:00")));
+        assert_eq!(p.parse("31.10.2026"), Ok(utc("2026-10-30 21:00:00")));
+        assert_eq!(p.parse("31.10.26 14:05"), Ok(utc("2026-10-31 11:05:00")));
+    }
+
+    #[test]
+    fn iso_with_and_without_offset() {
+        let mut p = TimeParser::new(chrono_tz::Europe::Moscow, None);
+        assert_eq!(p.parse("2026-10-31T14:05:00+03:00"), Ok(utc("2026-10-31 11:05:00")));
+        assert_eq!(p.parse("2026-10-31T11:05:00Z"), Ok(utc("2026-10-31 11:05:00")));
+        assert_eq!(p.parse("2026-10-31 11:05:00 UTC"), Ok(utc("2026-10-31 11:05:00")));
+        assert_eq!(p.parse("2026-10-31 14:05:00.123"), Ok(utc("2026-10-31 11:05:00")));
+        assert_eq!(p.parse("2026-10-31T09:05:00-0200"), Ok(utc("2026-10-31 11:05:00")));
+        assert_eq!(p.parse("2026-10-31 14:05:00"), Ok(utc("2026-10-31 11:05:00")));
+    }
+
+    #[test]
+    fn unix_seconds_and_millis() {
+        let mut p = TimeParser::new(chrono_tz::UTC, None);
+        assert_eq!(p.parse("1793444700"), Ok(1793444700));
+        assert_eq!(p.parse("1793444700123"), Ok(1793444700));
+        assert!(p.parse("12345").is_err());
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        let mut p = TimeParser::new(chrono_tz::UTC, None);
+        for bad in ["yesterday", "32.10.2026", "2026-13-01", "31.10.2026 25:00", "2026-10-31 14:0x"] {
+            assert!(p.parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn explicit_format_and_dst_zone() {
+        let mut p = TimeParser::new(chrono_tz::Europe::Berlin, Some("%m/%d/%Y %H:%M".into()));
+        // Berlin is UTC+1 in winter and UTC+2 in summer.
+        assert_eq!(p.parse("01/15/2026 12:00"), Ok(utc("2026-01-15 11:00:00")));
+        assert_eq!(p.parse("07/15/2026 12:00"), Ok(utc("2026-07-15 10:00:00")));
+        assert!(p.parse("2026-07-15").is_err());
+    }
+}

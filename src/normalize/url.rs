@@ -1,0 +1,117 @@
+//! What a visit's URLs say about where it came from: UTM tags in the landing page's query string
+//! (with Yandex and Google click ids), and the host of the referrer.
+
+/// Decodes `%XX` escapes (as UTF-8, falling back to Windows-1251) and `+` as a space.
+pub fn percent_decode(s: &str) -> String {
+    if !s.contains('%') && !s.contains('+') {
+        return s.to_string();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) => encoding_rs::WINDOWS_1251.decode(e.as_bytes()).0.into_owned(),
+    }
+}
+
+/// UTM tags (and click ids) found in a URL's query string.
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct QueryTags {
+    pub source: Option<String>,
+    pub medium: Option<String>,
+    pub campaign: Option<String>,
+    pub content: Option<String>,
+    pub term: Option<String>,
+    pub yclid: bool,
+    pub gclid: bool,
+}
+
+pub fn query_tags(url: &str) -> QueryTags {
+    let mut t = QueryTags::default();
+    let Some(q) = url.split_once('?').map(|(_, q)| q) else { return t };
+    let q = q.split('#').next().unwrap_or("");
+    for pair in q.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_decode(v);
+        let v = v.trim();
+        let val = (!v.is_empty()).then(|| v.to_string());
+        match k.to_ascii_lowercase().as_str() {
+            "utm_source" => t.source = val,
+            "utm_medium" => t.medium = val,
+            "utm_campaign" => t.campaign = val,
+            "utm_content" => t.content = val,
+            "utm_term" => t.term = val,
+            "yclid" => t.yclid = true,
+            "gclid" | "gbraid" | "wbraid" => t.gclid = true,
+            _ => {}
+        }
+    }
+    t
+}
+
+/// The lower-cased host of a URL without `www.`; `None` for an empty or host-less value.
+pub fn host(url: &str) -> Option<String> {
+    let u = url.trim();
+    let rest = match u.find("://") {
+        Some(i) => &u[i + 3..],
+        None if u.starts_with("//") => &u[2..],
+        None => u,
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let hostport = &rest[..end];
+    let host = hostport.rsplit('@').next().unwrap_or(hostport);
+    let host = host.split(':').next().unwrap_or(host).trim_end_matches('.').to_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host).to_string();
+    (!host.is_empty() && host.contains('.')).then_some(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_from_landing_page() {
+        let t = query_tags("https://shop.ru/x?utm_source=yandex&utm_medium=cpc&utm_campaign=%D0%B4%D0%B8%D0%B2%D0%B0%D0%BD%D1%8B#top");
+        assert_eq!(t.source.as_deref(), Some("yandex"));
+        assert_eq!(t.medium.as_deref(), Some("cpc"));
+        assert_eq!(t.campaign.as_deref(), Some("диваны"));
+        assert!(query_tags("https://shop.ru/?yclid=123").yclid);
+        assert_eq!(query_tags("https://shop.ru/"), QueryTags::default());
+        assert_eq!(percent_decode("a+b%2"), "a b%2");
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(host("https://www.Yandex.ru/search/?text=x").as_deref(), Some("yandex.ru"));
+        assert_eq!(host("vk.com/club1").as_deref(), Some("vk.com"));
+        assert_eq!(host("http://user@t.me:443/x").as_deref(), Some("t.me"));
+        assert_eq!(host(""), None);
+        assert_eq!(host("android-app"), None);
+    }
+}

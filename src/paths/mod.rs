@@ -1,0 +1,245 @@
+//! Paths: each customer's touches in time order, cut into the path before every conversion
+//! (touches in the lookback window, after the customer's previous conversion), plus the
+//! non-converting paths that data-driven models learn from.
+//!
+//! Conventions, chosen so results never depend on input row order:
+//! - the window is closed at both ends: a touch exactly `lookback` before the conversion counts,
+//!   and so does a touch at the conversion's own second;
+//! - with `reset_after_conversion`, a touch at the very second of the previous conversion belongs
+//!   to that conversion's path, not the next one;
+//! - touches at the same instant are ordered visit, message, call, then by channel, source,
+//!   medium and campaign (byte order); identical touches (same customer, time and tags) count once.
+
+use std::ops::Range;
+
+use crate::config::Config;
+use crate::identity::{hash_id, stitch, Stitching};
+use crate::intern::Sym;
+use crate::normalize::{Dataset, TouchKind};
+
+/// A touch placed on a customer's timeline.
+#[derive(Clone, Copy, Debug)]
+pub struct PTouch {
+    pub ts: i64,
+    pub customer: u32,
+    pub kind: TouchKind,
+    pub channel: Sym,
+    pub source: Sym,
+    pub medium: Sym,
+    pub campaign: Sym,
+}
+
+/// A conversion with its customer, in canonical order (time, online before offline, id).
+#[derive(Clone, Copy, Debug)]
+pub struct PConversion {
+    pub id: Sym,
+    pub ts: i64,
+    pub revenue: f64,
+    pub offline: bool,
+    pub customer: u32,
+    pub line: u64,
+}
+
+/// One path: touches `start..end` of `PathSet::touches`. `floor` is the earliest touch a model
+/// may look back to (the customer's first touch, or the first after the previous conversion).
+#[derive(Clone, Debug)]
+pub struct Path {
+    pub conversion: Option<u32>,
+    pub customer: u32,
+    pub start: u32,
+    pub end: u32,
+    pub floor: u32,
+}
+
+impl Path {
+    pub fn range(&self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+    pub fn len(&self) -> usize {
+        (self.end - self.start) as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+}
+
+/// Customers' timelines and paths: the input of every model.
+pub struct PathSet {
+    pub data: Dataset,
+    pub stitching: Stitching,
+    pub touches: Vec<PTouch>,
+    pub conversions: Vec<PConversion>,
+    /// Converting paths in the order of `conversions`, then non-converting paths.
+    pub paths: Vec<Path>,
+    pub converting: usize,
+    pub lookback: i64,
+    /// Customers with at least one touch.
+    pub customers_with_touches: usize,
+    /// Byte-order rank of every interned string, for content-based ordering.
+    pub ranks: Vec<u32>,
+}
+
+impl PathSet {
+    pub fn label(&self, s: Sym) -> &str {
+        self.data.strings.resolve(s)
+    }
+
+    pub fn path_touches(&self, p: &Path) -> &[PTouch] {
+        &self.touches[p.range()]
+    }
+
+    pub fn conversion_of(&self, p: &Path) -> Option<&PConversion> {
+        p.conversion.map(|c| &self.conversions[c as usize])
+    }
+
+    /// The customer's display key; customers with no usable identifier are named by the
+    /// conversion they made.
+    pub fn customer_key(&self, customer: u32, conv: Option<&PConversion>, salt: &str) -> String {
+        let k = &self.stitching.customer_keys[customer as usize];
+        if !k.is_empty() {
+            return k.clone();
+        }
+        match conv {
+            Some(c) => format!("anon-{}", hash_id(salt, &format!("{}{}", if c.offline { "r" } else { "o" }, self.label(c.id)))),
+            None => "anon".to_string(),
+        }
+    }
+}
+
+/// Stitches customers and builds their paths.
+pub fn build(mut data: Dataset, cfg: &Config) -> PathSet {
+    let stitching = stitch(&data.graph, cfg.max_customers_per_identifier, &cfg.salt);
+    if !stitching.refused.is_empty() {
+        let list: Vec<String> = stitching
+            .refused
+            .iter()
+            .take(10)
+            .map(|r| format!("{} {} ({} customers)", r.kind.name(), r.value, r.customers))
+            .collect();
+        data.summary.notes.push(format!(
+            "{} identifier(s) refused for joining (each would join more than {} customers): {}",
+            stitching.refused.len(),
+            cfg.max_customers_per_identifier,
+            list.join(", ")
+        ));
+    }
+    let ranks = data.strings.ranks();
+    let rank = |s: Sym| ranks[s as usize];
+
+    // Timelines.
+    let mut touches: Vec<(PTouch, u16)> = data
+        .touches
+        .iter()
+        .map(|t| {
+            (
+                PTouch {
+                    ts: t.ts,
+                    customer: stitching.customer_of_record[t.record as usize],
+                    kind: t.kind,
+                    channel: t.channel,
+                    source: t.source,
+                    medium: t.medium,
+                    campaign: t.campaign,
+                },
+                t.file,
+            )
+        })
+        .collect();
+    let key = |t: &PTouch| (t.customer, t.ts, t.kind, rank(t.channel), rank(t.source), rank(t.medium), rank(t.campaign));
+    touches.sort_unstable_by_key(|(t, f)| (key(t), *f));
+    let mut dups = vec![0u64; data.summary.files.len()];
+    let mut deduped: Vec<PTouch> = Vec::with_capacity(touches.len());
+    for (t, f) in touches {
+        if let Some(last) = deduped.last() {
+            if key(last) == key(&t) {
+                dups[f as usize] += 1;
+                continue;
+            }
+        }
+        deduped.push(t);
+    }
+    for (f, n) in dups.into_iter().enumerate() {
+        data.summary.files[f].refilter("duplicate touch: same customer, time and tags (kept once)", n);
+    }
+    let touches = deduped;
+
+    // Conversions, canonical order.
+    let mut conversions: Vec<PConversion> = data
+        .conversions
+        .iter()
+        .map(|c| PConversion {
+            id: c.id,
+            ts: c.ts,
+            revenue: c.revenue,
+            offline: c.offline,
+            customer: stitching.customer_of_record[c.record as usize],
+            line: c.line,
+        })
+        .collect();
+    conversions.sort_unstable_by_key(|c| (c.ts, c.offline, rank(c.id)));
+
+    // Per customer: touch range, and conversions in time order.
+    let n_customers = stitching.customers();
+    let mut touch_start = vec![u32::MAX; n_customers];
+    let mut touch_end = vec![0u32; n_customers];
+    for (i, t) in touches.iter().enumerate() {
+        let c = t.customer as usize;
+        if touch_start[c] == u32::MAX {
+            touch_start[c] = i as u32;
+        }
+        touch_end[c] = i as u32 + 1;
+    }
+    let customers_with_touches = touch_start.iter().filter(|&&s| s != u32::MAX).count();
+    let mut by_customer: Vec<u32> = (0..conversions.len() as u32).collect();
+    by_customer.sort_by_key(|&i| (conversions[i as usize].customer, i));
+
+    let lookback = cfg.lookback.seconds();
+    let mut paths: Vec<Path> = vec![Path { conversion: None, customer: 0, start: 0, end: 0, floor: 0 }; conversions.len()];
+    let mut last_conv_ts: Vec<Option<i64>> = vec![None; n_customers];
+    for &ci in &by_customer {
+        let conv = conversions[ci as usize];
+        let c = conv.customer as usize;
+        let (lo, hi) = if touch_start[c] == u32::MAX { (0, 0) } else { (touch_start[c] as usize, touch_end[c] as usize) };
+        let tl = &touches[lo..hi];
+        let prev = if cfg.reset_after_conversion { last_conv_ts[c] } else { None };
+        let floor = match prev {
+            Some(p) => lo + tl.partition_point(|t| t.ts <= p),
+            None => lo,
+        };
+        let window_start = lo + tl.partition_point(|t| t.ts < conv.ts - lookback);
+        let end = lo + tl.partition_point(|t| t.ts <= conv.ts);
+        let start = window_start.max(floor).min(end);
+        paths[ci as usize] = Path { conversion: Some(ci), customer: conv.customer, start: start as u32, end: end as u32, floor: floor.min(end) as u32 };
+        last_conv_ts[c] = Some(conv.ts);
+    }
+    let converting = paths.len();
+
+    // Non-converting paths: touches after the last conversion, within the lookback before the
+    // last of them.
+    let mut nulls = Vec::new();
+    for c in 0..n_customers {
+        if touch_start[c] == u32::MAX {
+            continue;
+        }
+        let (lo, hi) = (touch_start[c] as usize, touch_end[c] as usize);
+        let tl = &touches[lo..hi];
+        let after = match last_conv_ts[c] {
+            Some(t) => lo + tl.partition_point(|x| x.ts <= t),
+            None => lo,
+        };
+        if after >= hi {
+            continue;
+        }
+        let last_ts = touches[hi - 1].ts;
+        let start = after.max(lo + tl.partition_point(|x| x.ts < last_ts - lookback));
+        nulls.push(Path { conversion: None, customer: c as u32, start: start as u32, end: hi as u32, floor: after as u32 });
+    }
+    nulls.sort_by(|a, b| {
+        let (ta, tb) = (&touches[a.start as usize], &touches[b.start as usize]);
+        (touches[a.end as usize - 1].ts, ta.ts, &stitching.customer_keys[a.customer as usize])
+            .cmp(&(touches[b.end as usize - 1].ts, tb.ts, &stitching.customer_keys[b.customer as usize]))
+    });
+    paths.extend(nulls);
+
+    PathSet { data, stitching, touches, conversions, paths, converting, lookback, customers_with_touches, ranks }
+}

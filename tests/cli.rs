@@ -1,0 +1,288 @@
+//! Binary-level tests: the real `touchpath` executable on the fixtures in `testdata/`.
+//!
+//! `testdata/tiny` is small enough to work out by hand; its README lists the customers, paths
+//! and credits these tests expect.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tiny() -> String {
+    root().join("testdata/tiny/touchpath.toml").display().to_string()
+}
+
+fn tp() -> Command {
+    let mut c = Command::cargo_bin("touchpath").unwrap();
+    c.env_remove("TOUCHPATH_CONFIG").env_remove("TOUCHPATH_SALT").env_remove("COLUMNS");
+    c
+}
+
+fn stdout(args: &[&str]) -> String {
+    let out = tp().args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn tiny_paths_are_exact() {
+    let got = stdout(&["paths", "--config", &tiny(), "--format", "csv"]);
+    assert_eq!(
+        got,
+        "path,conversions,conversion_value,nulls\n\
+         (no touch),5,800,0\n\
+         Organic Search,1,100,0\n\
+         Paid Search,1,250,0\n\
+         Paid Search > Direct,1,500,0\n\
+         Paid Search > Organic Social > Paid Social > Email,1,1000.5,0\n\
+         Referral,0,0,1\n"
+    );
+}
+
+#[test]
+fn tiny_report_is_exact() {
+    let got = stdout(&["report", "--config", &tiny(), "--format", "csv", "--model", "last-click,linear,ropo"]);
+    let want = "model,channel,conversions,revenue,share
+last-click,\"(offline, no online touch)\",5,800,0.5555555555555556
+last-click,Direct,1,500,0.1111111111111111
+last-click,Email,1,1000.5,0.1111111111111111
+last-click,Organic Search,1,100,0.1111111111111111
+last-click,Paid Search,1,250,0.1111111111111111
+linear,\"(offline, no online touch)\",5,800,0.5555555555555556
+linear,Direct,0.5,250,0.05555555555555555
+linear,Email,0.25,250.125,0.027777777777777776
+linear,Organic Search,1,100,0.1111111111111111
+linear,Organic Social,0.25,250.125,0.027777777777777776
+linear,Paid Search,1.75,750.125,0.19444444444444445
+linear,Paid Social,0.25,250.125,0.027777777777777776
+ropo,\"(offline, no online touch)\",5,800,0.5555555555555556
+ropo,Direct,1,500,0.1111111111111111
+ropo,Email,1,1000.5,0.1111111111111111
+ropo,Organic Search,1,100,0.1111111111111111
+ropo,Paid Search,1,250,0.1111111111111111
+";
+    assert_eq!(got, want);
+}
+
+#[test]
+fn tiny_stitching_is_exact() {
+    let got = stdout(&["stitch", "--config", &tiny(), "--format", "csv"]);
+    assert_eq!(
+        got,
+        "metric,count,share\n\
+         customers,8,\n\
+         customers with online touches,5,0.625\n\
+         orders (online) matched to online touches,3,1\n\
+         receipts (offline) matched to online touches,3,0.5\n\
+         identifiers refused for joining,1,\n"
+    );
+    let human = stdout(&["stitch", "--config", &tiny()]);
+    assert!(human.contains("Identifiers refused for joining"), "{human}");
+    assert!(!human.contains("74950000000"), "phones are never shown raw");
+}
+
+#[test]
+fn summary_accounts_for_every_row() {
+    let out = tp().args(["report", "--config", &tiny(), "-v", "--format", "csv"]).output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    for line in [
+        "visits.csv [visits]: 10 read, 8 used, 1 filtered, 1 rejected",
+        "calls.csv [calls]: 2 read, 1 used, 1 filtered, 0 rejected",
+        "orders.csv [orders]: 5 read, 3 used, 1 filtered, 1 rejected",
+        "receipts.csv [receipts]: 7 read, 6 used, 1 filtered, 0 rejected",
+        "links.csv [links]: 1 read, 1 used, 0 filtered, 0 rejected",
+        "duplicate touch",
+        "not a target call",
+        "status `Отменён` is excluded",
+        "fulfils an online order",
+        "`revenue`: `12,5o` is not a number",
+        "1 identifier(s) refused for joining",
+    ] {
+        assert!(err.contains(line), "missing `{line}` in:\n{err}");
+    }
+}
+
+#[test]
+fn rejects_file_and_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let rej = dir.path().join("rejects.csv");
+    tp().args(["report", "--config", &tiny(), "--format", "csv", "--rejects"]).arg(&rej).assert().success();
+    let text = std::fs::read_to_string(&rej).unwrap();
+    assert!(text.starts_with("file,line,column,reason,value\n"), "{text}");
+    assert!(text.contains("visits.csv,10,date_time,\"`31.09.2026 10:00` is not a date"), "{text}");
+    assert!(text.contains("orders.csv,5,revenue,\"`12,5o` is not a number\",\"12,5o\""), "{text}");
+    tp().args(["report", "--config", &tiny(), "--strict"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--strict: 2 input row(s) rejected"));
+}
+
+#[test]
+fn missing_config_suggests_init_and_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    tp().current_dir(dir.path())
+        .arg("report")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("touchpath init").and(predicate::str::contains("--demo")));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    tp().args(["report", "--config", &tiny(), "--model", "nonsense"]).assert().code(2).stderr(predicate::str::contains("unknown model"));
+    tp().args(["report", "--config", &tiny(), "--by", "planet"]).assert().code(2);
+    tp().args(["report", "--config", &tiny(), "--lookback", "3x"]).assert().code(2);
+    tp().args(["frobnicate"]).assert().code(2);
+}
+
+#[test]
+fn missing_column_is_named_with_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("orders.csv"), "order_id;created;revenu\n1;01.01.2026;5\n").unwrap();
+    std::fs::write(dir.path().join("touchpath.toml"), "[[sources]]\nkind = \"orders\"\npath = \"orders.csv\"\n").unwrap();
+    tp().current_dir(dir.path())
+        .arg("report")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("required column `created_at`").and(predicate::str::contains("did you mean `created`")));
+}
+
+#[test]
+fn date_and_kind_selection() {
+    // Only September: o1 (12.09) and the receipts of 13.09 and 21-23.09.
+    let got = stdout(&["report", "--config", &tiny(), "--format", "csv", "--model", "last-click", "--from", "2026-09-01", "--to", "30.09.2026"]);
+    assert!(got.contains("last-click,\"(offline, no online touch)\",5,800,"), "{got}");
+    assert!(got.contains("last-click,Email,1,1000.5,"), "{got}");
+    assert!(!got.contains("Direct"), "o2 (31.08) is outside: {got}");
+    let got = stdout(&["report", "--config", &tiny(), "--format", "csv", "--model", "last-click", "--conversions", "online"]);
+    assert!(!got.contains("offline"), "{got}");
+    assert!(got.contains("last-click,Paid Search,1,250,0.3333333333333333"), "{got}");
+}
+
+#[test]
+fn credits_sum_to_each_conversion() {
+    let dir = tempfile::tempdir().unwrap();
+    let credits = dir.path().join("credits.csv");
+    tp().args(["report", "--config", &tiny(), "--format", "csv", "--credits"]).arg(&credits).assert().success();
+    let mut rdr = csv::Reader::from_path(&credits).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        ["conversion_id", "conversion_kind", "converted_at", "customer", "model", "channel", "touch_at", "credit", "revenue_credit"]
+    );
+    let mut sums: std::collections::BTreeMap<(String, String), f64> = Default::default();
+    for r in rdr.records() {
+        let r = r.unwrap();
+        *sums.entry((r[0].to_string(), r[4].to_string())).or_default() += r[7].parse::<f64>().unwrap();
+    }
+    assert_eq!(sums.len(), 9 * 7, "9 conversions × 7 models");
+    for (k, v) in sums {
+        assert!((v - 1.0).abs() < 1e-12, "{k:?} sums to {v}");
+    }
+}
+
+#[test]
+fn json_and_parquet_outputs() {
+    let json = stdout(&["report", "--config", &tiny(), "--format", "json", "--model", "last-click"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[2]["channel"], "Email");
+    assert_eq!(rows[2]["revenue"], 1000.5);
+    let dir = tempfile::tempdir().unwrap();
+    let pq = dir.path().join("r.parquet");
+    tp().args(["report", "--config", &tiny(), "--model", "last-click", "--output"]).arg(&pq).assert().success();
+    let bytes = std::fs::read(&pq).unwrap();
+    assert_eq!(&bytes[..4], b"PAR1");
+}
+
+#[test]
+fn empty_selection_still_writes_a_header() {
+    let got = stdout(&["report", "--config", &tiny(), "--format", "csv", "--from", "2030-01-01"]);
+    assert_eq!(got, "model,channel,conversions,revenue,share\n");
+}
+
+/// Copies the fixture with every data file's rows reversed and shuffled by a fixed rule.
+fn shuffled_copy(dir: &Path) -> String {
+    let src = root().join("testdata/tiny");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let p = entry.unwrap().path();
+        let name = p.file_name().unwrap().to_owned();
+        let bytes = std::fs::read(&p).unwrap();
+        if p.extension().is_some_and(|e| e == "csv") {
+            let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+            let header = lines.remove(0);
+            lines.reverse();
+            let n = lines.len();
+            if n > 2 {
+                lines.swap(0, n / 2);
+            }
+            let mut out = header.to_vec();
+            out.push(b'\n');
+            for l in lines {
+                out.extend_from_slice(l);
+                out.push(b'\n');
+            }
+            std::fs::write(dir.join(name), out).unwrap();
+        } else {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+    }
+    dir.join("touchpath.toml").display().to_string()
+}
+
+#[test]
+fn row_order_changes_no_output_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let shuffled = shuffled_copy(dir.path());
+    for args in [
+        vec!["report", "--format", "csv", "--model", "all"],
+        vec!["report", "--format", "csv", "--by", "source-medium"],
+        vec!["paths", "--format", "csv"],
+        vec!["stitch", "--format", "csv"],
+    ] {
+        let a = stdout(&[&args[..], &["--config", &tiny()]].concat());
+        let b = stdout(&[&args[..], &["--config", &shuffled]].concat());
+        assert_eq!(a, b, "{args:?}");
+    }
+    let c1 = dir.path().join("c1.csv");
+    let c2 = dir.path().join("c2.csv");
+    tp().args(["report", "--config", &tiny(), "--format", "csv", "--credits"]).arg(&c1).assert().success();
+    tp().args(["report", "--config", &shuffled, "--format", "csv", "--credits"]).arg(&c2).assert().success();
+    assert_eq!(std::fs::read(c1).unwrap(), std::fs::read(c2).unwrap());
+}
+
+#[test]
+fn models_command_lists_every_model() {
+    let got = stdout(&["models", "--format", "csv"]);
+    for m in ["last-click", "last-non-direct", "first-click", "linear", "position-based", "time-decay", "ropo"] {
+        assert!(got.contains(&format!("\n{m},")), "{m} missing in {got}");
+    }
+    assert!(stdout(&["models", "--format", "csv", "--position-weights", "20,20,60"]).contains("--position-weights 20,20,60"));
+}
+
+#[test]
+fn init_writes_a_config_once() {
+    let dir = tempfile::tempdir().unwrap();
+    tp().current_dir(dir.path()).arg("init").assert().success();
+    assert!(dir.path().join("touchpath.toml").exists());
+    tp().current_dir(dir.path()).arg("init").assert().code(2).stderr(predicate::str::contains("--force"));
+    tp().current_dir(dir.path()).args(["init", "--force"]).assert().success();
+}
+
+#[test]
+fn stitch_export_is_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("customers.csv");
+    tp().args(["stitch", "--config", &tiny(), "--format", "csv", "--export"]).arg(&map).assert().success();
+    let text = std::fs::read_to_string(&map).unwrap();
+    assert!(text.starts_with("customer,kind,identifier_sha256\n"));
+    for raw in ["79151234567", "ann@mail.ru", "card1", "c1,"] {
+        assert!(!text.contains(raw), "{raw} leaked into {text}");
+    }
+    assert_eq!(text.lines().filter(|l| l.contains(",phone,")).count(), 1, "the shop phone is refused, the customer's is kept");
+}
