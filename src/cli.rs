@@ -40,6 +40,8 @@ pub enum Command {
     Models(ModelsArgs),
     /// Write a commented touchpath.toml to start from.
     Init(InitArgs),
+    /// Markov chain details: transition matrix and removal effects.
+    Markov(MarkovArgs),
 }
 
 /// Options of every command that reads data.
@@ -83,6 +85,18 @@ pub struct ModelArgs {
     /// How the ROPO model shares credit among the touches it finds: last or linear.
     #[arg(long, value_name = "RULE")]
     pub ropo_inner: Option<String>,
+    /// Markov chain order, 1 to 4 (states are the last k channels).
+    #[arg(long, value_name = "K")]
+    pub markov_order: Option<usize>,
+    /// Keep consecutive repeats of a channel in Markov chains (they are collapsed by default).
+    #[arg(long)]
+    pub markov_keep_repeats: bool,
+    /// Shapley: most distinct channels per journey valued exactly (most recent kept beyond it).
+    #[arg(long, value_name = "N")]
+    pub shapley_max_channels: Option<usize>,
+    /// Shapley over ordered channel sequences instead of sets.
+    #[arg(long)]
+    pub shapley_ordered: bool,
 }
 
 /// Where and how a command writes its result.
@@ -110,6 +124,12 @@ pub struct ReportArgs {
     /// Models, comma-separated, or `all`.
     #[arg(long, short, value_name = "MODELS", default_value = "all")]
     pub model: String,
+    /// Read an aggregated path table (path,conversions,conversion_value,nulls) instead of exports.
+    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
+    pub paths: Option<PathBuf>,
+    /// Channel separator in the --paths table.
+    #[arg(long, value_name = "SEP", default_value = ">")]
+    pub path_separator: String,
     /// Report rows: channel, source, medium, campaign or source-medium.
     #[arg(long, value_name = "DIMENSION", default_value = "channel")]
     pub by: String,
@@ -159,4 +179,23 @@ pub struct InitArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MarkovArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub params: ModelArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Read an aggregated path table (path,conversions,conversion_value,nulls) instead of exports.
+    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
+    pub paths: Option<PathBuf>,
+    /// Channel separator in the --paths table.
+    #[arg(long, value_name = "SEP", default_value = ">")]
+    pub path_separator: String,
+    /// Write the transition matrix (from, to, probability, count) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub transitions: Option<PathBuf>,
 }

@@ -183,6 +183,14 @@ pub struct ModelParams {
     pub half_life: Duration,
     pub ropo_window: Duration,
     pub ropo_inner: RopoInner,
+    /// Markov chain order: states are the last k channels.
+    pub markov_order: usize,
+    /// Collapse consecutive repeats of a channel before building Markov chains.
+    pub markov_collapse: bool,
+    /// Shapley: distinct channels per journey computed exactly (the most recent kept beyond it).
+    pub shapley_max_channels: usize,
+    /// Shapley over ordered sequences instead of sets.
+    pub shapley_ordered: bool,
 }
 
 impl Default for ModelParams {
@@ -192,6 +200,10 @@ impl Default for ModelParams {
             half_life: Duration(7 * 86_400),
             ropo_window: Duration(2 * 86_400),
             ropo_inner: RopoInner::Last,
+            markov_order: 1,
+            markov_collapse: true,
+            shapley_max_channels: 12,
+            shapley_ordered: false,
         }
     }
 }
@@ -214,6 +226,24 @@ impl ModelParams {
             *slot = v;
         }
         normalize_weights(w).ok_or_else(|| anyhow!("position weights `{s}`: first and last cannot both be 0"))
+    }
+}
+
+impl ModelParams {
+    pub fn check_markov_order(k: usize) -> Result<usize> {
+        if (1..=4).contains(&k) {
+            Ok(k)
+        } else {
+            bail!("Markov order {k} is out of range: use 1 to 4")
+        }
+    }
+
+    pub fn check_shapley_max(n: usize) -> Result<usize> {
+        if (1..=20).contains(&n) {
+            Ok(n)
+        } else {
+            bail!("{n} channels per journey is out of range for exact Shapley values: use 1 to 20")
+        }
     }
 }
 
@@ -297,6 +327,10 @@ struct FileModels {
     half_life: Option<String>,
     ropo_window: Option<String>,
     ropo_inner: Option<String>,
+    markov_order: Option<usize>,
+    markov_collapse_repeats: Option<bool>,
+    shapley_max_channels: Option<usize>,
+    shapley_ordered: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -491,6 +525,18 @@ impl Config {
         }
         if let Some(r) = &file.models.ropo_inner {
             models.ropo_inner = RopoInner::parse(r).with_context(|| ctx("models.ropo_inner"))?;
+        }
+        if let Some(k) = file.models.markov_order {
+            models.markov_order = ModelParams::check_markov_order(k).with_context(|| ctx("models.markov_order"))?;
+        }
+        if let Some(c) = file.models.markov_collapse_repeats {
+            models.markov_collapse = c;
+        }
+        if let Some(n) = file.models.shapley_max_channels {
+            models.shapley_max_channels = ModelParams::check_shapley_max(n).with_context(|| ctx("models.shapley_max_channels"))?;
+        }
+        if let Some(o) = file.models.shapley_ordered {
+            models.shapley_ordered = o;
         }
 
         let cfg = Config {

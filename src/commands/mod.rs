@@ -2,6 +2,7 @@
 //! validated config, running load → normalize → stitch → paths, and writing results.
 
 mod init;
+mod markov;
 mod models;
 mod paths;
 mod report;
@@ -44,6 +45,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Stitch(a) => stitch::run(cli.config.as_deref(), a, v),
         Command::Models(a) => models::run(a),
         Command::Init(a) => init::run(a),
+        Command::Markov(a) => markov::run(cli.config.as_deref(), a, v),
     }?;
     Ok(ExitCode::SUCCESS)
 }
@@ -84,6 +86,18 @@ pub fn model_params(base: &ModelParams, a: &ModelArgs) -> Result<ModelParams> {
     }
     if let Some(r) = &a.ropo_inner {
         p.ropo_inner = RopoInner::parse(r).map_err(|e| usage(format!("--ropo-inner: {e}")))?;
+    }
+    if let Some(k) = a.markov_order {
+        p.markov_order = ModelParams::check_markov_order(k).map_err(|e| usage(format!("--markov-order: {e}")))?;
+    }
+    if a.markov_keep_repeats {
+        p.markov_collapse = false;
+    }
+    if let Some(n) = a.shapley_max_channels {
+        p.shapley_max_channels = ModelParams::check_shapley_max(n).map_err(|e| usage(format!("--shapley-max-channels: {e}")))?;
+    }
+    if a.shapley_ordered {
+        p.shapley_ordered = true;
     }
     Ok(p)
 }

@@ -130,6 +130,8 @@ pub fn names() -> Vec<&'static str> {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 pub(crate) mod testkit;
 
 #[cfg(test)]

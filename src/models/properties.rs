@@ -1,0 +1,87 @@
+//! Property tests over random journeys: every model's credits of a conversion sum to 1 (and to
+//! its revenue), totals match, and nothing depends on the order the rows arrived in.
+
+use proptest::prelude::*;
+
+use super::testkit::*;
+use super::{registry, Target};
+use crate::config::ModelParams;
+use crate::reports::{attribute, Dimension, Selection};
+
+const CHANNELS: [&str; 6] = ["Direct", "Paid Search", "Email", "Organic Search", "Display", "Referral"];
+
+type Raw = Vec<(Vec<(usize, i64)>, Vec<(i64, u32, bool)>)>;
+
+fn journeys() -> impl Strategy<Value = Raw> {
+    let touch = (0..CHANNELS.len(), 0i64..60 * DAY);
+    let conv = (0i64..60 * DAY, 0u32..10_000, any::<bool>());
+    prop::collection::vec((prop::collection::vec(touch, 0..8), prop::collection::vec(conv, 0..4)), 1..12)
+}
+
+fn build(raw: &Raw, reverse: bool) -> crate::paths::PathSet {
+    let names: Vec<String> = (0..raw.len()).map(|i| format!("cust{i}")).collect();
+    let mut js: Vec<Journey> = raw
+        .iter()
+        .zip(&names)
+        .map(|((t, c), name)| {
+            let mut touches: Vec<(&str, i64)> = t.iter().map(|&(ch, ts)| (CHANNELS[ch], ts)).collect();
+            let mut convs: Vec<(i64, f64, bool)> = c.iter().map(|&(ts, rev, off)| (ts, rev as f64 / 100.0, off)).collect();
+            if reverse {
+                touches.reverse();
+                convs.reverse();
+            }
+            journey(name, &touches, &convs)
+        })
+        .collect();
+    if reverse {
+        js.reverse();
+    }
+    pathset(&js, &config(""))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn credits_sum_to_one_per_conversion(raw in journeys()) {
+        let set = build(&raw, false);
+        for model in registry(&ModelParams::default()) {
+            for path in &set.paths[..set.converting] {
+                let mut out = Vec::new();
+                model.credit(&set, path, &mut out);
+                let sum: f64 = out.iter().map(|c| c.weight).sum();
+                prop_assert!((sum - 1.0).abs() < 1e-9, "{} sums to {}", model.name(), sum);
+                for c in &out {
+                    prop_assert!(c.weight >= 0.0);
+                    if let Target::Touch(i) = c.target {
+                        // Credit only goes to the customer's own touches, never after the purchase.
+                        let t = &set.touches[i as usize];
+                        prop_assert_eq!(t.customer, path.customer);
+                        prop_assert!(t.ts <= set.conversion_of(path).unwrap().ts);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn totals_match_conversions_and_revenue(raw in journeys()) {
+        let set = build(&raw, false);
+        let models = registry(&ModelParams::default());
+        let r = attribute(&set, &models, Dimension::Channel, &Selection::all(), "", None);
+        let n = set.conversions.len() as f64;
+        let revenue: f64 = set.conversions.iter().map(|c| c.revenue).sum();
+        for (c, rev) in &r.totals {
+            prop_assert!((c - n).abs() < 1e-9);
+            prop_assert!((rev - revenue).abs() < 1e-6 * revenue.max(1.0));
+        }
+    }
+
+    #[test]
+    fn input_order_does_not_change_the_report(raw in journeys()) {
+        let models = registry(&ModelParams::default());
+        let a = attribute(&build(&raw, false), &models, Dimension::Channel, &Selection::all(), "", None);
+        let b = attribute(&build(&raw, true), &models, Dimension::Channel, &Selection::all(), "", None);
+        prop_assert_eq!(a.rows, b.rows);
+    }
+}
