@@ -179,7 +179,7 @@ fn credits_sum_to_each_conversion() {
         let r = r.unwrap();
         *sums.entry((r[0].to_string(), r[4].to_string())).or_default() += r[7].parse::<f64>().unwrap();
     }
-    assert_eq!(sums.len(), 9 * 7, "9 conversions × 7 models");
+    assert_eq!(sums.len(), 9 * 10, "9 conversions × 10 models");
     for (k, v) in sums {
         assert!((v - 1.0).abs() < 1e-12, "{k:?} sums to {v}");
     }

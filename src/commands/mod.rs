@@ -132,6 +132,37 @@ pub fn prepare(cfg: &Config, data: &DataArgs, v: Verbosity) -> Result<PathSet> {
     let dataset = crate::normalize::normalize(cfg, &tables)?;
     drop(tables);
     let set = crate::paths::build(dataset, cfg);
+    account(&set, data, v)?;
+    Ok(set)
+}
+
+/// Reads an aggregated path table (`--paths`) into journeys.
+pub fn prepare_table(file: &Path, sep: &str, data: &DataArgs, v: Verbosity) -> Result<PathSet> {
+    if data.from.is_some() || data.to.is_some() {
+        return Err(usage("--from/--to need conversion dates, and a path table has none".into()));
+    }
+    if data.conversions == "offline" {
+        return Err(usage("--conversions offline: a path table has no offline conversions".into()));
+    }
+    let bytes = crate::io::read_bytes(&crate::config::Location::File(file.to_path_buf()))?;
+    let set = crate::paths::table::load(&file.display().to_string(), &bytes, sep)?;
+    account(&set, data, v)?;
+    Ok(set)
+}
+
+/// The config for a command reading a path table: the user's when one is named or present,
+/// else the defaults (a path table needs no sources).
+pub fn table_config(explicit: Option<&Path>) -> Result<Config> {
+    let named = explicit.is_some() || std::env::var_os("TOUCHPATH_CONFIG").is_some() || Path::new("touchpath.toml").exists();
+    if named {
+        Config::locate(explicit)
+    } else {
+        Config::from_toml("", "defaults", None, None)
+    }
+}
+
+/// Writes rejects, prints the input summary, and applies `--strict`.
+fn account(set: &PathSet, data: &DataArgs, v: Verbosity) -> Result<()> {
     let summary = &set.data.summary;
     if let Some(path) = &data.rejects {
         let mut w = ::csv::Writer::from_writer(Vec::new());
@@ -164,7 +195,7 @@ pub fn prepare(cfg: &Config, data: &DataArgs, v: Verbosity) -> Result<PathSet> {
                 .unwrap_or_default()
         );
     }
-    Ok(set)
+    Ok(())
 }
 
 /// The output format from `--format`, else from the `--output` extension, else the table.

@@ -12,15 +12,28 @@ use crate::output::{self, Cell, Column, Format, Style, Table};
 use crate::reports::{attribute, CreditRow, Dimension, Report};
 
 pub fn run(cfg_path: Option<&Path>, a: ReportArgs, v: Verbosity) -> Result<()> {
-    let cfg = config(cfg_path, &a.data)?;
-    let params = model_params(&cfg.models, &a.params)?;
     let dim = Dimension::parse(&a.by).map_err(|e| super::usage(format!("--by: {e}")))?;
-    let sel = selection(&a.data, &cfg)?;
     let fmt = format(&a.out)?;
-    let set = prepare(&cfg, &a.data, v)?;
+    let (cfg, set, sel) = match &a.paths {
+        Some(file) => {
+            if dim != Dimension::Channel {
+                return Err(super::usage("--by: a path table has channels only".into()));
+            }
+            let cfg = super::table_config(cfg_path)?;
+            let set = super::prepare_table(file, &a.path_separator, &a.data, v)?;
+            (cfg, set, crate::reports::Selection::all())
+        }
+        None => {
+            let cfg = config(cfg_path, &a.data)?;
+            let sel = selection(&a.data, &cfg)?;
+            let set = prepare(&cfg, &a.data, v)?;
+            (cfg, set, sel)
+        }
+    };
+    let params = model_params(&cfg.models, &a.params)?;
     let models = crate::models::select(&a.model, &params, &set)?;
     let mut credits = a.credits.as_ref().map(|_| Vec::new());
-    let report = attribute(&set, &models, dim, &sel, &cfg.salt, credits.as_mut());
+    let report = attribute(&set, &models, dim, &sel, &cfg.salt, credits.as_mut())?;
     if let (Some(path), Some(rows)) = (&a.credits, credits) {
         let cfmt = Format::from_path(path).filter(|f| f.is_machine()).unwrap_or(Format::Csv);
         let bytes = output::render(&[credit_table(&rows, dim)], cfmt, &output::Options { raw: a.out.raw, width: None })?;
@@ -77,7 +90,7 @@ fn human_tables(r: &Report, fmt: Format, width: Option<u16>) -> Vec<Table> {
     let mut tables = Vec::new();
     let title = format!(
         "{} conversions, revenue {} (credit by {})",
-        r.conversions,
+        crate::output::terminal_display(&Cell::Num(r.conversions), if r.conversions.fract() == 0.0 { Style::Count } else { Style::Decimal }),
         crate::output::terminal_display(&Cell::Num(r.revenue), Style::Money),
         r.dimension.column().replace('_', "/")
     );
@@ -165,7 +178,7 @@ fn credit_table(rows: &[CreditRow], dim: Dimension) -> Table {
         t.rows.push(vec![
             Cell::Text(r.conversion_id.clone()),
             Cell::Text(r.kind.to_string()),
-            Cell::Text(iso(r.converted_at)),
+            r.converted_at.map_or(Cell::Missing, |t| Cell::Text(iso(t))),
             Cell::Text(r.customer.clone()),
             Cell::Text(r.model.to_string()),
             Cell::Text(r.value.clone()),

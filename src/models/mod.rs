@@ -9,17 +9,23 @@
 //!   and to `(offline, no online touch)` when it is a store receipt.
 
 mod first_click;
+mod fractribution;
+mod journeys;
+pub mod labels;
 mod last_click;
 mod last_non_direct;
 mod linear;
+pub mod markov;
 mod position_based;
 pub mod ropo;
+mod shapley;
 mod time_decay;
 
 use anyhow::{bail, Result};
 
 use crate::channels;
 use crate::config::ModelParams;
+use labels::Labels;
 use crate::paths::{PTouch, Path, PathSet};
 
 /// What receives credit: a touch of the path, or a named bucket for conversions without one.
@@ -28,6 +34,9 @@ pub enum Target {
     /// Index into `PathSet::touches`.
     Touch(u32),
     Bucket(&'static str),
+    /// A label of the report dimension (`Labels::names`), for models that learn over labels
+    /// rather than credit single touches.
+    Label(u32),
 }
 
 /// A share of one conversion.
@@ -51,8 +60,20 @@ pub trait Model: Send + Sync {
     fn applicable(&self, _set: &PathSet) -> std::result::Result<(), String> {
         Ok(())
     }
-    /// Weights for the touches of a non-empty path (same length, summing to 1).
-    fn weights(&self, set: &PathSet, path: &Path, touches: &[PTouch], out: &mut Vec<f64>);
+    /// Whether the model needs touch times (it cannot run on an aggregated path table).
+    fn needs_timestamps(&self) -> bool {
+        false
+    }
+    /// Data-driven models learn from every journey, converting or not, before crediting any
+    /// conversion; heuristic models need nothing and return `None`.
+    fn fit(&self, _set: &PathSet, _labels: &Labels) -> Result<Option<Box<dyn Fitted>>> {
+        Ok(None)
+    }
+    /// Weights for the touches of a non-empty path (same length, summing to 1). Models that
+    /// override [`Model::fit`] or [`Model::credit`] need not provide it.
+    fn weights(&self, _set: &PathSet, _path: &Path, touches: &[PTouch], out: &mut Vec<f64>) {
+        out.resize(touches.len(), 0.0);
+    }
 
     /// Credits of one converting path, appended to `out`.
     fn credit(&self, set: &PathSet, path: &Path, out: &mut Vec<Credit>) {
@@ -64,6 +85,12 @@ pub trait Model: Send + Sync {
         self.weights(set, path, set.path_touches(path), &mut w);
         push_weights(path.start, &w, out);
     }
+}
+
+/// A data-driven model after learning from the journeys.
+pub trait Fitted: Send + Sync {
+    /// Credits of one converting path, appended to `out`.
+    fn credit(&self, set: &PathSet, path: &Path, out: &mut Vec<Credit>);
 }
 
 /// The bucket of a conversion that no touch can take credit for.
@@ -91,6 +118,9 @@ pub fn registry(p: &ModelParams) -> Vec<Box<dyn Model>> {
         Box::new(position_based::PositionBased { weights: p.position_weights }),
         Box::new(time_decay::TimeDecay { half_life: p.half_life }),
         Box::new(ropo::Ropo { window: p.ropo_window, inner: p.ropo_inner }),
+        Box::new(markov::Markov { order: p.markov_order, collapse: p.markov_collapse }),
+        Box::new(shapley::Shapley { max_channels: p.shapley_max_channels, ordered: p.shapley_ordered }),
+        Box::new(fractribution::Fractribution { collapse: p.markov_collapse }),
     ]
 }
 
@@ -101,8 +131,14 @@ pub fn select(spec: &str, p: &ModelParams, set: &PathSet) -> Result<Vec<Box<dyn 
     if wanted.is_empty() {
         bail!("--model needs at least one model name (or `all`)");
     }
+    let usable = |m: &dyn Model| -> std::result::Result<(), String> {
+        if m.needs_timestamps() && !set.timed {
+            return Err("it needs touch times, and a path table has none".into());
+        }
+        m.applicable(set)
+    };
     if wanted.contains(&"all") {
-        return Ok(all.into_iter().filter(|m| m.applicable(set).is_ok()).collect());
+        return Ok(all.into_iter().filter(|m| usable(m.as_ref()).is_ok()).collect());
     }
     for w in &wanted {
         if !all.iter().any(|m| m.name() == *w) {
@@ -115,8 +151,8 @@ pub fn select(spec: &str, p: &ModelParams, set: &PathSet) -> Result<Vec<Box<dyn 
     let mut chosen = Vec::new();
     for m in all {
         if wanted.contains(&m.name()) {
-            if let Err(why) = m.applicable(set) {
-                bail!("model `{}` cannot run on this input: {why}", m.name());
+            if let Err(why) = usable(m.as_ref()) {
+                bail!(crate::UsageError(format!("model `{}` cannot run on this input: {why}", m.name())));
             }
             chosen.push(m);
         }

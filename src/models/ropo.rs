@@ -42,6 +42,9 @@ impl Model for Ropo {
             Err("it needs offline purchases (a `receipts` source)".into())
         }
     }
+    fn needs_timestamps(&self) -> bool {
+        true
+    }
     fn weights(&self, _: &PathSet, _: &Path, touches: &[PTouch], out: &mut Vec<f64>) {
         out.resize(touches.len(), 0.0);
         match self.inner {

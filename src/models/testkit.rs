@@ -65,6 +65,7 @@ pub fn credits(set: &PathSet, model: &dyn super::Model, i: usize) -> Vec<(String
         let name = match c.target {
             super::Target::Touch(t) => set.label(set.touches[t as usize].channel).to_string(),
             super::Target::Bucket(b) => b.to_string(),
+            super::Target::Label(_) => unreachable!("heuristic models credit touches"),
         };
         *by.entry(name).or_default() += c.weight;
     }

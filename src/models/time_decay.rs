@@ -19,6 +19,9 @@ impl Model for TimeDecay {
     fn parameters(&self) -> Vec<(&'static str, String)> {
         vec![("half-life", self.half_life.to_string())]
     }
+    fn needs_timestamps(&self) -> bool {
+        true
+    }
     fn weights(&self, set: &PathSet, path: &Path, touches: &[PTouch], out: &mut Vec<f64>) {
         let conv_ts = set.conversion_of(path).map_or_else(|| touches.last().map_or(0, |t| t.ts), |c| c.ts);
         let h = self.half_life.seconds() as f64;

@@ -10,6 +10,8 @@
 //! - touches at the same instant are ordered visit, message, call, then by channel, source,
 //!   medium and campaign (byte order); identical touches (same customer, time and tags) count once.
 
+pub mod table;
+
 use std::ops::Range;
 
 use crate::config::Config;
@@ -38,6 +40,9 @@ pub struct PConversion {
     pub offline: bool,
     pub customer: u32,
     pub line: u64,
+    /// How many conversions this stands for: 1 for an order or receipt, the row's count for an
+    /// aggregated path table.
+    pub count: f64,
 }
 
 /// One path: touches `start..end` of `PathSet::touches`. `floor` is the earliest touch a model
@@ -49,6 +54,9 @@ pub struct Path {
     pub start: u32,
     pub end: u32,
     pub floor: u32,
+    /// Non-converting journeys this path stands for (1 for a customer's, the row's count for a
+    /// path table, 0 for a converting path).
+    pub nulls: f64,
 }
 
 impl Path {
@@ -77,6 +85,8 @@ pub struct PathSet {
     pub customers_with_touches: usize,
     /// Byte-order rank of every interned string, for content-based ordering.
     pub ranks: Vec<u32>,
+    /// Whether touches carry real times (false for an aggregated path table).
+    pub timed: bool,
 }
 
 impl PathSet {
@@ -174,6 +184,7 @@ pub fn build(mut data: Dataset, cfg: &Config) -> PathSet {
             offline: c.offline,
             customer: stitching.customer_of_record[c.record as usize],
             line: c.line,
+            count: 1.0,
         })
         .collect();
     conversions.sort_unstable_by_key(|c| (c.ts, c.offline, rank(c.id)));
@@ -194,7 +205,7 @@ pub fn build(mut data: Dataset, cfg: &Config) -> PathSet {
     by_customer.sort_by_key(|&i| (conversions[i as usize].customer, i));
 
     let lookback = cfg.lookback.seconds();
-    let mut paths: Vec<Path> = vec![Path { conversion: None, customer: 0, start: 0, end: 0, floor: 0 }; conversions.len()];
+    let mut paths: Vec<Path> = vec![Path { conversion: None, customer: 0, start: 0, end: 0, floor: 0, nulls: 0.0 }; conversions.len()];
     let mut last_conv_ts: Vec<Option<i64>> = vec![None; n_customers];
     for &ci in &by_customer {
         let conv = conversions[ci as usize];
@@ -209,7 +220,7 @@ pub fn build(mut data: Dataset, cfg: &Config) -> PathSet {
         let window_start = lo + tl.partition_point(|t| t.ts < conv.ts - lookback);
         let end = lo + tl.partition_point(|t| t.ts <= conv.ts);
         let start = window_start.max(floor).min(end);
-        paths[ci as usize] = Path { conversion: Some(ci), customer: conv.customer, start: start as u32, end: end as u32, floor: floor.min(end) as u32 };
+        paths[ci as usize] = Path { conversion: Some(ci), customer: conv.customer, start: start as u32, end: end as u32, floor: floor.min(end) as u32, nulls: 0.0 };
         last_conv_ts[c] = Some(conv.ts);
     }
     let converting = paths.len();
@@ -232,7 +243,7 @@ pub fn build(mut data: Dataset, cfg: &Config) -> PathSet {
         }
         let last_ts = touches[hi - 1].ts;
         let start = after.max(lo + tl.partition_point(|x| x.ts < last_ts - lookback));
-        nulls.push(Path { conversion: None, customer: c as u32, start: start as u32, end: hi as u32, floor: after as u32 });
+        nulls.push(Path { conversion: None, customer: c as u32, start: start as u32, end: hi as u32, floor: after as u32, nulls: 1.0 });
     }
     nulls.sort_by(|a, b| {
         let (ta, tb) = (&touches[a.start as usize], &touches[b.start as usize]);
@@ -241,5 +252,5 @@ pub fn build(mut data: Dataset, cfg: &Config) -> PathSet {
     });
     paths.extend(nulls);
 
-    PathSet { data, stitching, touches, conversions, paths, converting, lookback, customers_with_touches, ranks }
+    PathSet { data, stitching, touches, conversions, paths, converting, lookback, customers_with_touches, ranks, timed: true }
 }

@@ -8,63 +8,11 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 
-use crate::models::{Credit, Model, Target};
-use crate::paths::{PTouch, Path, PathSet};
+use crate::models::labels::Labels;
+use crate::models::{Credit, Fitted, Model, Target};
+use crate::paths::{Path, PathSet};
 
-/// The report's row dimension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dimension {
-    Channel,
-    Source,
-    Medium,
-    Campaign,
-    SourceMedium,
-}
-
-impl Dimension {
-    pub fn parse(s: &str) -> Result<Dimension> {
-        Ok(match s.trim() {
-            "channel" => Dimension::Channel,
-            "source" => Dimension::Source,
-            "medium" => Dimension::Medium,
-            "campaign" => Dimension::Campaign,
-            "source-medium" | "source_medium" => Dimension::SourceMedium,
-            other => bail!("`{other}` is not a report dimension (channel, source, medium, campaign, source-medium)"),
-        })
-    }
-
-    /// Column name in report files.
-    pub fn column(self) -> &'static str {
-        match self {
-            Dimension::Channel => "channel",
-            Dimension::Source => "source",
-            Dimension::Medium => "medium",
-            Dimension::Campaign => "campaign",
-            Dimension::SourceMedium => "source_medium",
-        }
-    }
-
-    /// The value of a touch in this dimension; empty tags read `(not set)`.
-    pub fn value(self, set: &PathSet, t: &PTouch) -> String {
-        let label = |s| {
-            let v = set.label(s);
-            if v.is_empty() {
-                NOT_SET.to_string()
-            } else {
-                v.to_string()
-            }
-        };
-        match self {
-            Dimension::Channel => label(t.channel),
-            Dimension::Source => label(t.source),
-            Dimension::Medium => label(t.medium),
-            Dimension::Campaign => label(t.campaign),
-            Dimension::SourceMedium => format!("{} / {}", label(t.source), label(t.medium)),
-        }
-    }
-}
-
-pub const NOT_SET: &str = "(not set)";
+pub use crate::models::labels::{Dimension, NOT_SET};
 
 /// Which conversions a report covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +44,10 @@ pub struct Selection {
 impl Selection {
     pub fn all() -> Selection {
         Selection { from: None, to: None, kinds: ConversionKinds::All }
+    }
+
+    pub fn is_all(&self) -> bool {
+        self.from.is_none() && self.to.is_none() && self.kinds == ConversionKinds::All
     }
 
     pub fn covers(&self, ts: i64, offline: bool) -> bool {
@@ -144,7 +96,7 @@ pub struct Report {
     pub rows: Vec<ReportRow>,
     /// Per model: total conversions and revenue credited.
     pub totals: Vec<(f64, f64)>,
-    pub conversions: u64,
+    pub conversions: f64,
     pub revenue: f64,
     pub ropo: Option<RopoRate>,
 }
@@ -154,7 +106,8 @@ pub struct Report {
 pub struct CreditRow {
     pub conversion_id: String,
     pub kind: &'static str,
-    pub converted_at: i64,
+    /// `None` when the input has no times (a path table).
+    pub converted_at: Option<i64>,
     pub customer: String,
     pub model: &'static str,
     pub value: String,
@@ -164,7 +117,8 @@ pub struct CreditRow {
     pub revenue_credit: f64,
 }
 
-/// Runs the models over the selected conversions.
+/// Runs the models over the selected conversions. Data-driven models first learn from every
+/// journey (converting or not, selected or not).
 pub fn attribute(
     set: &PathSet,
     models: &[Box<dyn Model>],
@@ -172,23 +126,28 @@ pub fn attribute(
     sel: &Selection,
     salt: &str,
     mut credits_out: Option<&mut Vec<CreditRow>>,
-) -> Report {
+) -> Result<Report> {
+    let labels = Labels::build(set, dim);
+    let fitted: Vec<Option<Box<dyn Fitted>>> = models.iter().map(|m| m.fit(set, &labels)).collect::<Result<_>>()?;
     let mut sums: Vec<BTreeMap<String, (f64, f64)>> = vec![BTreeMap::new(); models.len()];
     let mut buf: Vec<Credit> = Vec::new();
-    let mut conversions = 0u64;
+    let mut conversions = 0.0;
     let mut revenue = 0.0;
-    // Touch dimension values are cached per path: most paths are short and repeat labels.
     for path in sel.paths(set) {
         let Some(conv) = set.conversion_of(path) else { continue };
-        conversions += 1;
+        conversions += conv.count;
         revenue += conv.revenue;
         let customer = credits_out.as_ref().map(|_| set.customer_key(path.customer, Some(conv), salt));
         for (mi, model) in models.iter().enumerate() {
             buf.clear();
-            model.credit(set, path, &mut buf);
+            match &fitted[mi] {
+                Some(f) => f.credit(set, path, &mut buf),
+                None => model.credit(set, path, &mut buf),
+            }
             for c in &buf {
                 let (value, touch_at) = match c.target {
-                    Target::Touch(i) => (dim.value(set, &set.touches[i as usize]), Some(set.touches[i as usize].ts)),
+                    Target::Touch(i) => (labels.names[labels.of_touch[i as usize] as usize].clone(), Some(set.touches[i as usize].ts)),
+                    Target::Label(l) => (labels.names[l as usize].clone(), None),
                     Target::Bucket(b) => (b.to_string(), None),
                 };
                 let rev = c.weight * conv.revenue;
@@ -196,17 +155,17 @@ pub fn attribute(
                     out.push(CreditRow {
                         conversion_id: set.label(conv.id).to_string(),
                         kind: if conv.offline { "offline" } else { "online" },
-                        converted_at: conv.ts,
+                        converted_at: set.timed.then_some(conv.ts),
                         customer: customer.clone().unwrap_or_default(),
                         model: model.name(),
                         value: value.clone(),
-                        touch_at,
-                        credit: c.weight,
+                        touch_at: touch_at.filter(|_| set.timed),
+                        credit: c.weight * conv.count,
                         revenue_credit: rev,
                     });
                 }
                 let e = sums[mi].entry(value).or_insert((0.0, 0.0));
-                e.0 += c.weight;
+                e.0 += c.weight * conv.count;
                 e.1 += rev;
             }
         }
@@ -223,7 +182,7 @@ pub fn attribute(
                 value,
                 conversions: c,
                 revenue: r,
-                share: if total_conv > 0.0 { c / total_conv } else { 0.0 },
+                share: if total_conv != 0.0 { c / total_conv } else { 0.0 },
             });
         }
     }
@@ -231,7 +190,7 @@ pub fn attribute(
         .iter()
         .find(|m| m.name() == "ropo")
         .map(|_| ropo_rate(set, dim, sel, models));
-    Report { dimension: dim, models: models.iter().map(|m| m.name().to_string()).collect(), rows, totals, conversions, revenue, ropo }
+    Ok(Report { dimension: dim, models: models.iter().map(|m| m.name().to_string()).collect(), rows, totals, conversions, revenue, ropo })
 }
 
 fn ropo_rate(set: &PathSet, dim: Dimension, sel: &Selection, models: &[Box<dyn Model>]) -> RopoRate {

@@ -1,0 +1,103 @@
+//! Touch labels under a report dimension (channel, source, medium, campaign, source/medium):
+//! the vocabulary data-driven models learn over, interned once per run.
+
+use anyhow::{bail, Result};
+use rustc_hash::FxHashMap;
+
+use crate::paths::{PTouch, PathSet};
+
+pub const NOT_SET: &str = "(not set)";
+
+/// The report's row dimension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dimension {
+    Channel,
+    Source,
+    Medium,
+    Campaign,
+    SourceMedium,
+}
+
+impl Dimension {
+    pub fn parse(s: &str) -> Result<Dimension> {
+        Ok(match s.trim() {
+            "channel" => Dimension::Channel,
+            "source" => Dimension::Source,
+            "medium" => Dimension::Medium,
+            "campaign" => Dimension::Campaign,
+            "source-medium" | "source_medium" => Dimension::SourceMedium,
+            other => bail!("`{other}` is not a report dimension (channel, source, medium, campaign, source-medium)"),
+        })
+    }
+
+    /// Column name in report files.
+    pub fn column(self) -> &'static str {
+        match self {
+            Dimension::Channel => "channel",
+            Dimension::Source => "source",
+            Dimension::Medium => "medium",
+            Dimension::Campaign => "campaign",
+            Dimension::SourceMedium => "source_medium",
+        }
+    }
+
+    /// The value of a touch in this dimension; empty tags read `(not set)`.
+    pub fn value(self, set: &PathSet, t: &PTouch) -> String {
+        let label = |s| {
+            let v = set.label(s);
+            if v.is_empty() {
+                NOT_SET.to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        match self {
+            Dimension::Channel => label(t.channel),
+            Dimension::Source => label(t.source),
+            Dimension::Medium => label(t.medium),
+            Dimension::Campaign => label(t.campaign),
+            Dimension::SourceMedium => format!("{} / {}", label(t.source), label(t.medium)),
+        }
+    }
+}
+
+
+
+/// The label of every touch under one dimension, as dense ids.
+pub struct Labels {
+    pub dimension: Dimension,
+    pub names: Vec<String>,
+    pub of_touch: Vec<u32>,
+    /// Byte-order rank of each label's name. Ids follow input order; anything whose floating
+    /// point sums or output order depend on label order must go by rank.
+    pub rank: Vec<u32>,
+}
+
+impl Labels {
+    pub fn build(set: &PathSet, dimension: Dimension) -> Labels {
+        let mut ids: FxHashMap<String, u32> = FxHashMap::default();
+        let mut names = Vec::new();
+        // Most touches repeat a few label combinations, so cache by the touch's interned tags.
+        let mut by_tags: FxHashMap<(u32, u32, u32, u32), u32> = FxHashMap::default();
+        let of_touch = set
+            .touches
+            .iter()
+            .map(|t| {
+                *by_tags.entry((t.channel, t.source, t.medium, t.campaign)).or_insert_with(|| {
+                    let v = dimension.value(set, t);
+                    *ids.entry(v.clone()).or_insert_with(|| {
+                        names.push(v);
+                        (names.len() - 1) as u32
+                    })
+                })
+            })
+            .collect();
+        let mut order: Vec<u32> = (0..names.len() as u32).collect();
+        order.sort_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+        let mut rank = vec![0u32; names.len()];
+        for (r, &id) in order.iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        Labels { dimension, names, of_touch, rank }
+    }
+}
