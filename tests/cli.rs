@@ -262,7 +262,7 @@ fn models_command_lists_every_model() {
     for m in ["last-click", "last-non-direct", "first-click", "linear", "position-based", "time-decay", "ropo"] {
         assert!(got.contains(&format!("\n{m},")), "{m} missing in {got}");
     }
-    assert!(stdout(&["models", "--format", "csv", "--position-weights", "20,20,60"]).contains("--position-weights 20,20,60"));
+    assert!(stdout(&["models", "--format", "csv", "--position-weights", "20,20,60"]).contains("position-weights=20,20,60"));
 }
 
 #[test]

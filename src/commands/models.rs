@@ -14,7 +14,7 @@ pub fn run(a: ModelsArgs) -> Result<()> {
         vec![Column::new("model", Style::Text), Column::new("parameters", Style::Text), Column::new("description", Style::Text)],
     );
     for m in crate::models::registry(&params) {
-        let p: Vec<String> = m.parameters().into_iter().map(|(k, v)| format!("--{k} {v}")).collect();
+        let p: Vec<String> = m.parameters().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
         t.rows.push(vec![Cell::Text(m.name().to_string()), Cell::Text(p.join(" ")), Cell::Text(m.description().to_string())]);
     }
     emit(&[t], format(&a.out)?, &a.out)
