@@ -75,6 +75,7 @@ fn tiny_stitching_is_exact() {
         got,
         "metric,count,share\n\
          customers,8,\n\
+         identifier groups known only from identity links,0,\n\
          customers with online touches,5,0.625\n\
          orders (online) matched to online touches,3,1\n\
          receipts (offline) matched to online touches,3,0.5\n\
@@ -285,4 +286,24 @@ fn stitch_export_is_hashed() {
         assert!(!text.contains(raw), "{raw} leaked into {text}");
     }
     assert_eq!(text.lines().filter(|l| l.contains(",phone,")).count(), 1, "the shop phone is refused, the customer's is kept");
+}
+
+#[test]
+fn demo_runs_from_any_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tp().current_dir(dir.path()).args(["report", "--demo", "--format", "csv", "-v"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.starts_with("model,channel,conversions,revenue,share\n"), "{csv}");
+    for model in ["last-click", "position-based", "ropo", "markov", "shapley", "fractribution"] {
+        assert!(csv.contains(&format!("\n{model},Paid Search,")), "{model} has no Paid Search row");
+    }
+    let err = String::from_utf8(out.stderr).unwrap();
+    for file in ["visits", "calls", "orders", "receipts", "touches", "loyalty", "accounts"] {
+        assert!(err.contains(&format!("demo/{file}.csv [")), "{file} missing from the summary:\n{err}");
+    }
+    // The demo exports carry deliberately broken rows; each is reported, none is dropped silently.
+    assert!(err.contains("`12,5o` is not a number"), "{err}");
+    assert!(err.contains("`31.02.2026 10:00:00` is not a date"), "{err}");
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "the demo writes no files");
 }

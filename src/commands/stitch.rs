@@ -33,6 +33,7 @@ pub fn run(cfg_path: Option<&Path>, a: StitchArgs, v: Verbosity) -> Result<()> {
         vec![Column::new("metric", Style::Text), Column::new("count", Style::Count), Column::new("share", Style::Percent)],
     );
     overview.rows.push(vec![Cell::Text("customers".into()), Cell::Int(s.customers as u64), Cell::Missing]);
+    overview.rows.push(vec![Cell::Text("identifier groups known only from identity links".into()), Cell::Int(s.links_only as u64), Cell::Missing]);
     overview.rows.push(vec![
         Cell::Text("customers with online touches".into()),
         Cell::Int(s.customers_with_touches as u64),

@@ -13,6 +13,8 @@ const FILES: &[(&str, &[u8])] = &[
     ("orders.csv", include_bytes!("../../testdata/demo/orders.csv")),
     ("receipts.csv", include_bytes!("../../testdata/demo/receipts.csv")),
     ("touches.csv", include_bytes!("../../testdata/demo/touches.csv")),
+    ("loyalty.csv", include_bytes!("../../testdata/demo/loyalty.csv")),
+    ("accounts.csv", include_bytes!("../../testdata/demo/accounts.csv")),
 ];
 
 fn lookup(name: &str) -> Option<&'static [u8]> {

@@ -31,7 +31,9 @@ pub fn display(c: &Cell, style: Style) -> String {
         Cell::Num(x) => match style {
             Style::Percent => format!("{:.1}%", x * 100.0),
             Style::Money => {
-                let r = x.abs().round();
+                // Cents first: sums of fractional credits land a hair either side of .5, and the
+                // total row and the title must round the same way.
+                let r = ((x.abs() * 100.0).round() / 100.0).round();
                 let sign = if *x < 0.0 && r > 0.0 { "-" } else { "" };
                 format!("{sign}{}", group(r as u64))
             }

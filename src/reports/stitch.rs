@@ -19,7 +19,11 @@ pub struct Group {
 }
 
 pub struct StitchStats {
+    /// Customers with at least one touch or conversion.
     pub customers: usize,
+    /// Groups of identifiers that only identity links mention (a loyalty member who never
+    /// bought in the period): known to the business, but nothing to attribute.
+    pub links_only: usize,
     pub customers_with_touches: usize,
     pub match_rates: Vec<MatchRate>,
     /// Source kind → customers with at least one record from it.
@@ -64,6 +68,7 @@ pub fn stitch_stats(set: &PathSet, top: usize) -> StitchStats {
             per_kind[k].1[set.stitching.customer_of_record[c.record as usize] as usize] = true;
         }
     }
+    let active = (0..n).filter(|&c| per_kind.iter().any(|(_, v)| v[c])).count();
     let per_source = per_kind
         .into_iter()
         .map(|(name, v)| (name, v.iter().filter(|&&b| b).count() as u64))
@@ -88,7 +93,8 @@ pub fn stitch_stats(set: &PathSet, top: usize) -> StitchStats {
         })
         .collect();
     StitchStats {
-        customers: n,
+        customers: active,
+        links_only: n - active,
         customers_with_touches: set.customers_with_touches,
         match_rates: rates,
         per_source,
