@@ -28,9 +28,7 @@ fn stages(c: &mut Criterion) {
     let cfg = config();
     let mut g = c.benchmark_group("stages");
     g.sample_size(10);
-    g.bench_function("load", |b| {
-        b.iter(|| cfg.sources.iter().map(|s| touchpath::io::load(s).expect("loads")).collect::<Vec<_>>())
-    });
+    g.bench_function("load", |b| b.iter(|| cfg.sources.iter().map(|s| touchpath::io::load(s).expect("loads")).collect::<Vec<_>>()));
     let tables: Vec<_> = cfg.sources.iter().map(|s| touchpath::io::load(s).expect("loads")).collect();
     g.bench_function("normalize", |b| b.iter(|| touchpath::normalize::normalize(&cfg, &tables).expect("normalizes")));
     g.bench_function("stitch+paths", |b| {
@@ -52,9 +50,7 @@ fn models(c: &mut Criterion) {
     for model in touchpath::models::registry(&cfg.models) {
         let name = model.name();
         let one = vec![model];
-        g.bench_function(name, |b| {
-            b.iter(|| attribute(&set, &one, Dimension::Channel, &Selection::all(), "", None).expect("attributes"))
-        });
+        g.bench_function(name, |b| b.iter(|| attribute(&set, &one, Dimension::Channel, &Selection::all(), "", None).expect("attributes")));
     }
     g.finish();
 }

@@ -128,8 +128,7 @@ const RETURNING: &[(Source, f64)] = &[
     (Source::Affiliate, 1.0),
 ];
 
-const ORDER_STATUSES: &[(&str, f64)] =
-    &[("Выполнен", 70.0), ("Новый", 8.0), ("В работе", 10.0), ("Отменён", 9.0), ("Возврат", 3.0)];
+const ORDER_STATUSES: &[(&str, f64)] = &[("Выполнен", 70.0), ("Новый", 8.0), ("В работе", 10.0), ("Отменён", 9.0), ("Возврат", 3.0)];
 
 /// A shop's own phone typed into receipts by cashiers: it ties unrelated buyers together and is
 /// what the over-merge guard exists for.
@@ -198,16 +197,7 @@ fn ru_datetime(out: &mut String, ts: i64, seconds: bool) {
 fn iso_msk(out: &mut String, ts: i64) {
     use std::fmt::Write as _;
     let t = DateTime::<Utc>::from_timestamp(ts + MSK, 0).unwrap_or_default().naive_utc();
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+03:00",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
+    let _ = write!(out, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+03:00", t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second());
 }
 
 /// `12 345,50`: how Russian CRMs and 1C print money.
@@ -259,9 +249,8 @@ struct Writers {
 
 impl Writers {
     fn create(dir: &Path) -> std::io::Result<Self> {
-        let open = |name: &str| -> std::io::Result<BufWriter<File>> {
-            Ok(BufWriter::with_capacity(1 << 20, File::create(dir.join(name))?))
-        };
+        let open =
+            |name: &str| -> std::io::Result<BufWriter<File>> { Ok(BufWriter::with_capacity(1 << 20, File::create(dir.join(name))?)) };
         let mut w = Writers {
             visits: open("visits.csv")?,
             calls: open("calls.csv")?,
@@ -279,7 +268,8 @@ impl Writers {
             &mut w.calls,
             "ID звонка;Дата и время;Номер абонента;ClientID;utm_source;utm_medium;utm_campaign;Длительность, сек;Статус;Целевой\n",
         )?;
-        w.orders.write_all("\u{feff}Номер заказа;Дата создания;Статус;Сумма;ClientID;Телефон;Email;ID клиента;Канал заказа\n".as_bytes())?;
+        w.orders
+            .write_all("\u{feff}Номер заказа;Дата создания;Статус;Сумма;ClientID;Телефон;Email;ID клиента;Канал заказа\n".as_bytes())?;
         cp1251(&mut w.receipts, "Номер чека;Дата;Магазин;Сумма;Карта лояльности;Телефон;Номер заказа\n")?;
         w.touches.write_all(b"occurred_at,channel,utm_source,utm_medium,utm_campaign,email,phone,client_id\n")?;
         w.loyalty.write_all("Номер карты;Телефон;Дата регистрации\n".as_bytes())?;
@@ -455,13 +445,16 @@ impl Generator {
             None => {
                 tags.push_str(";;;;");
                 match src {
-                    Source::YandexOrganic => referrer = "https://yandex.ru/search/?text=%D1%81%D0%BC%D0%B0%D1%80%D1%82%D1%84%D0%BE%D0%BD".into(),
+                    Source::YandexOrganic => {
+                        referrer = "https://yandex.ru/search/?text=%D1%81%D0%BC%D0%B0%D1%80%D1%82%D1%84%D0%BE%D0%BD".into()
+                    }
                     Source::GoogleOrganic => referrer = "https://www.google.com/".into(),
                     Source::VkOrganic => referrer = "https://vk.com/shop_example".into(),
                     Source::Referral => {
-                        referrer = ["https://otzovik.com/reviews/shop", "https://market.yandex.ru/shop--example", "https://habr.com/ru/articles/1"]
-                            [r.below(3) as usize]
-                            .into()
+                        referrer =
+                            ["https://otzovik.com/reviews/shop", "https://market.yandex.ru/shop--example", "https://habr.com/ru/articles/1"]
+                                [r.below(3) as usize]
+                                .into()
                     }
                     Source::Email => {
                         tags = format!("newsletter;email;digest_{:02};;", 1 + r.below(12));
@@ -511,11 +504,7 @@ impl Generator {
         let answered = r.chance(0.85);
         let duration = if answered { r.range(15, 600) } else { 0 };
         let target = answered && duration >= 40;
-        l.push_str(&format!(
-            ";{duration};{};{}\n",
-            if answered { "Принят" } else { "Пропущен" },
-            if target { "Да" } else { "Нет" }
-        ));
+        l.push_str(&format!(";{duration};{};{}\n", if answered { "Принят" } else { "Пропущен" }, if target { "Да" } else { "Нет" }));
         cp1251(&mut self.w.calls, &l)?;
         // A third of target calls become an order typed in by the operator: phone only.
         if target && r.chance(0.33) {
@@ -622,8 +611,12 @@ impl Generator {
         w.visits.write_all(b"99999991;1700000000123456789;31.02.2026 10:00:00;yandex;cpc;brand;;;;https://shop.example.ru/;desktop;\n")?;
         w.visits.write_all(b"99999992;;01.09.2026 10:00:00;google;cpc;brand;;;;https://shop.example.ru/;desktop;\n")?;
         w.visits.write_all(b"99999993;1700000000123456790;02.09.2026 11:00:00;yandex;cpc\n")?;
-        w.visits.write_all(b"99999994;1700000000123456791;03.09.2026 12:00:00;(not set);(not set);(not set);;;;https://shop.example.ru/;desktop;\n")?;
-        w.visits.write_all(b"99999994;1700000000123456791;03.09.2026 12:00:00;(not set);(not set);(not set);;;;https://shop.example.ru/;desktop;\n")?;
+        w.visits.write_all(
+            b"99999994;1700000000123456791;03.09.2026 12:00:00;(not set);(not set);(not set);;;;https://shop.example.ru/;desktop;\n",
+        )?;
+        w.visits.write_all(
+            b"99999994;1700000000123456791;03.09.2026 12:00:00;(not set);(not set);(not set);;;;https://shop.example.ru/;desktop;\n",
+        )?;
         w.orders.write_all("ORD-999991;05.09.2026 13:00;Выполнен;12,5o;;89161234567;;C9999991;Сайт\n".as_bytes())?;
         w.orders.write_all("ORD-999992;06.09.2026 14:00;Выполнен;4 990,00;1700000000123456791;;;C9999992;Сайт\n".as_bytes())?;
         w.orders.write_all("ORD-999992;06.09.2026 14:00;Выполнен;4 990,00;1700000000123456791;;;C9999992;Сайт\n".as_bytes())?;
@@ -678,7 +671,9 @@ fn main() {
     };
     let mut g = Generator { rng: Rng(o.seed ^ 0x7075_6368_7061_7468), o, w, c: Counts::default(), clicks: Default::default() };
     let result = g.run().and_then(|_| g.costs()).and_then(|_| {
-        for w in [&mut g.w.visits, &mut g.w.calls, &mut g.w.orders, &mut g.w.receipts, &mut g.w.touches, &mut g.w.loyalty, &mut g.w.accounts] {
+        for w in
+            [&mut g.w.visits, &mut g.w.calls, &mut g.w.orders, &mut g.w.receipts, &mut g.w.touches, &mut g.w.loyalty, &mut g.w.accounts]
+        {
             w.flush()?;
         }
         Ok(())

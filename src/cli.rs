@@ -24,6 +24,12 @@ pub struct Cli {
     /// Print nothing on stderr but errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Print how long each stage took on stderr (also shown with -v).
+    #[arg(long, global = true)]
+    pub timings: bool,
+    /// Messages on stderr as plain text or as JSON lines (for log collectors).
+    #[arg(long, global = true, value_name = "FORMAT", default_value = "text")]
+    pub log_format: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -42,6 +48,12 @@ pub enum Command {
     Init(InitArgs),
     /// Markov chain details: transition matrix and removal effects.
     Markov(MarkovArgs),
+    /// Recompute the report and compare it with a baseline; exit 3 when numbers moved beyond tolerance.
+    Check(CheckArgs),
+    /// Compare two report files (CSV, JSON, Parquet or snapshots) without recomputing.
+    Diff(DiffArgs),
+    /// Write a baseline for `check`: the report plus fingerprints of the config and inputs.
+    Snapshot(SnapshotArgs),
 }
 
 /// Options of every command that reads data.
@@ -53,12 +65,16 @@ pub struct DataArgs {
     /// Lookback window before each conversion (e.g. 30d, 12h).
     #[arg(long, value_name = "DURATION")]
     pub lookback: Option<String>,
-    /// Only conversions on or after this date (YYYY-MM-DD or DD.MM.YYYY, in the config's time zone).
-    #[arg(long, value_name = "DATE")]
+    /// Only conversions on or after this day: YYYY-MM-DD, DD.MM.YYYY, today, yesterday or -Nd
+    /// (in the config's time zone).
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true)]
     pub from: Option<String>,
-    /// Only conversions on or before this date (inclusive).
-    #[arg(long, value_name = "DATE")]
+    /// Only conversions on or before this day (inclusive); same forms as --from.
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true)]
     pub to: Option<String>,
+    /// Only conversions in this period: YYYY-MM, YYYY, this-month or last-month.
+    #[arg(long, value_name = "PERIOD", conflicts_with_all = ["from", "to"])]
+    pub period: Option<String>,
     /// Which conversions to report: online (CRM orders), offline (receipts) or all.
     #[arg(long, value_name = "KIND", default_value = "all")]
     pub conversions: String,
@@ -105,9 +121,13 @@ pub struct OutputArgs {
     /// table, csv, json, parquet or markdown (default: table, or from the --output extension).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// Write to this file instead of stdout (atomically).
+    /// Write to this file instead of stdout (atomically). {date}, {from} and {to} in the name
+    /// become the run's day and the selected dates (YYYY-MM-DD).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// How long to wait for another run that is writing the same output files.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub lock_wait: String,
     /// Do not neutralize spreadsheet formulas (=, +, -, @) in CSV and Markdown text cells.
     #[arg(long)]
     pub raw: bool,
@@ -198,4 +218,72 @@ pub struct MarkovArgs {
     /// Write the transition matrix (from, to, probability, count) to this file.
     #[arg(long, value_name = "FILE")]
     pub transitions: Option<PathBuf>,
+}
+
+/// How far numbers may move before `check` and `diff` call it a difference.
+#[derive(Args, Debug, Clone)]
+pub struct ToleranceArgs {
+    /// Relative tolerance per value, e.g. 0.5% (or 0.005).
+    #[arg(long, value_name = "REL", default_value = "0%")]
+    pub tolerance: String,
+    /// Absolute tolerance per value (conversions or revenue), e.g. 0.01.
+    #[arg(long, value_name = "ABS", default_value = "1e-9")]
+    pub abs_tolerance: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The baseline: a report written earlier (CSV, JSON, Parquet) or a `touchpath snapshot` file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: PathBuf,
+    #[command(flatten)]
+    pub tol: ToleranceArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub params: ModelArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Read an aggregated path table (path,conversions,conversion_value,nulls) instead of exports.
+    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
+    pub paths: Option<PathBuf>,
+    /// Channel separator in the --paths table.
+    #[arg(long, value_name = "SEP", default_value = ">")]
+    pub path_separator: String,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The earlier report file.
+    #[arg(value_name = "BASELINE")]
+    pub a: PathBuf,
+    /// The later report file.
+    #[arg(value_name = "CURRENT")]
+    pub b: PathBuf,
+    #[command(flatten)]
+    pub tol: ToleranceArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub params: ModelArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    /// Models, comma-separated, or `all`.
+    #[arg(long, short, value_name = "MODELS", default_value = "all")]
+    pub model: String,
+    /// Report rows: channel, source, medium, campaign or source-medium.
+    #[arg(long, value_name = "DIMENSION", default_value = "channel")]
+    pub by: String,
+    /// Read an aggregated path table (path,conversions,conversion_value,nulls) instead of exports.
+    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
+    pub paths: Option<PathBuf>,
+    /// Channel separator in the --paths table.
+    #[arg(long, value_name = "SEP", default_value = ">")]
+    pub path_separator: String,
 }

@@ -25,14 +25,8 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 6] = [
-        SourceKind::Visits,
-        SourceKind::Calls,
-        SourceKind::Orders,
-        SourceKind::Receipts,
-        SourceKind::Links,
-        SourceKind::Touches,
-    ];
+    pub const ALL: [SourceKind; 6] =
+        [SourceKind::Visits, SourceKind::Calls, SourceKind::Orders, SourceKind::Receipts, SourceKind::Links, SourceKind::Touches];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -65,9 +59,7 @@ impl Duration {
         let t = s.trim();
         let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
-        let n: i64 = num
-            .parse()
-            .map_err(|_| anyhow!("`{s}` is not a duration: use a number and a unit, e.g. 30d, 2d, 12h, 90m"))?;
+        let n: i64 = num.parse().map_err(|_| anyhow!("`{s}` is not a duration: use a number and a unit, e.g. 30d, 2d, 12h, 90m"))?;
         let mult = match unit.trim() {
             "d" => 86_400,
             "h" => 3_600,
@@ -76,9 +68,7 @@ impl Duration {
             "w" => 7 * 86_400,
             other => bail!("`{s}`: unknown duration unit `{other}` (use d, h, m, s or w)"),
         };
-        n.checked_mul(mult)
-            .map(Duration)
-            .ok_or_else(|| anyhow!("`{s}` is too long a duration"))
+        n.checked_mul(mult).map(Duration).ok_or_else(|| anyhow!("`{s}` is too long a duration"))
     }
 
     pub fn seconds(self) -> i64 {
@@ -138,6 +128,8 @@ impl Location {
 pub struct SourceSpec {
     pub kind: SourceKind,
     pub location: Location,
+    /// The path as written in the config: the same on every machine, for snapshots.
+    pub path: String,
     pub format: FileFormat,
     /// `None`: sniffed from the file.
     pub delimiter: Option<u8>,
@@ -217,9 +209,7 @@ impl ModelParams {
         }
         let mut w = [0.0; 3];
         for (slot, p) in w.iter_mut().zip(&parts) {
-            let v: f64 = p
-                .parse()
-                .map_err(|_| anyhow!("position weights `{s}`: `{p}` is not a number"))?;
+            let v: f64 = p.parse().map_err(|_| anyhow!("position weights `{s}`: `{p}` is not a number"))?;
             if !v.is_finite() || v < 0.0 {
                 bail!("position weights `{s}`: `{p}` must be a non-negative number");
             }
@@ -284,20 +274,12 @@ pub struct Config {
     pub use_default_channel_rules: bool,
     pub site_domains: Vec<String>,
     pub models: ModelParams,
+    /// The config's text after `${VAR}` expansion, for the fingerprint in snapshots.
+    pub text: String,
 }
 
-pub const DEFAULT_EXCLUDED_STATUSES: &[&str] = &[
-    "отменен",
-    "отмена",
-    "возврат",
-    "аннулирован",
-    "cancelled",
-    "canceled",
-    "returned",
-    "refunded",
-    "refund",
-    "void",
-];
+pub const DEFAULT_EXCLUDED_STATUSES: &[&str] =
+    &["отменен", "отмена", "возврат", "аннулирован", "cancelled", "canceled", "returned", "refunded", "refund", "void"];
 
 // ---------------------------------------------------------------------------------------------
 // The file format. Kept separate from `Config` so that serde types never leak past this module.
@@ -377,12 +359,10 @@ fn expand_line(text: &str, origin: &str) -> Result<String> {
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| anyhow!("{origin}: `${{` without a closing `}}`"))?;
+        let end = after.find('}').ok_or_else(|| anyhow!("{origin}: `${{` without a closing `}}`"))?;
         let name = &after[..end];
-        let value = std::env::var(name)
-            .map_err(|_| anyhow!("{origin}: environment variable `{name}` (used as `${{{name}}}`) is not set"))?;
+        let value =
+            std::env::var(name).map_err(|_| anyhow!("{origin}: environment variable `{name}` (used as `${{{name}}}`) is not set"))?;
         out.push_str(&value);
         rest = &after[end + 1..];
     }
@@ -391,9 +371,7 @@ fn expand_line(text: &str, origin: &str) -> Result<String> {
 }
 
 fn parse_tz(name: &str, key: &str) -> Result<Tz> {
-    name.trim()
-        .parse::<Tz>()
-        .map_err(|_| anyhow!("`{key} = \"{name}\"` is not a time zone name (e.g. Europe/Moscow, UTC)"))
+    name.trim().parse::<Tz>().map_err(|_| anyhow!("`{key} = \"{name}\"` is not a time zone name (e.g. Europe/Moscow, UTC)"))
 }
 
 fn parse_delimiter(s: &str) -> Result<u8> {
@@ -433,9 +411,7 @@ impl Config {
                     l.strip_prefix(k).is_some_and(|rest| rest.trim_start().starts_with('='))
                 })
             });
-            let line = key_line
-                .map(|l| l + 1)
-                .or_else(|| e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1)));
+            let line = key_line.map(|l| l + 1).or_else(|| e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1)));
             match line {
                 Some(l) => anyhow!("{origin}, line {l}: {msg}"),
                 None => anyhow!("{origin}: {msg}"),
@@ -481,7 +457,9 @@ impl Config {
                     "auto" => Encoding::Auto,
                     "utf-8" | "utf8" => Encoding::Utf8,
                     "cp1251" | "windows-1251" | "win1251" => Encoding::Cp1251,
-                    other => bail!("{origin}: `{key}.encoding = \"{other}\"`: use auto, utf-8 or cp1251"),
+                    other => {
+                        bail!("{origin}: `{key}.encoding = \"{other}\"`: use auto, utf-8 or cp1251")
+                    }
                 },
             };
             let tz = match &s.timezone {
@@ -499,6 +477,7 @@ impl Config {
             sources.push(SourceSpec {
                 kind,
                 location,
+                path: s.path.clone(),
                 format,
                 delimiter,
                 encoding,
@@ -550,17 +529,13 @@ impl Config {
             },
             reset_after_conversion: file.reset_after_conversion.unwrap_or(true),
             max_customers_per_identifier: file.max_customers_per_identifier.unwrap_or(20),
-            excluded_statuses: file
-                .excluded_statuses
-                .unwrap_or_else(|| DEFAULT_EXCLUDED_STATUSES.iter().map(|s| s.to_string()).collect()),
-            salt: file
-                .salt
-                .or_else(|| std::env::var("TOUCHPATH_SALT").ok())
-                .unwrap_or_default(),
+            excluded_statuses: file.excluded_statuses.unwrap_or_else(|| DEFAULT_EXCLUDED_STATUSES.iter().map(|s| s.to_string()).collect()),
+            salt: file.salt.or_else(|| std::env::var("TOUCHPATH_SALT").ok()).unwrap_or_default(),
             channel_rules: file.channels.rules,
             use_default_channel_rules: file.channels.use_defaults.unwrap_or(true),
             site_domains: file.channels.site_domains.unwrap_or_default(),
             models,
+            text: text.clone(),
         };
         cfg.validate()?;
         Ok(cfg)

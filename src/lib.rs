@@ -12,6 +12,7 @@ pub mod config;
 pub mod identity;
 pub mod intern;
 pub mod io;
+pub mod log;
 pub mod models;
 pub mod normalize;
 pub mod output;
@@ -34,6 +35,9 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// Exit code of `check` and `diff` when numbers moved beyond tolerance.
+pub const EXIT_REGRESSION: u8 = 3;
+
 /// The exit code for an error: 2 for usage errors, 1 for everything else.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     if e.chain().any(|c| c.downcast_ref::<UsageError>().is_some()) {
@@ -46,4 +50,11 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
 /// Runs a parsed command line.
 pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     commands::dispatch(cli)
+}
+
+/// Prints the error that ended a run (as text or JSON, per `--log-format`) and returns its exit code.
+pub fn report_error(e: &anyhow::Error) -> u8 {
+    let code = exit_code(e);
+    log::error(e, code);
+    code
 }

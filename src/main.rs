@@ -1,5 +1,5 @@
 //! The `touchpath` binary: parses the command line, runs the library, maps the result to an exit
-//! code (0 ok, 1 data or runtime error, 2 usage error).
+//! code (0 ok, 1 data or runtime error, 2 usage error, 3 `check`/`diff` found differences).
 
 use std::process::ExitCode;
 
@@ -9,9 +9,6 @@ fn main() -> ExitCode {
     let cli = touchpath::cli::Cli::parse();
     match touchpath::run(cli) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(touchpath::exit_code(&e))
-        }
+        Err(e) => ExitCode::from(touchpath::report_error(&e)),
     }
 }

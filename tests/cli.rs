@@ -155,7 +155,8 @@ fn missing_column_is_named_with_suggestion() {
 #[test]
 fn date_and_kind_selection() {
     // Only September: o1 (12.09) and the receipts of 13.09 and 21-23.09.
-    let got = stdout(&["report", "--config", &tiny(), "--format", "csv", "--model", "last-click", "--from", "2026-09-01", "--to", "30.09.2026"]);
+    let got =
+        stdout(&["report", "--config", &tiny(), "--format", "csv", "--model", "last-click", "--from", "2026-09-01", "--to", "30.09.2026"]);
     assert!(got.contains("last-click,\"(offline, no online touch)\",5,800,"), "{got}");
     assert!(got.contains("last-click,Email,1,1000.5,"), "{got}");
     assert!(!got.contains("Direct"), "o2 (31.08) is outside: {got}");
@@ -306,4 +307,150 @@ fn demo_runs_from_any_folder() {
     assert!(err.contains("`12,5o` is not a number"), "{err}");
     assert!(err.contains("`31.02.2026 10:00:00` is not a date"), "{err}");
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "the demo writes no files");
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    tp().current_dir(dir).env("TOUCHPATH_TODAY", "2026-11-24").args(args).output().unwrap()
+}
+
+#[test]
+fn check_passes_on_its_own_snapshot_and_fails_with_a_readable_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = run_in(d, &["snapshot", "--config", &tiny(), "-o", "base.json", "-m", "last-click,linear"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ok = run_in(d, &["check", "--config", &tiny(), "--baseline", "base.json"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("No differences beyond tolerance"));
+
+    // A report file as baseline, with one number moved by more than the tolerance.
+    let report = stdout(&["report", "--config", &tiny(), "--format", "csv", "-m", "linear"]);
+    let moved = report.replace("linear,Email,0.25,250.125,", "linear,Email,0.3,250.125,");
+    assert_ne!(moved, report);
+    std::fs::write(d.join("moved.csv"), &moved).unwrap();
+    let bad = run_in(d, &["check", "--config", &tiny(), "--baseline", "moved.csv", "--format", "markdown"]);
+    assert_eq!(bad.status.code(), Some(3));
+    let text = String::from_utf8(bad.stdout).unwrap();
+    assert!(text.contains("### 1 difference(s) beyond tolerance"), "{text}");
+    assert!(text.contains("| linear | Email | conversions | 0.30 | 0.25 | -0.05 | -16.7% | changed |"), "{text}");
+    // Within a 20% relative tolerance the same move passes.
+    let tolerant = run_in(d, &["check", "--config", &tiny(), "--baseline", "moved.csv", "--tolerance", "20%"]);
+    assert_eq!(tolerant.status.code(), Some(0));
+    let json = run_in(d, &["check", "--config", &tiny(), "--baseline", "moved.csv", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["passed"], false);
+    assert_eq!(v["differences"][0]["channel"], "Email");
+}
+
+#[test]
+fn check_tells_data_changes_from_model_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let copy = d.join("tiny");
+    std::fs::create_dir(&copy).unwrap();
+    for f in std::fs::read_dir(root().join("testdata/tiny")).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), copy.join(f.file_name())).unwrap();
+    }
+    let cfg = copy.join("touchpath.toml").display().to_string();
+    assert!(run_in(d, &["snapshot", "--config", &cfg, "-o", "base.json"]).status.success());
+    // A different model parameter, same data: the code/setup moved the numbers.
+    let setup = run_in(d, &["check", "--config", &cfg, "--baseline", "base.json", "--position-weights", "20,20,60"]);
+    assert_eq!(setup.status.code(), Some(3));
+    let text = String::from_utf8(setup.stdout).unwrap();
+    assert!(text.contains("position-based"), "{text}");
+    assert!(text.contains("the inputs are identical"), "{text}");
+    // Changed data: the orders file moved the numbers.
+    let orders = std::fs::read(copy.join("orders.csv")).unwrap();
+    let orders = String::from_utf8(orders).unwrap().replace(";500;c3", ";900;c3");
+    std::fs::write(copy.join("orders.csv"), orders).unwrap();
+    let data = run_in(d, &["check", "--config", &cfg, "--baseline", "base.json"]);
+    assert_eq!(data.status.code(), Some(3));
+    let text = String::from_utf8(data.stdout).unwrap();
+    assert!(text.contains("the inputs changed since the baseline"), "{text}");
+    assert!(text.contains("input orders.csv"), "{text}");
+}
+
+#[test]
+fn diff_compares_two_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let a = stdout(&["report", "--config", &tiny(), "--format", "csv", "-m", "last-click,linear"]);
+    std::fs::write(d.join("a.csv"), &a).unwrap();
+    let json = stdout(&["report", "--config", &tiny(), "--format", "json", "-m", "last-click,linear"]);
+    std::fs::write(d.join("a.json"), &json).unwrap();
+    let same = run_in(d, &["diff", "a.csv", "a.json"]);
+    assert_eq!(same.status.code(), Some(0), "{}", String::from_utf8_lossy(&same.stderr));
+    let b = a
+        .replace("last-click,Email,1,1000.5,", "last-click,Email,1,1100.5,")
+        .replace("linear,Organic Social,", "linear,Organic Social (old),");
+    std::fs::write(d.join("b.csv"), b).unwrap();
+    let out = run_in(d, &["diff", "a.csv", "b.csv", "--format", "csv"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "model,channel,metric,baseline,current,difference,relative,change\n\
+         last-click,Email,revenue,1000.5,1100.5,100,0.09995002498750624,changed\n\
+         linear,Organic Social,conversions,0.25,,,,vanished\n\
+         linear,Organic Social,revenue,250.125,,,,vanished\n\
+         linear,Organic Social (old),conversions,,0.25,,,new\n\
+         linear,Organic Social (old),revenue,,250.125,,,new\n"
+    );
+    assert_eq!(run_in(d, &["diff", "a.csv", "missing.csv"]).status.code(), Some(1));
+}
+
+#[test]
+fn cron_runs_dated_names_relative_dates_and_a_clean_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("reports")).unwrap();
+    let out = run_in(d, &["report", "--config", &tiny(), "-m", "linear", "--output", "reports/channels-{date}.csv"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    assert!(d.join("reports/channels-2026-11-24.csv").exists());
+    let from_to =
+        run_in(d, &["report", "--config", &tiny(), "-m", "linear", "--format", "csv", "--from", "2026-09-01", "--to", "30.09.2026"]);
+    let period = run_in(d, &["report", "--config", &tiny(), "-m", "linear", "--format", "csv", "--period", "2026-09"]);
+    assert_eq!(from_to.stdout, period.stdout);
+    // TOUCHPATH_TODAY is 2026-11-24: -85d is 2026-08-31, 85 days back.
+    let relative = run_in(d, &["report", "--config", &tiny(), "-m", "linear", "--format", "csv", "--from", "-85d", "--to", "yesterday"]);
+    let absolute =
+        run_in(d, &["report", "--config", &tiny(), "-m", "linear", "--format", "csv", "--from", "2026-08-31", "--to", "2026-11-23"]);
+    assert_eq!(relative.stdout, absolute.stdout);
+    assert!(String::from_utf8_lossy(&relative.stdout).contains("linear,Direct,0.5,250,"), "o2 on 31.08 is in");
+    // With -v the summary and timings go to stderr; stdout is exactly the report.
+    let verbose = run_in(d, &["report", "--config", &tiny(), "-m", "linear", "--format", "csv", "-v"]);
+    assert_eq!(verbose.stdout, run_in(d, &["report", "--config", &tiny(), "-m", "linear", "--format", "csv", "-q"]).stdout);
+    let err = String::from_utf8(verbose.stderr).unwrap();
+    assert!(err.contains("Inputs (rows read") && err.contains("Timings:") && err.contains("models"), "{err}");
+    assert_eq!(run_in(d, &["report", "--config", &tiny(), "--period", "2026-13"]).status.code(), Some(2));
+    assert_eq!(run_in(d, &["report", "--config", &tiny(), "-o", "r-{day}.csv"]).status.code(), Some(2));
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let out = tp().args(["report", "--config", &tiny(), "--format", "csv", "-v", "--log-format", "json"]).output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let events: Vec<serde_json::Value> = err.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
+    let inputs = events.iter().find(|e| e["event"] == "inputs").expect("an inputs event");
+    assert_eq!(inputs["files"][0]["rows_read"], 10);
+    assert!(events.iter().any(|e| e["event"] == "timings"));
+    let fail = tp().args(["report", "--config", "nope.toml", "--log-format", "json"]).output().unwrap();
+    let line: serde_json::Value = serde_json::from_slice(fail.stderr.trim_ascii()).unwrap();
+    assert_eq!(line["level"], "error");
+    assert_eq!(line["exit_code"], fail.status.code().unwrap());
+}
+
+#[test]
+fn overlapping_runs_on_one_output_wait_for_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = std::fs::File::create(dir.path().join(".r.csv.lock")).unwrap();
+    lock.lock().unwrap();
+    let out = run_in(dir.path(), &["report", "--config", &tiny(), "-o", "r.csv", "--lock-wait", "1s"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another touchpath run is writing r.csv"));
+    assert!(!dir.path().join("r.csv").exists());
+    lock.unlock().unwrap();
+    assert!(run_in(dir.path(), &["report", "--config", &tiny(), "-o", "r.csv", "--lock-wait", "1s"]).status.success());
 }

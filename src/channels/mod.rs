@@ -81,7 +81,10 @@ pub struct Classifier {
 fn compile(pattern: &Option<String>, what: &str, idx: usize, origin: &str) -> Result<Option<Regex>> {
     pattern
         .as_ref()
-        .map(|p| Regex::new(&format!("(?i){p}")).map_err(|e| anyhow!("{origin} rule {idx}: `{what}` pattern `{p}` is not a valid regular expression: {e}")))
+        .map(|p| {
+            Regex::new(&format!("(?i){p}"))
+                .map_err(|e| anyhow!("{origin} rule {idx}: `{what}` pattern `{p}` is not a valid regular expression: {e}"))
+        })
         .transpose()
 }
 
@@ -119,7 +122,11 @@ impl Classifier {
     pub fn explain(&self, t: &Tags) -> (Option<&str>, &str) {
         let hit = |re: &Option<Regex>, v: &str| re.as_ref().is_none_or(|r| r.is_match(v));
         for rule in &self.rules {
-            if hit(&rule.source, &t.source) && hit(&rule.medium, &t.medium) && hit(&rule.campaign, &t.campaign) && hit(&rule.referrer, &t.referrer) {
+            if hit(&rule.source, &t.source)
+                && hit(&rule.medium, &t.medium)
+                && hit(&rule.campaign, &t.campaign)
+                && hit(&rule.referrer, &t.referrer)
+            {
                 return (Some(&rule.origin), &rule.channel);
             }
         }
@@ -146,32 +153,32 @@ impl Classifier {
 }
 
 impl Classifier {
-/// Source and medium implied by a referrer host when a visit carries no tags.
-pub fn referrer_source(&self, host: &str) -> (String, &'static str) {
-    let engine = |h: &str| -> Option<&'static str> {
-        let first = h.split('.').next().unwrap_or(h);
-        match first {
-            "yandex" | "ya" => Some("yandex"),
-            "google" => Some("google"),
-            "bing" => Some("bing"),
-            "duckduckgo" => Some("duckduckgo"),
-            "yahoo" => Some("yahoo"),
-            "rambler" | "nova" => Some("rambler"),
-            _ if h == "go.mail.ru" => Some("mail.ru"),
-            _ => None,
+    /// Source and medium implied by a referrer host when a visit carries no tags.
+    pub fn referrer_source(&self, host: &str) -> (String, &'static str) {
+        let engine = |h: &str| -> Option<&'static str> {
+            let first = h.split('.').next().unwrap_or(h);
+            match first {
+                "yandex" | "ya" => Some("yandex"),
+                "google" => Some("google"),
+                "bing" => Some("bing"),
+                "duckduckgo" => Some("duckduckgo"),
+                "yahoo" => Some("yahoo"),
+                "rambler" | "nova" => Some("rambler"),
+                _ if h == "go.mail.ru" => Some("mail.ru"),
+                _ => None,
+            }
+        };
+        if self.search.is_match(host) {
+            if let Some(e) = engine(host) {
+                return (e.to_string(), "organic");
+            }
+            return (host.to_string(), "organic");
         }
-    };
-    if self.search.is_match(host) {
-        if let Some(e) = engine(host) {
-            return (e.to_string(), "organic");
+        if self.social.is_match(host) {
+            return (host.to_string(), "social");
         }
-        return (host.to_string(), "organic");
+        (host.to_string(), "referral")
     }
-    if self.social.is_match(host) {
-        return (host.to_string(), "social");
-    }
-    (host.to_string(), "referral")
-}
 }
 
 #[cfg(test)]

@@ -5,22 +5,16 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::{config, emit, format, model_params, prepare, prepare_table, table_config, Verbosity};
+use super::{emit, format, input, model_params, Verbosity};
 use crate::cli::MarkovArgs;
 use crate::models::labels::{Dimension, Labels};
 use crate::models::markov::fit_chain;
 use crate::output::{self, Cell, Column, Format, Style, Table};
 
-pub fn run(cfg_path: Option<&Path>, a: MarkovArgs, v: Verbosity) -> Result<()> {
+pub fn run(cfg_path: Option<&Path>, mut a: MarkovArgs, v: Verbosity) -> Result<()> {
     let fmt = format(&a.out)?;
-    let (cfg, set) = match &a.paths {
-        Some(file) => (table_config(cfg_path)?, prepare_table(file, &a.path_separator, &a.data, v)?),
-        None => {
-            let cfg = config(cfg_path, &a.data)?;
-            let set = prepare(&cfg, &a.data, v)?;
-            (cfg, set)
-        }
-    };
+    let super::Input { cfg, set, locks: _locks, .. } =
+        input(cfg_path, &mut a.data, a.paths.as_deref().map(|f| (f, a.path_separator.as_str())), &mut a.out, &mut [&mut a.transitions], v)?;
     let params = model_params(&cfg.models, &a.params)?;
     let labels = Labels::build(&set, Dimension::Channel);
     let chain = fit_chain(&set, &labels, params.markov_order, params.markov_collapse)?;

@@ -1,24 +1,29 @@
 //! One file per subcommand. This module holds what they share: turning CLI arguments into a
 //! validated config, running load → normalize → stitch → paths, and writing results.
 
+mod check;
+pub mod dates;
+mod diff;
 mod init;
 mod markov;
 mod models;
 mod paths;
 mod report;
+mod snapshot;
 mod stitch;
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
-use chrono::{LocalResult, TimeZone};
+use chrono::NaiveDate;
 use rayon::prelude::*;
 
 use crate::cli::{Cli, Command, DataArgs, ModelArgs, OutputArgs};
 use crate::config::{Config, Duration, ModelParams, RopoInner};
-use crate::output::{self, Format, Options, Table};
+use crate::log;
+use crate::output::{self, lock::Locks, Format, Options, Table};
 use crate::paths::PathSet;
 use crate::reports::{ConversionKinds, Selection};
 use crate::UsageError;
@@ -38,16 +43,26 @@ impl Verbosity {
 }
 
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    log::init(log::LogFormat::parse(&cli.log_format).map_err(|e| usage(format!("--log-format: {e}")))?);
     let v = Verbosity { verbose: cli.verbose, quiet: cli.quiet };
-    match cli.command {
-        Command::Report(a) => report::run(cli.config.as_deref(), a, v),
-        Command::Paths(a) => paths::run(cli.config.as_deref(), a, v),
-        Command::Stitch(a) => stitch::run(cli.config.as_deref(), a, v),
-        Command::Models(a) => models::run(a),
-        Command::Init(a) => init::run(a),
-        Command::Markov(a) => markov::run(cli.config.as_deref(), a, v),
+    let cfg = cli.config.as_deref();
+    let ok = || Ok(ExitCode::SUCCESS);
+    let code = match cli.command {
+        Command::Report(a) => report::run(cfg, a, v).and_then(|_| ok()),
+        Command::Paths(a) => paths::run(cfg, a, v).and_then(|_| ok()),
+        Command::Stitch(a) => stitch::run(cfg, a, v).and_then(|_| ok()),
+        Command::Models(a) => models::run(a).and_then(|_| ok()),
+        Command::Init(a) => init::run(a).and_then(|_| ok()),
+        Command::Markov(a) => markov::run(cfg, a, v).and_then(|_| ok()),
+        Command::Check(a) => check::run(cfg, a, v),
+        Command::Diff(a) => diff::run(a),
+        Command::Snapshot(a) => snapshot::run(cfg, a, v).and_then(|_| ok()),
     }?;
-    Ok(ExitCode::SUCCESS)
+    if (cli.timings || cli.verbose) && !cli.quiet {
+        log::timings(started.elapsed().as_secs_f64());
+    }
+    Ok(code)
 }
 
 fn usage(msg: String) -> anyhow::Error {
@@ -102,44 +117,112 @@ pub fn model_params(base: &ModelParams, a: &ModelArgs) -> Result<ModelParams> {
     Ok(p)
 }
 
-/// Reads a command-line date as the start of that day in the config's zone.
-fn day_start(s: &str, cfg: &Config, flag: &str) -> Result<i64> {
-    let (naive, _) = crate::normalize::time::parse_auto(s.trim())
-        .filter(|(n, _)| n.time() == chrono::NaiveTime::MIN)
-        .ok_or_else(|| usage(format!("{flag} `{s}`: give a date as YYYY-MM-DD or DD.MM.YYYY")))?;
-    match cfg.timezone.from_local_datetime(&naive) {
-        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Ok(t.timestamp()),
-        LocalResult::None => Ok(naive.and_utc().timestamp()),
+/// The run's day and the days it covers, in the config's time zone.
+#[derive(Clone, Copy, Debug)]
+pub struct When {
+    pub today: NaiveDate,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl When {
+    pub fn new(data: &DataArgs, cfg: &Config) -> Result<When> {
+        let today = dates::today(cfg.timezone).map_err(usage)?;
+        let (from, to) = match &data.period {
+            Some(p) => {
+                let (a, b) = dates::period(p, today).map_err(|e| usage(format!("--period {e}")))?;
+                (Some(a), Some(b))
+            }
+            None => (
+                data.from.as_deref().map(|s| dates::parse_day(s, today)).transpose().map_err(|e| usage(format!("--from {e}")))?,
+                data.to.as_deref().map(|s| dates::parse_day(s, today)).transpose().map_err(|e| usage(format!("--to {e}")))?,
+            ),
+        };
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                return Err(usage(format!("--from {f} is after --to {t}")));
+            }
+        }
+        Ok(When { today, from, to })
+    }
+
+    /// Conversions covered: from the start of `from` to the end of `to`.
+    pub fn selection(&self, data: &DataArgs, cfg: &Config) -> Result<Selection> {
+        let kinds = ConversionKinds::parse(&data.conversions).map_err(|e| usage(format!("--conversions: {e}")))?;
+        Ok(Selection {
+            from: self.from.map(|d| dates::day_start(d, cfg.timezone)),
+            to: self.to.map(|d| dates::day_start(d + chrono::Duration::days(1), cfg.timezone)),
+            kinds,
+        })
+    }
+
+    /// An output path with `{date}`, `{from}` and `{to}` filled in.
+    pub fn name(&self, p: &Path) -> Result<PathBuf> {
+        dates::expand_name(p, self.today, self.from, self.to).map_err(usage)
     }
 }
 
 /// The conversions a command covers.
 pub fn selection(data: &DataArgs, cfg: &Config) -> Result<Selection> {
-    let from = data.from.as_deref().map(|s| day_start(s, cfg, "--from")).transpose()?;
-    let to = data.to.as_deref().map(|s| day_start(s, cfg, "--to").map(|t| t + 86_400)).transpose()?;
-    if let (Some(f), Some(t)) = (from, to) {
-        if f >= t {
-            return Err(usage("--from is after --to".into()));
+    When::new(data, cfg)?.selection(data, cfg)
+}
+
+/// What a data command works on, with its outputs named and locked for the run.
+pub struct Input {
+    pub cfg: Config,
+    pub set: PathSet,
+    pub sel: Selection,
+    pub when: When,
+    pub locks: Locks,
+}
+
+/// Resolves dates and dated output names, locks the outputs, then loads exports through the
+/// config or reads a path table (`table`: file and separator).
+pub fn input(
+    cfg_path: Option<&Path>,
+    data: &mut DataArgs,
+    table: Option<(&Path, &str)>,
+    out: &mut OutputArgs,
+    extra_outputs: &mut [&mut Option<PathBuf>],
+    v: Verbosity,
+) -> Result<Input> {
+    let cfg = match table {
+        Some(_) => table_config(cfg_path)?,
+        None => config(cfg_path, data)?,
+    };
+    let when = When::new(data, &cfg)?;
+    let sel = when.selection(data, &cfg)?;
+    let mut outputs: Vec<PathBuf> = Vec::new();
+    for p in extra_outputs.iter_mut().map(|p| &mut **p).chain([&mut data.rejects, &mut out.output]) {
+        if let Some(path) = p.as_mut() {
+            *path = when.name(path)?;
+            outputs.push(path.clone());
         }
     }
-    let kinds = ConversionKinds::parse(&data.conversions).map_err(|e| usage(format!("--conversions: {e}")))?;
-    Ok(Selection { from, to, kinds })
+    let wait = Duration::parse(&out.lock_wait).map_err(|e| usage(format!("--lock-wait: {e}")))?;
+    let refs: Vec<&Path> = outputs.iter().map(PathBuf::as_path).collect();
+    let locks = output::lock::acquire(&refs, std::time::Duration::from_secs(wait.seconds().max(0) as u64))?;
+    let set = match table {
+        Some((file, sep)) => prepare_table(file, sep, data, v)?,
+        None => prepare(&cfg, data, v)?,
+    };
+    Ok(Input { cfg, set, sel, when, locks })
 }
 
 /// Loads, normalizes, stitches and builds paths; reports on the inputs on stderr.
 pub fn prepare(cfg: &Config, data: &DataArgs, v: Verbosity) -> Result<PathSet> {
-    let tables = cfg.sources.par_iter().map(crate::io::load).collect::<Result<Vec<_>>>()?;
-    let dataset = crate::normalize::normalize(cfg, &tables)?;
+    let tables = log::stage("load", || cfg.sources.par_iter().map(crate::io::load).collect::<Result<Vec<_>>>())?;
+    let dataset = log::stage("normalize", || crate::normalize::normalize(cfg, &tables))?;
     drop(tables);
-    let set = crate::paths::build(dataset, cfg);
+    let set = log::stage("stitch+paths", || crate::paths::build(dataset, cfg));
     account(&set, data, v)?;
     Ok(set)
 }
 
 /// Reads an aggregated path table (`--paths`) into journeys.
 pub fn prepare_table(file: &Path, sep: &str, data: &DataArgs, v: Verbosity) -> Result<PathSet> {
-    if data.from.is_some() || data.to.is_some() {
-        return Err(usage("--from/--to need conversion dates, and a path table has none".into()));
+    if data.from.is_some() || data.to.is_some() || data.period.is_some() {
+        return Err(usage("--from/--to/--period need conversion dates, and a path table has none".into()));
     }
     if data.conversions == "offline" {
         return Err(usage("--conversions offline: a path table has no offline conversions".into()));
@@ -174,12 +257,12 @@ fn account(set: &PathSet, data: &DataArgs, v: Verbosity) -> Result<()> {
         output::write_atomic(path, &bytes)?;
     }
     if v.show_summary() {
-        eprint!("{}", summary.render());
+        log::summary(summary);
     } else if !v.quiet && summary.rejected_rows() > 0 {
-        eprintln!(
-            "warning: {} input row(s) rejected; run with -v for the summary or --rejects FILE for the rows",
+        log::warn(&format!(
+            "{} input row(s) rejected; run with -v for the summary or --rejects FILE for the rows",
             summary.rejected_rows()
-        );
+        ));
     }
     if let Some(f) = summary.files.iter().find(|f| !f.balanced()) {
         bail!("internal accounting error for {}: rows do not add up", f.file);
@@ -214,12 +297,17 @@ pub fn emit(tables: &[Table], fmt: Format, out: &OutputArgs) -> Result<()> {
         return Err(usage("Parquet is binary: write it to a file with --output FILE".into()));
     }
     let width = if to_terminal { terminal_width() } else { None };
-    let bytes = output::render(tables, fmt, &Options { raw: out.raw, width })?;
+    let bytes = log::stage("write", || output::render(tables, fmt, &Options { raw: out.raw, width }))?;
+    write_bytes(&bytes, out)
+}
+
+/// Writes finished bytes to `--output` (atomically) or stdout.
+pub fn write_bytes(bytes: &[u8], out: &OutputArgs) -> Result<()> {
     match &out.output {
-        Some(p) => output::write_atomic(p, &bytes),
+        Some(p) => output::write_atomic(p, bytes),
         None => {
             let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(&bytes).and_then(|_| stdout.flush()) {
+            match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
                 // A closed pipe (`| head`) is the reader's choice, not an error.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
                 other => other.context("writing to stdout"),

@@ -5,16 +5,14 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::{config, emit, format, prepare, selection, Verbosity};
+use super::{emit, format, input, Verbosity};
 use crate::cli::PathsArgs;
 use crate::output::{Cell, Column, Style, Table};
 use crate::reports::journeys::{journey_stats, Bucket};
 
-pub fn run(cfg_path: Option<&Path>, a: PathsArgs, v: Verbosity) -> Result<()> {
-    let cfg = config(cfg_path, &a.data)?;
-    let sel = selection(&a.data, &cfg)?;
+pub fn run(cfg_path: Option<&Path>, mut a: PathsArgs, v: Verbosity) -> Result<()> {
     let fmt = format(&a.out)?;
-    let set = prepare(&cfg, &a.data, v)?;
+    let super::Input { cfg, set, sel, locks: _locks, .. } = input(cfg_path, &mut a.data, None, &mut a.out, &mut [], v)?;
     let stats = journey_stats(&set, &sel);
     let machine = fmt.is_machine();
     let mut t = Table::new(

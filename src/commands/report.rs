@@ -6,34 +6,18 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::{config, emit, format, model_params, prepare, selection, Verbosity};
+use super::{emit, format, input, model_params, Verbosity};
 use crate::cli::ReportArgs;
 use crate::output::{self, Cell, Column, Format, Style, Table};
 use crate::reports::{attribute, CreditRow, Dimension, Report};
 
-pub fn run(cfg_path: Option<&Path>, a: ReportArgs, v: Verbosity) -> Result<()> {
-    let dim = Dimension::parse(&a.by).map_err(|e| super::usage(format!("--by: {e}")))?;
+pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<()> {
+    let dim = parse_dimension(&a.by, a.paths.is_some())?;
     let fmt = format(&a.out)?;
-    let (cfg, set, sel) = match &a.paths {
-        Some(file) => {
-            if dim != Dimension::Channel {
-                return Err(super::usage("--by: a path table has channels only".into()));
-            }
-            let cfg = super::table_config(cfg_path)?;
-            let set = super::prepare_table(file, &a.path_separator, &a.data, v)?;
-            (cfg, set, crate::reports::Selection::all())
-        }
-        None => {
-            let cfg = config(cfg_path, &a.data)?;
-            let sel = selection(&a.data, &cfg)?;
-            let set = prepare(&cfg, &a.data, v)?;
-            (cfg, set, sel)
-        }
-    };
-    let params = model_params(&cfg.models, &a.params)?;
-    let models = crate::models::select(&a.model, &params, &set)?;
+    let input =
+        input(cfg_path, &mut a.data, a.paths.as_deref().map(|f| (f, a.path_separator.as_str())), &mut a.out, &mut [&mut a.credits], v)?;
     let mut credits = a.credits.as_ref().map(|_| Vec::new());
-    let report = attribute(&set, &models, dim, &sel, &cfg.salt, credits.as_mut())?;
+    let report = compute(&input, &a.params, &a.model, dim, credits.as_mut())?;
     if let (Some(path), Some(rows)) = (&a.credits, credits) {
         let cfmt = Format::from_path(path).filter(|f| f.is_machine()).unwrap_or(Format::Csv);
         let bytes = output::render(&[credit_table(&rows, dim)], cfmt, &output::Options { raw: a.out.raw, width: None })?;
@@ -42,6 +26,28 @@ pub fn run(cfg_path: Option<&Path>, a: ReportArgs, v: Verbosity) -> Result<()> {
     let width = if a.out.output.is_none() { super::terminal_width() } else { None };
     let tables = if fmt.is_machine() { vec![long_table(&report)] } else { human_tables(&report, fmt, width) };
     emit(&tables, fmt, &a.out)
+}
+
+/// `--by`, checked against what the input can give.
+pub(super) fn parse_dimension(by: &str, path_table: bool) -> Result<Dimension> {
+    let dim = Dimension::parse(by).map_err(|e| super::usage(format!("--by: {e}")))?;
+    if path_table && dim != Dimension::Channel {
+        return Err(super::usage("--by: a path table has channels only".into()));
+    }
+    Ok(dim)
+}
+
+/// Runs the chosen models over the input's selected conversions.
+pub(super) fn compute(
+    input: &super::Input,
+    params: &crate::cli::ModelArgs,
+    models: &str,
+    dim: Dimension,
+    credits: Option<&mut Vec<CreditRow>>,
+) -> Result<Report> {
+    let params = model_params(&input.cfg.models, params)?;
+    let models = crate::models::select(models, &params, &input.set)?;
+    crate::log::stage("models", || attribute(&input.set, &models, dim, &input.sel, &input.cfg.salt, credits))
 }
 
 /// The documented file schema: model, dimension, conversions, revenue, share.
@@ -90,7 +96,10 @@ fn human_tables(r: &Report, fmt: Format, width: Option<u16>) -> Vec<Table> {
     let mut tables = Vec::new();
     let title = format!(
         "{} conversions, revenue {} (credit by {})",
-        crate::output::terminal_display(&Cell::Num(r.conversions), if r.conversions.fract() == 0.0 { Style::Count } else { Style::Decimal }),
+        crate::output::terminal_display(
+            &Cell::Num(r.conversions),
+            if r.conversions.fract() == 0.0 { Style::Count } else { Style::Decimal }
+        ),
         crate::output::terminal_display(&Cell::Num(r.revenue), Style::Money),
         r.dimension.column().replace('_', "/")
     );
@@ -123,7 +132,13 @@ fn human_tables(r: &Report, fmt: Format, width: Option<u16>) -> Vec<Table> {
         tables.push(t);
     }
     if let Some(ropo) = &r.ropo {
-        let share = |n: f64, d: f64| if d > 0.0 { Cell::Num(n / d) } else { Cell::Missing };
+        let share = |n: f64, d: f64| {
+            if d > 0.0 {
+                Cell::Num(n / d)
+            } else {
+                Cell::Missing
+            }
+        };
         let mut t = Table::new(
             "ROPO: offline purchases with an online touch in the ROPO window",
             vec![

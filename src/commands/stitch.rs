@@ -5,15 +5,14 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::{config, emit, format, prepare, Verbosity};
+use super::{emit, format, input, Verbosity};
 use crate::cli::StitchArgs;
 use crate::output::{self, Cell, Column, Format, Style, Table};
 use crate::reports::stitch::{customer_map, stitch_stats};
 
-pub fn run(cfg_path: Option<&Path>, a: StitchArgs, v: Verbosity) -> Result<()> {
-    let cfg = config(cfg_path, &a.data)?;
+pub fn run(cfg_path: Option<&Path>, mut a: StitchArgs, v: Verbosity) -> Result<()> {
     let fmt = format(&a.out)?;
-    let set = prepare(&cfg, &a.data, v)?;
+    let super::Input { cfg, set, locks: _locks, .. } = input(cfg_path, &mut a.data, None, &mut a.out, &mut [&mut a.export], v)?;
     let s = stitch_stats(&set, a.top);
     if let Some(path) = &a.export {
         let mut t = Table::new(
@@ -27,20 +26,34 @@ pub fn run(cfg_path: Option<&Path>, a: StitchArgs, v: Verbosity) -> Result<()> {
         output::write_atomic(path, &output::render(&[t], efmt, &output::Options::default())?)?;
     }
 
-    let rate = |m: u64, t: u64| if t > 0 { Cell::Num(m as f64 / t as f64) } else { Cell::Missing };
+    let rate = |m: u64, t: u64| {
+        if t > 0 {
+            Cell::Num(m as f64 / t as f64)
+        } else {
+            Cell::Missing
+        }
+    };
     let mut overview = Table::new(
         "Stitching",
         vec![Column::new("metric", Style::Text), Column::new("count", Style::Count), Column::new("share", Style::Percent)],
     );
     overview.rows.push(vec![Cell::Text("customers".into()), Cell::Int(s.customers as u64), Cell::Missing]);
-    overview.rows.push(vec![Cell::Text("identifier groups known only from identity links".into()), Cell::Int(s.links_only as u64), Cell::Missing]);
+    overview.rows.push(vec![
+        Cell::Text("identifier groups known only from identity links".into()),
+        Cell::Int(s.links_only as u64),
+        Cell::Missing,
+    ]);
     overview.rows.push(vec![
         Cell::Text("customers with online touches".into()),
         Cell::Int(s.customers_with_touches as u64),
         rate(s.customers_with_touches as u64, s.customers as u64),
     ]);
     for m in &s.match_rates {
-        overview.rows.push(vec![Cell::Text(format!("{} matched to online touches", m.what)), Cell::Int(m.matched), rate(m.matched, m.total)]);
+        overview.rows.push(vec![
+            Cell::Text(format!("{} matched to online touches", m.what)),
+            Cell::Int(m.matched),
+            rate(m.matched, m.total),
+        ]);
     }
     overview.rows.push(vec![Cell::Text("identifiers refused for joining".into()), Cell::Int(s.refused.len() as u64), Cell::Missing]);
     let mut tables = vec![overview];
@@ -60,7 +73,12 @@ pub fn run(cfg_path: Option<&Path>, a: StitchArgs, v: Verbosity) -> Result<()> {
             ],
         );
         for g in &s.largest {
-            big.rows.push(vec![Cell::Text(g.customer.clone()), Cell::Int(g.identifiers as u64), Cell::Int(g.touches), Cell::Int(g.conversions)]);
+            big.rows.push(vec![
+                Cell::Text(g.customer.clone()),
+                Cell::Int(g.identifiers as u64),
+                Cell::Int(g.touches),
+                Cell::Int(g.conversions),
+            ]);
         }
         tables.push(big);
         if !s.refused.is_empty() {

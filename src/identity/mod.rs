@@ -27,15 +27,8 @@ pub enum IdKind {
 }
 
 impl IdKind {
-    pub const PUBLIC: [IdKind; 7] = [
-        IdKind::ClientId,
-        IdKind::UserId,
-        IdKind::Phone,
-        IdKind::Email,
-        IdKind::LoyaltyCard,
-        IdKind::CrmId,
-        IdKind::OrderId,
-    ];
+    pub const PUBLIC: [IdKind; 7] =
+        [IdKind::ClientId, IdKind::UserId, IdKind::Phone, IdKind::Email, IdKind::LoyaltyCard, IdKind::CrmId, IdKind::OrderId];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -337,10 +330,7 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     }
     // Anonymous customers get an empty key here: only the records' own content (a receipt id)
     // can name them without depending on input order, and that is known to the caller.
-    let customer_keys = min_key
-        .iter()
-        .map(|k| k.map(|node| hash_id(salt, g.key(node))).unwrap_or_default())
-        .collect();
+    let customer_keys = min_key.iter().map(|k| k.map(|node| hash_id(salt, g.key(node))).unwrap_or_default()).collect();
     Stitching { customer_of_record, customer_of_node, customer_keys, identifiers, refused }
 }
 

@@ -60,7 +60,9 @@ fn decode_cp1251(bytes: &[u8]) -> String {
 pub fn sniff_delimiter(text: &str) -> u8 {
     const CANDIDATES: [u8; 4] = [b';', b',', b'\t', b'|'];
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(20).collect();
-    let Some(header) = lines.first() else { return b',' };
+    let Some(header) = lines.first() else {
+        return b',';
+    };
     let mut best = (b',', 0usize, false);
     for &d in &CANDIDATES {
         let n = count_outside_quotes(header, d);
@@ -94,11 +96,7 @@ pub fn load(name: &str, kind: SourceKind, raw: &[u8], delimiter: Option<u8>, enc
     let (text, enc_name) = decode(&bytes, encoding)?;
     drop(bytes);
     let delimiter = delimiter.unwrap_or_else(|| sniff_delimiter(&text));
-    let mut reader = ::csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut reader = ::csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(true).from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| anyhow!("cannot read the header row: {e}"))?
@@ -106,11 +104,8 @@ pub fn load(name: &str, kind: SourceKind, raw: &[u8], delimiter: Option<u8>, enc
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
         .collect();
     let estimate = text.len() / (headers.len().max(1) * 8 + 1);
-    let mut builders: Vec<StringChunkedBuilder> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, _)| StringChunkedBuilder::new(format!("c{i}").into(), estimate))
-        .collect();
+    let mut builders: Vec<StringChunkedBuilder> =
+        headers.iter().enumerate().map(|(i, _)| StringChunkedBuilder::new(format!("c{i}").into(), estimate)).collect();
     let mut lines = Vec::with_capacity(estimate);
     let mut rejects = Vec::new();
     let mut rows_read = 0u64;
@@ -148,17 +143,7 @@ pub fn load(name: &str, kind: SourceKind, raw: &[u8], delimiter: Option<u8>, enc
     }
     let columns: Vec<Column> = builders.into_iter().map(|b| b.finish().into_series().into_column()).collect();
     let frame = DataFrame::new(lines.len(), columns)?;
-    Ok(RawTable {
-        name: name.to_string(),
-        kind,
-        headers,
-        frame,
-        lines,
-        rejects,
-        rows_read,
-        delimiter: Some(delimiter),
-        encoding: enc_name,
-    })
+    Ok(RawTable { name: name.to_string(), kind, headers, frame, lines, rejects, rows_read, delimiter: Some(delimiter), encoding: enc_name })
 }
 
 /// Shortens a value for messages without cutting a character in half.
@@ -198,7 +183,6 @@ mod tests {
         assert_eq!(text, "a;b");
         assert_eq!(name, "utf-8 (BOM)");
         assert!(decode(&cp, Encoding::Utf8).is_err());
-
     }
 
     #[test]

@@ -10,18 +10,14 @@ use super::RawTable;
 use crate::config::SourceKind;
 
 pub fn load(name: &str, kind: SourceKind, bytes: &[u8]) -> Result<RawTable> {
-    let df = ParquetReader::new(Cursor::new(bytes))
-        .set_rechunk(true)
-        .finish()
-        .map_err(|e| anyhow!("not a readable Parquet file: {e}"))?;
+    let df = ParquetReader::new(Cursor::new(bytes)).set_rechunk(true).finish().map_err(|e| anyhow!("not a readable Parquet file: {e}"))?;
     let height = df.height();
     let mut headers = Vec::with_capacity(df.width());
     let mut columns = Vec::with_capacity(df.width());
     for (i, col) in df.columns().iter().enumerate() {
         headers.push(col.name().to_string());
-        let text = col
-            .cast(&DataType::String)
-            .map_err(|e| anyhow!("column `{}` ({}) cannot be read as text: {e}", col.name(), col.dtype()))?;
+        let text =
+            col.cast(&DataType::String).map_err(|e| anyhow!("column `{}` ({}) cannot be read as text: {e}", col.name(), col.dtype()))?;
         columns.push(text.with_name(format!("c{i}").into()));
     }
     let frame = DataFrame::new(height, columns)?;

@@ -28,10 +28,7 @@ mod tests {
     #[test]
     fn hand_computed() {
         let cfg = config("");
-        let set = pathset(
-            &[journey("a", &[("Display", 0), ("Email", DAY), ("Display", 2 * DAY)], &[(3 * DAY, 90.0, false)])],
-            &cfg,
-        );
+        let set = pathset(&[journey("a", &[("Display", 0), ("Email", DAY), ("Display", 2 * DAY)], &[(3 * DAY, 90.0, false)])], &cfg);
         assert_credits(&credits(&set, &FirstClick, 0), &[("Display", 1.0)]);
     }
 }

@@ -61,8 +61,6 @@ impl Dimension {
     }
 }
 
-
-
 /// The label of every touch under one dimension, as dense ids.
 pub struct Labels {
     pub dimension: Dimension,

@@ -80,7 +80,8 @@ pub fn fit_chain(set: &PathSet, labels: &Labels, order: usize, collapse: bool) -
             *raw.entry((prev, vec![u32::MAX - 1])).or_default() += nulls;
         }
     });
-    let mut names: Vec<Vec<u32>> = raw.keys().flat_map(|(a, b)| [a.clone(), b.clone()]).filter(|s| !s.is_empty() && s[0] < u32::MAX - 1).collect();
+    let mut names: Vec<Vec<u32>> =
+        raw.keys().flat_map(|(a, b)| [a.clone(), b.clone()]).filter(|s| !s.is_empty() && s[0] < u32::MAX - 1).collect();
     names.sort_by(|a, b| {
         let ra: Vec<u32> = a.iter().map(|&l| labels.rank[l as usize]).collect();
         let rb: Vec<u32> = b.iter().map(|&l| labels.rank[l as usize]).collect();

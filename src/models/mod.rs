@@ -25,8 +25,8 @@ use anyhow::{bail, Result};
 
 use crate::channels;
 use crate::config::ModelParams;
-use labels::Labels;
 use crate::paths::{PTouch, Path, PathSet};
+use labels::Labels;
 
 /// What receives credit: a touch of the path, or a named bucket for conversions without one.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 
-use super::testkit::*;
 use super::labels::Labels;
+use super::testkit::*;
 use super::{registry, Target};
 use crate::config::ModelParams;
 use crate::reports::{attribute, Dimension, Selection};

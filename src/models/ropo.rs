@@ -17,7 +17,9 @@ pub struct Ropo {
 /// Touches of an offline conversion's ROPO window: from `window` before the purchase up to it,
 /// never before the customer's previous conversion. May reach further back than the lookback.
 pub fn window(set: &PathSet, path: &Path, window: Duration) -> Range<usize> {
-    let Some(conv) = set.conversion_of(path) else { return path.range() };
+    let Some(conv) = set.conversion_of(path) else {
+        return path.range();
+    };
     let from = conv.ts - window.seconds();
     let floor = path.floor as usize;
     let end = path.end as usize;

@@ -125,8 +125,7 @@ impl Model for Shapley {
             e.0 += conv;
             e.1 += conv + nulls;
         });
-        let worth: FxHashMap<Vec<u32>, f64> =
-            tally.iter().map(|(k, &(c, j))| (k.clone(), if j > 0.0 { c / j } else { 0.0 })).collect();
+        let worth: FxHashMap<Vec<u32>, f64> = tally.iter().map(|(k, &(c, j))| (k.clone(), if j > 0.0 { c / j } else { 0.0 })).collect();
         let mut shares = FxHashMap::default();
         for (k, &(c, _)) in &tally {
             if c <= 0.0 {
@@ -171,7 +170,9 @@ mod tests {
     #[test]
     fn three_players_every_coalition() {
         let mut w = FxHashMap::default();
-        for (k, v) in [(vec![0], 0.1), (vec![1], 0.2), (vec![2], 0.0), (vec![0, 1], 0.4), (vec![0, 2], 0.3), (vec![1, 2], 0.2), (vec![0, 1, 2], 0.6)] {
+        for (k, v) in
+            [(vec![0], 0.1), (vec![1], 0.2), (vec![2], 0.0), (vec![0, 1], 0.4), (vec![0, 2], 0.3), (vec![1, 2], 0.2), (vec![0, 1, 2], 0.6)]
+        {
             w.insert(k, v);
         }
         let phi = values(&[0, 1, 2], &w);

@@ -146,7 +146,9 @@ impl<'a> Fields<'a> {
     fn column_name(&self, f: usize) -> String {
         match self.srcs.get(f) {
             Some(FieldSrc::Column(_, name)) => name.clone(),
-            Some(FieldSrc::Constant(_)) => format!("{} (constant)", schema::fields(self.kind)[f].name),
+            Some(FieldSrc::Constant(_)) => {
+                format!("{} (constant)", schema::fields(self.kind)[f].name)
+            }
             _ => schema::fields(self.kind).get(f).map(|x| x.name.to_string()).unwrap_or_default(),
         }
     }
@@ -196,12 +198,8 @@ pub fn normalize(cfg: &Config, tables: &[RawTable]) -> Result<Dataset> {
     let mut summary = RunSummary::default();
     for (file_idx, (table, spec)) in tables.iter().zip(&cfg.sources).enumerate() {
         let fields = Fields::resolve(table, spec)?;
-        let mut fs = FileSummary {
-            file: table.name.clone(),
-            kind: spec.kind.to_string(),
-            rows_read: table.rows_read,
-            ..Default::default()
-        };
+        let mut fs =
+            FileSummary { file: table.name.clone(), kind: spec.kind.to_string(), rows_read: table.rows_read, ..Default::default() };
         for r in &table.rejects {
             fs.reject(&r.reason);
             if summary.rejects.len() < REJECT_KEEP {
@@ -239,20 +237,12 @@ pub fn normalize(cfg: &Config, tables: &[RawTable]) -> Result<Dataset> {
         summary.files.push(fs);
     }
     let has_offline_source = cfg.sources.iter().any(|s| s.kind == SourceKind::Receipts);
-    let mut ds = Dataset {
-        strings: n.strings,
-        graph: n.graph,
-        touches: n.touches,
-        conversions: n.conversions,
-        summary,
-        has_offline_source,
-    };
+    let mut ds =
+        Dataset { strings: n.strings, graph: n.graph, touches: n.touches, conversions: n.conversions, summary, has_offline_source };
     let invalid = std::mem::take(&mut n.invalid);
     let excluded_orders = std::mem::take(&mut n.excluded_orders);
     for ((what, file), count) in invalid {
-        ds.summary
-            .notes
-            .push(format!("{file}: {count} {what} value(s) could not be read and were ignored (the rows were kept)"));
+        ds.summary.notes.push(format!("{file}: {count} {what} value(s) could not be read and were ignored (the rows were kept)"));
     }
     settle_conversions(&mut ds, &excluded_orders);
     Ok(ds)
@@ -381,10 +371,8 @@ impl<'c> Normalizer<'c> {
             }
         }
         let landing_host = landing.and_then(url::host);
-        let referrer = f
-            .get(f.idx("referrer"), row)
-            .and_then(url::host)
-            .filter(|h| !self.classifier.is_internal(h, landing_host.as_deref()));
+        let referrer =
+            f.get(f.idx("referrer"), row).and_then(url::host).filter(|h| !self.classifier.is_internal(h, landing_host.as_deref()));
         let ref_sym = referrer.as_deref().map_or(0, |h| self.strings.intern(h));
         if source.is_none() && medium.is_none() {
             if let Some(h) = &referrer {
@@ -392,7 +380,8 @@ impl<'c> Normalizer<'c> {
                     Some(x) => *x,
                     None => {
                         let (s, m) = self.classifier.referrer_source(h);
-                        let x = (self.strings.intern(&s), self.strings.intern(m), campaign.as_deref().map_or(0, |c| self.strings.intern(c)));
+                        let x =
+                            (self.strings.intern(&s), self.strings.intern(m), campaign.as_deref().map_or(0, |c| self.strings.intern(c)));
                         self.referrer_cache.insert(h.clone(), (x.0, x.1, 0));
                         x
                     }
@@ -417,7 +406,9 @@ impl<'c> Normalizer<'c> {
             Err(o) => return o,
         };
         let client = f.idx("client_id");
-        let Some(cid) = f.get(client, row) else { return rejected(client, "missing client id", "") };
+        let Some(cid) = f.get(client, row) else {
+            return rejected(client, "missing client id", "");
+        };
         let cid = cid.to_string();
         self.nodes.clear();
         self.nodes.push(self.graph.node(IdKind::ClientId, &cid));
@@ -443,7 +434,11 @@ impl<'c> Normalizer<'c> {
         self.push_ids(f, row, &[("caller_phone", IdKind::Phone), ("client_id", IdKind::ClientId)], file);
         if self.nodes.is_empty() {
             let v = raw_phone.unwrap_or_default();
-            let reason = if v.is_empty() { "no caller phone and no client id".to_string() } else { format!("`{v}` is not a phone number and there is no client id") };
+            let reason = if v.is_empty() {
+                "no caller phone and no client id".to_string()
+            } else {
+                format!("`{v}` is not a phone number and there is no client id")
+            };
             return rejected(phone_f, reason, &v);
         }
         let record = self.record();
@@ -465,7 +460,9 @@ impl<'c> Normalizer<'c> {
 
     fn order(&mut self, f: &Fields, row: usize, clock: &mut TimeParser, file: u16, line: u64) -> Outcome {
         let idf = f.idx("order_id");
-        let Some(id) = f.get(idf, row).map(str::to_string) else { return rejected(idf, "missing order id", "") };
+        let Some(id) = f.get(idf, row).map(str::to_string) else {
+            return rejected(idf, "missing order id", "");
+        };
         let ts = match self.time(f, f.idx("created_at"), row, clock) {
             Ok(t) => t,
             Err(o) => return o,
@@ -503,7 +500,9 @@ impl<'c> Normalizer<'c> {
 
     fn receipt(&mut self, f: &Fields, row: usize, clock: &mut TimeParser, file: u16, line: u64) -> Outcome {
         let idf = f.idx("receipt_id");
-        let Some(id) = f.get(idf, row).map(str::to_string) else { return rejected(idf, "missing receipt id", "") };
+        let Some(id) = f.get(idf, row).map(str::to_string) else {
+            return rejected(idf, "missing receipt id", "");
+        };
         let ts = match self.time(f, f.idx("purchased_at"), row, clock) {
             Ok(t) => t,
             Err(o) => return o,
@@ -537,17 +536,23 @@ impl<'c> Normalizer<'c> {
         self.nodes.clear();
         for (idf, kindf) in [("id_a", "kind_a"), ("id_b", "kind_b")] {
             let (fi, fk) = (f.idx(idf), f.idx(kindf));
-            let Some(kind_raw) = f.get(fk, row) else { return rejected(fk, "missing identifier kind", "") };
+            let Some(kind_raw) = f.get(fk, row) else {
+                return rejected(fk, "missing identifier kind", "");
+            };
             let Some(kind) = IdKind::parse(kind_raw) else {
                 return rejected(fk, format!("`{kind_raw}` is not an identifier kind (client_id, user_id, phone, email, loyalty_card, crm_customer_id, order_id)"), kind_raw);
             };
-            let Some(raw) = f.get(fi, row) else { return rejected(fi, "missing identifier", "") };
+            let Some(raw) = f.get(fi, row) else {
+                return rejected(fi, "missing identifier", "");
+            };
             let v = match kind {
                 IdKind::Phone => value::phone(raw, &self.cfg.default_country),
                 IdKind::Email => value::email(raw),
                 _ => Some(raw.to_string()),
             };
-            let Some(v) = v else { return rejected(fi, format!("`{raw}` is not a valid {}", kind.name()), raw) };
+            let Some(v) = v else {
+                return rejected(fi, format!("`{raw}` is not a valid {}", kind.name()), raw);
+            };
             self.nodes.push(self.graph.node(kind, &v));
         }
         self.record();
@@ -574,7 +579,11 @@ impl<'c> Normalizer<'c> {
             file,
         );
         if self.nodes.is_empty() {
-            return rejected(f.idx("client_id"), "no usable identifier (client_id, user_id, phone, email, loyalty_card or crm_customer_id)", "");
+            return rejected(
+                f.idx("client_id"),
+                "no usable identifier (client_id, user_id, phone, email, loyalty_card or crm_customer_id)",
+                "",
+            );
         }
         let explicit = f.get(f.idx("channel"), row).map(str::to_string);
         let s = f.get(f.idx("utm_source"), row).map(str::to_string);
@@ -596,6 +605,4 @@ impl<'c> Normalizer<'c> {
         self.touches.push(Touch { ts, record, kind: TouchKind::Message, channel, source, medium, campaign, file });
         Outcome::Used
     }
-
 }
-

@@ -54,7 +54,9 @@ pub struct QueryTags {
 
 pub fn query_tags(url: &str) -> QueryTags {
     let mut t = QueryTags::default();
-    let Some(q) = url.split_once('?').map(|(_, q)| q) else { return t };
+    let Some(q) = url.split_once('?').map(|(_, q)| q) else {
+        return t;
+    };
     let q = q.split('#').next().unwrap_or("");
     for pair in q.split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));

@@ -85,10 +85,7 @@ pub fn number(raw: &str) -> Option<f64> {
         t = t.strip_suffix(sym).unwrap_or(t).trim_end();
         t = t.strip_prefix(sym).unwrap_or(t).trim_start();
     }
-    let mut s: String = t
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\''))
-        .collect();
+    let mut s: String = t.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\'')).collect();
     if s.is_empty() {
         return None;
     }
@@ -146,7 +143,9 @@ mod tests {
 
     #[test]
     fn russian_phones_in_five_notations() {
-        for p in ["8 (915) 123-45-67", "+7 (915) 123-45-67", "89151234567", "79151234567", "9151234567", "+7 915 123 45 67", "8-915-123-45-67"] {
+        for p in
+            ["8 (915) 123-45-67", "+7 (915) 123-45-67", "89151234567", "79151234567", "9151234567", "+7 915 123 45 67", "8-915-123-45-67"]
+        {
             assert_eq!(phone(p, "7").as_deref(), Some("79151234567"), "{p}");
         }
         assert_eq!(phone("+375 29 123-45-67", "7").as_deref(), Some("375291234567"));

@@ -18,6 +18,9 @@ impl Writer for Markdown {
             if !t.title.is_empty() {
                 out.push_str(&format!("### {}\n\n", escape(&t.title)));
             }
+            if t.columns.is_empty() {
+                continue;
+            }
             let header: Vec<String> = t.columns.iter().map(|c| escape(&c.title.replace('\n', " "))).collect();
             out.push_str(&format!("| {} |\n", header.join(" | ")));
             let align: Vec<&str> = t.columns.iter().map(|c| if c.style == Style::Text { "---" } else { "---:" }).collect();

@@ -4,6 +4,7 @@
 
 mod csv;
 mod json;
+pub mod lock;
 mod markdown;
 mod parquet;
 mod terminal;
@@ -52,6 +53,7 @@ impl Column {
 }
 
 /// A titled table. The last row is a totals row when `totals` is set (shown on screen only).
+/// A table without columns is a note: people's formats show its title alone.
 #[derive(Clone, Debug)]
 pub struct Table {
     pub title: String,
@@ -84,7 +86,9 @@ impl Format {
             "json" => Format::Json,
             "parquet" => Format::Parquet,
             "markdown" | "md" => Format::Markdown,
-            other => bail!("`{other}` is not an output format (table, csv, json, parquet, markdown)"),
+            other => {
+                bail!("`{other}` is not an output format (table, csv, json, parquet, markdown)")
+            }
         })
     }
 

@@ -17,22 +17,31 @@ impl Writer for Parquet {
             let is_int = !is_text && t.rows.iter().all(|r| matches!(r.get(j), Some(Cell::Int(_)) | Some(Cell::Missing)));
             let name: PlSmallStr = col.name.as_str().into();
             let series = if is_text {
-                let v: Vec<Option<String>> = cells.map(|c| match c {
-                    Cell::Text(s) => Some(s.clone()),
-                    Cell::Num(x) => Some(super::number(*x)),
-                    Cell::Int(i) => Some(i.to_string()),
-                    Cell::Missing => None,
-                }).collect();
+                let v: Vec<Option<String>> = cells
+                    .map(|c| match c {
+                        Cell::Text(s) => Some(s.clone()),
+                        Cell::Num(x) => Some(super::number(*x)),
+                        Cell::Int(i) => Some(i.to_string()),
+                        Cell::Missing => None,
+                    })
+                    .collect();
                 Series::new(name, v)
             } else if is_int && col.style == super::Style::Count {
-                let v: Vec<Option<u64>> = cells.map(|c| match c { Cell::Int(i) => Some(*i), _ => None }).collect();
+                let v: Vec<Option<u64>> = cells
+                    .map(|c| match c {
+                        Cell::Int(i) => Some(*i),
+                        _ => None,
+                    })
+                    .collect();
                 Series::new(name, v)
             } else {
-                let v: Vec<Option<f64>> = cells.map(|c| match c {
-                    Cell::Num(x) => Some(*x),
-                    Cell::Int(i) => Some(*i as f64),
-                    _ => None,
-                }).collect();
+                let v: Vec<Option<f64>> = cells
+                    .map(|c| match c {
+                        Cell::Num(x) => Some(*x),
+                        Cell::Int(i) => Some(*i as f64),
+                        _ => None,
+                    })
+                    .collect();
                 Series::new(name, v)
             };
             columns.push(series.into_column());

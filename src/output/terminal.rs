@@ -54,6 +54,9 @@ impl Writer for Terminal {
                 out.push_str(&t.title);
                 out.push('\n');
             }
+            if t.columns.is_empty() {
+                continue;
+            }
             let mut tt = TTable::new();
             tt.load_preset(presets::UTF8_FULL_CONDENSED);
             if let Some(w) = opts.width {
@@ -64,7 +67,11 @@ impl Writer for Terminal {
             }
             tt.set_header(t.columns.iter().map(|c| {
                 let cell = TCell::new(&c.title).add_attribute(Attribute::Bold);
-                if c.style == Style::Text { cell } else { cell.set_alignment(CellAlignment::Right) }
+                if c.style == Style::Text {
+                    cell
+                } else {
+                    cell.set_alignment(CellAlignment::Right)
+                }
             }));
             for row in &t.rows {
                 tt.add_row(cells(row, t, false));

@@ -120,12 +120,8 @@ impl PathSet {
 pub fn build(mut data: Dataset, cfg: &Config) -> PathSet {
     let stitching = stitch(&data.graph, cfg.max_customers_per_identifier, &cfg.salt);
     if !stitching.refused.is_empty() {
-        let list: Vec<String> = stitching
-            .refused
-            .iter()
-            .take(10)
-            .map(|r| format!("{} {} ({} customers)", r.kind.name(), r.value, r.customers))
-            .collect();
+        let list: Vec<String> =
+            stitching.refused.iter().take(10).map(|r| format!("{} {} ({} customers)", r.kind.name(), r.value, r.customers)).collect();
         data.summary.notes.push(format!(
             "{} identifier(s) refused for joining (each would join more than {} customers): {}",
             stitching.refused.len(),
@@ -220,7 +216,14 @@ pub fn build(mut data: Dataset, cfg: &Config) -> PathSet {
         let window_start = lo + tl.partition_point(|t| t.ts < conv.ts - lookback);
         let end = lo + tl.partition_point(|t| t.ts <= conv.ts);
         let start = window_start.max(floor).min(end);
-        paths[ci as usize] = Path { conversion: Some(ci), customer: conv.customer, start: start as u32, end: end as u32, floor: floor.min(end) as u32, nulls: 0.0 };
+        paths[ci as usize] = Path {
+            conversion: Some(ci),
+            customer: conv.customer,
+            start: start as u32,
+            end: end as u32,
+            floor: floor.min(end) as u32,
+            nulls: 0.0,
+        };
         last_conv_ts[c] = Some(conv.ts);
     }
     let converting = paths.len();
@@ -247,8 +250,11 @@ pub fn build(mut data: Dataset, cfg: &Config) -> PathSet {
     }
     nulls.sort_by(|a, b| {
         let (ta, tb) = (&touches[a.start as usize], &touches[b.start as usize]);
-        (touches[a.end as usize - 1].ts, ta.ts, &stitching.customer_keys[a.customer as usize])
-            .cmp(&(touches[b.end as usize - 1].ts, tb.ts, &stitching.customer_keys[b.customer as usize]))
+        (touches[a.end as usize - 1].ts, ta.ts, &stitching.customer_keys[a.customer as usize]).cmp(&(
+            touches[b.end as usize - 1].ts,
+            tb.ts,
+            &stitching.customer_keys[b.customer as usize],
+        ))
     });
     paths.extend(nulls);
 

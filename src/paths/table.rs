@@ -30,7 +30,12 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
     let (text, _) = crate::io::csv::decode(&raw, crate::config::Encoding::Auto)?;
     let delimiter = crate::io::csv::sniff_delimiter(&text);
     let mut rdr = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
-    let headers: Vec<String> = rdr.headers().map_err(|e| anyhow!("{name}: cannot read the header row: {e}"))?.iter().map(|h| h.trim_start_matches('\u{feff}').to_string()).collect();
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| anyhow!("{name}: cannot read the header row: {e}"))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
     let path_col = find(&headers, PATH).ok_or_else(|| {
         anyhow!("{name}: no `path` column; columns found: {} (expected path,conversions,conversion_value,nulls)", headers.join(", "))
     })?;
@@ -98,12 +103,28 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
         let start = touches.len() as u32;
         for (i, ch) in channels.iter().enumerate() {
             let sym = strings.intern(ch);
-            touches.push(PTouch { ts: i as i64, customer: row as u32, kind: TouchKind::Visit, channel: sym, source: 0, medium: 0, campaign: 0 });
+            touches.push(PTouch {
+                ts: i as i64,
+                customer: row as u32,
+                kind: TouchKind::Visit,
+                channel: sym,
+                source: 0,
+                medium: 0,
+                campaign: 0,
+            });
         }
         let end = touches.len() as u32;
         if conv > 0.0 {
-            let id = strings.intern(&if channels.is_empty() { crate::reports::journeys::NO_TOUCH.to_string() } else { channels.join(" > ") });
-            conv_paths.push(Path { conversion: Some(conversions.len() as u32), customer: row as u32, start, end, floor: start, nulls: 0.0 });
+            let id =
+                strings.intern(&if channels.is_empty() { crate::reports::journeys::NO_TOUCH.to_string() } else { channels.join(" > ") });
+            conv_paths.push(Path {
+                conversion: Some(conversions.len() as u32),
+                customer: row as u32,
+                start,
+                end,
+                floor: start,
+                nulls: 0.0,
+            });
             conversions.push(PConversion { id, ts: 0, revenue: val, offline: false, customer: row as u32, line, count: conv });
         }
         if nulls > 0.0 && end > start {

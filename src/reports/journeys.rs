@@ -56,7 +56,9 @@ fn length_bucket(n: usize) -> usize {
 }
 
 fn lag_bucket(p: &Path, set: &PathSet, conv_ts: i64) -> usize {
-    let Some(first) = set.path_touches(p).first() else { return 0 };
+    let Some(first) = set.path_touches(p).first() else {
+        return 0;
+    };
     match (conv_ts - first.ts) / 86_400 {
         0 => 1,
         1 => 2,
@@ -74,7 +76,9 @@ pub fn journey_stats(set: &PathSet, sel: &Selection) -> JourneyStats {
     let mut lags = vec![(0u64, 0.0f64); LAG_BUCKETS.len()];
     let mut conversions = 0;
     for p in sel.paths(set) {
-        let Some(c) = set.conversion_of(p) else { continue };
+        let Some(c) = set.conversion_of(p) else {
+            continue;
+        };
         conversions += 1;
         let e = table.entry(path_string(set, p)).or_default();
         e.0 += 1;
@@ -95,10 +99,8 @@ pub fn journey_stats(set: &PathSet, sel: &Selection) -> JourneyStats {
         non_converting += 1;
         table.entry(path_string(set, p)).or_default().2 += 1;
     }
-    let mut paths: Vec<PathRow> = table
-        .into_iter()
-        .map(|(path, (c, v, n))| PathRow { path, conversions: c, conversion_value: v, nulls: n })
-        .collect();
+    let mut paths: Vec<PathRow> =
+        table.into_iter().map(|(path, (c, v, n))| PathRow { path, conversions: c, conversion_value: v, nulls: n }).collect();
     paths.sort_by(|a, b| b.conversions.cmp(&a.conversions).then(b.nulls.cmp(&a.nulls)).then_with(|| a.path.cmp(&b.path)));
     let to_buckets = |labels: &[&str], v: Vec<(u64, f64)>| {
         labels.iter().zip(v).map(|(l, (c, r))| Bucket { label: l.to_string(), conversions: c, revenue: r }).collect()

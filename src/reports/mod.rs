@@ -1,6 +1,7 @@
 //! Reports: aggregates model credits into rows per model × dimension value, and summarises paths
 //! and stitching. Pure data here; formatting belongs to `output`.
 
+pub mod baseline;
 pub mod journeys;
 pub mod stitch;
 
@@ -134,7 +135,9 @@ pub fn attribute(
     let mut conversions = 0.0;
     let mut revenue = 0.0;
     for path in sel.paths(set) {
-        let Some(conv) = set.conversion_of(path) else { continue };
+        let Some(conv) = set.conversion_of(path) else {
+            continue;
+        };
         conversions += conv.count;
         revenue += conv.revenue;
         let customer = credits_out.as_ref().map(|_| set.customer_key(path.customer, Some(conv), salt));
@@ -186,10 +189,7 @@ pub fn attribute(
             });
         }
     }
-    let ropo = models
-        .iter()
-        .find(|m| m.name() == "ropo")
-        .map(|_| ropo_rate(set, dim, sel, models));
+    let ropo = models.iter().find(|m| m.name() == "ropo").map(|_| ropo_rate(set, dim, sel, models));
     Ok(Report { dimension: dim, models: models.iter().map(|m| m.name().to_string()).collect(), rows, totals, conversions, revenue, ropo })
 }
 
@@ -202,7 +202,9 @@ fn ropo_rate(set: &PathSet, dim: Dimension, sel: &Selection, models: &[Box<dyn M
         .unwrap_or(crate::config::Duration(2 * 86_400));
     let mut r = RopoRate::default();
     for path in sel.paths(set) {
-        let Some(conv) = set.conversion_of(path) else { continue };
+        let Some(conv) = set.conversion_of(path) else {
+            continue;
+        };
         if !conv.offline {
             continue;
         }

@@ -41,10 +41,8 @@ pub fn stitch_stats(set: &PathSet, top: usize) -> StitchStats {
         touches[t.customer as usize] += 1;
     }
     let mut conversions = vec![0u64; n];
-    let mut rates = vec![
-        MatchRate { what: "orders (online)", total: 0, matched: 0 },
-        MatchRate { what: "receipts (offline)", total: 0, matched: 0 },
-    ];
+    let mut rates =
+        vec![MatchRate { what: "orders (online)", total: 0, matched: 0 }, MatchRate { what: "receipts (offline)", total: 0, matched: 0 }];
     for c in &set.conversions {
         conversions[c.customer as usize] += 1;
         let r = &mut rates[usize::from(c.offline)];
@@ -69,11 +67,8 @@ pub fn stitch_stats(set: &PathSet, top: usize) -> StitchStats {
         }
     }
     let active = (0..n).filter(|&c| per_kind.iter().any(|(_, v)| v[c])).count();
-    let per_source = per_kind
-        .into_iter()
-        .map(|(name, v)| (name, v.iter().filter(|&&b| b).count() as u64))
-        .filter(|(_, c)| *c > 0)
-        .collect();
+    let per_source =
+        per_kind.into_iter().map(|(name, v)| (name, v.iter().filter(|&&b| b).count() as u64)).filter(|(_, c)| *c > 0).collect();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| {
         set.stitching.identifiers[b]

@@ -1,0 +1,73 @@
+//! `touchpath snapshot`: writes the baseline a CI job checks against — the report together with
+//! fingerprints of the config, the inputs and the model parameters it came from, so a failed
+//! `check` can say whether the data or the model moved the numbers.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::report::{compute, parse_dimension};
+use super::{input, model_params, Input, Verbosity};
+use crate::cli::{DataArgs, ModelArgs, SnapshotArgs};
+use crate::reports::baseline::{Fingerprint, RunInfo, Snapshot, SnapshotRow, SNAPSHOT_VERSION};
+use crate::reports::Report;
+
+pub fn run(cfg_path: Option<&Path>, mut a: SnapshotArgs, v: Verbosity) -> Result<()> {
+    let dim = parse_dimension(&a.by, a.paths.is_some())?;
+    let input = input(cfg_path, &mut a.data, a.paths.as_deref().map(|f| (f, a.path_separator.as_str())), &mut a.out, &mut [], v)?;
+    let report = compute(&input, &a.params, &a.model, dim, None)?;
+    let snap = snapshot(&input, &a.data, &a.params, &report, a.paths.as_deref())?;
+    let mut bytes = serde_json::to_vec_pretty(&snap)?;
+    bytes.push(b'\n');
+    super::write_bytes(&bytes, &a.out)
+}
+
+/// The snapshot of a computed report: what `snapshot` writes and what `check` compares with.
+pub(super) fn snapshot(input: &Input, data: &DataArgs, params: &ModelArgs, report: &Report, table: Option<&Path>) -> Result<Snapshot> {
+    let p = model_params(&input.cfg.models, params)?;
+    let parameters = crate::models::registry(&p)
+        .iter()
+        .filter(|m| report.models.iter().any(|n| n == m.name()))
+        .map(|m| (m.name().to_string(), m.parameters().into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+        .collect();
+    let mut inputs = Vec::new();
+    match table {
+        Some(file) => {
+            let bytes = crate::io::read_bytes(&crate::config::Location::File(file.to_path_buf()))?;
+            inputs.push(Fingerprint::of(&file.display().to_string(), &bytes));
+        }
+        None => {
+            for s in &input.cfg.sources {
+                let bytes = crate::io::read_bytes(&s.location)?;
+                inputs.push(Fingerprint::of(&s.path, &bytes));
+            }
+        }
+    }
+    let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
+    Ok(Snapshot {
+        touchpath_snapshot: SNAPSHOT_VERSION,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        run: RunInfo {
+            models: report.models.clone(),
+            by: report.dimension.column().to_string(),
+            from: day(input.when.from),
+            to: day(input.when.to),
+            conversions: data.conversions.clone(),
+            lookback: input.cfg.lookback.to_string(),
+        },
+        parameters,
+        config: Fingerprint::of(&input.cfg.origin, input.cfg.text.as_bytes()),
+        inputs,
+        report: report
+            .rows
+            .iter()
+            .map(|r| SnapshotRow {
+                model: r.model.clone(),
+                value: r.value.clone(),
+                conversions: r.conversions,
+                revenue: r.revenue,
+                share: r.share,
+            })
+            .collect(),
+    })
+}
