@@ -632,11 +632,11 @@ impl Generator {
         f.write_all(b"date;source;medium;campaign;cost\n")?;
         for ((day, s, m, c), clicks) in &self.clicks {
             let cpc = match (*s, *m) {
-                ("yandex", "cpc") => 38.0,
-                ("google", "cpc") => 45.0,
-                ("vk", _) => 22.0,
-                ("yandex", "display") => 12.0,
-                _ => 30.0,
+                ("yandex", "cpc") => 95.0,
+                ("google", "cpc") => 110.0,
+                ("vk", _) => 55.0,
+                ("yandex", "display") => 30.0,
+                _ => 70.0,
             };
             let noise = 0.8 + 0.4 * self.rng.unit();
             let kopecks = (*clicks as f64 * cpc * noise * 100.0).round() as u64;

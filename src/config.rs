@@ -22,11 +22,19 @@ pub enum SourceKind {
     Receipts,
     Links,
     Touches,
+    Costs,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 6] =
-        [SourceKind::Visits, SourceKind::Calls, SourceKind::Orders, SourceKind::Receipts, SourceKind::Links, SourceKind::Touches];
+    pub const ALL: [SourceKind; 7] = [
+        SourceKind::Visits,
+        SourceKind::Calls,
+        SourceKind::Orders,
+        SourceKind::Receipts,
+        SourceKind::Links,
+        SourceKind::Touches,
+        SourceKind::Costs,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -36,6 +44,7 @@ impl SourceKind {
             SourceKind::Receipts => "receipts",
             SourceKind::Links => "links",
             SourceKind::Touches => "touches",
+            SourceKind::Costs => "costs",
         }
     }
 
@@ -276,6 +285,8 @@ pub struct Config {
     pub models: ModelParams,
     /// The config's text after `${VAR}` expansion, for the fingerprint in snapshots.
     pub text: String,
+    /// Currency of revenue and costs, shown in reports; cost rows in another currency are rejected.
+    pub currency: String,
 }
 
 pub const DEFAULT_EXCLUDED_STATUSES: &[&str] =
@@ -294,6 +305,7 @@ struct FileConfig {
     max_customers_per_identifier: Option<usize>,
     excluded_statuses: Option<Vec<String>>,
     salt: Option<String>,
+    currency: Option<String>,
     #[serde(default)]
     models: FileModels,
     #[serde(default)]
@@ -536,6 +548,7 @@ impl Config {
             site_domains: file.channels.site_domains.unwrap_or_default(),
             models,
             text: text.clone(),
+            currency: file.currency.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).unwrap_or_else(|| "RUB".into()),
         };
         cfg.validate()?;
         Ok(cfg)

@@ -295,12 +295,12 @@ fn demo_runs_from_any_folder() {
     let out = tp().current_dir(dir.path()).args(["report", "--demo", "--format", "csv", "-v"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let csv = String::from_utf8(out.stdout).unwrap();
-    assert!(csv.starts_with("model,channel,conversions,revenue,share\n"), "{csv}");
+    assert!(csv.starts_with("model,channel,conversions,revenue,share,cost,cpo,cpa,roas,romi,drr\n"), "{csv}");
     for model in ["last-click", "position-based", "ropo", "markov", "shapley", "fractribution"] {
         assert!(csv.contains(&format!("\n{model},Paid Search,")), "{model} has no Paid Search row");
     }
     let err = String::from_utf8(out.stderr).unwrap();
-    for file in ["visits", "calls", "orders", "receipts", "touches", "loyalty", "accounts"] {
+    for file in ["visits", "calls", "orders", "receipts", "touches", "loyalty", "accounts", "costs"] {
         assert!(err.contains(&format!("demo/{file}.csv [")), "{file} missing from the summary:\n{err}");
     }
     // The demo exports carry deliberately broken rows; each is reported, none is dropped silently.
@@ -453,4 +453,40 @@ fn overlapping_runs_on_one_output_wait_for_each_other() {
     assert!(!dir.path().join("r.csv").exists());
     lock.unlock().unwrap();
     assert!(run_in(dir.path(), &["report", "--config", &tiny(), "-o", "r.csv", "--lock-wait", "1s"]).status.success());
+}
+
+#[test]
+fn costs_give_return_figures() {
+    let cfg = root().join("testdata/tiny/touchpath-costs.toml").display().to_string();
+    let got = stdout(&["report", "--config", &cfg, "--format", "csv", "-m", "last-click,linear", "-q"]);
+    let want = "model,channel,conversions,revenue,share,cost,cpo,cpa,roas,romi,drr
+last-click,\"(offline, no online touch)\",5,800,0.5555555555555556,0,0,0,,,0
+last-click,Direct,1,500,0.1111111111111111,0,0,0,,,0
+last-click,Display,0,0,0,200,,,0,-1,
+last-click,Email,1,1000.5,0.1111111111111111,0,0,0,,,0
+last-click,Organic Search,1,100,0.1111111111111111,0,0,0,,,0
+last-click,Paid Search,1,250,0.1111111111111111,1750,1750,1750,0.14285714285714285,-0.8571428571428571,7
+last-click,Paid Social,0,0,0,300,,,0,-1,
+linear,\"(offline, no online touch)\",5,800,0.5555555555555556,0,0,0,,,0
+linear,Direct,0.5,250,0.05555555555555555,0,0,0,,,0
+linear,Display,0,0,0,200,,,0,-1,
+linear,Email,0.25,250.125,0.027777777777777776,0,0,0,,,0
+linear,Organic Search,1,100,0.1111111111111111,0,0,0,,,0
+linear,Organic Social,0.25,250.125,0.027777777777777776,0,0,0,,,0
+linear,Paid Search,1.75,750.125,0.19444444444444445,1750,1000,1000,0.42864285714285716,-0.5713571428571429,2.3329445092484584
+linear,Paid Social,0.25,250.125,0.027777777777777776,300,1200,1200,0.83375,-0.16625,1.199400299850075
+";
+    assert_eq!(got, want);
+    // September only: the spend of that month against the conversions of that month.
+    let sept = stdout(&["report", "--config", &cfg, "--format", "csv", "-m", "last-click", "-q", "--period", "2026-09"]);
+    assert!(sept.contains("last-click,Paid Search,0,0,0,1000,,,0,-1,\n"), "{sept}");
+    assert!(sept.contains("last-click,Email,1,1000.5,0.14285714285714285,0,0,0,,,0\n"), "{sept}");
+    // By campaign: a campaign with spend and no tagged visit is still a row.
+    let by = stdout(&["report", "--config", &cfg, "--format", "csv", "-m", "last-click", "-q", "--by", "campaign"]);
+    assert!(by.contains("last-click,generic,1,250,0.1111111111111111,250,250,250,1,0,1\n"), "{by}");
+    let human = stdout(&["report", "--config", &cfg, "-m", "linear", "-q"]);
+    assert!(human.contains("Costs and return under linear") && human.contains("ДРР"), "{human}");
+    // The USD row is rejected, not converted or dropped silently.
+    let out = tp().args(["report", "--config", &cfg, "-v", "--format", "csv"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("costs.csv [costs]: 6 read, 5 used, 0 filtered, 1 rejected"));
 }

@@ -24,7 +24,15 @@ pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<(
         output::write_atomic(path, &bytes)?;
     }
     let width = if a.out.output.is_none() { super::terminal_width() } else { None };
-    let tables = if fmt.is_machine() { vec![long_table(&report)] } else { human_tables(&report, fmt, width) };
+    let tables = if fmt.is_machine() {
+        vec![long_table(&report)]
+    } else {
+        let mut t = human_tables(&report, fmt, width);
+        if report.rows.iter().any(|r| r.cost.is_some()) {
+            t.extend(roi_tables(&report, &input.cfg.currency));
+        }
+        t
+    };
     emit(&tables, fmt, &a.out)
 }
 
@@ -50,28 +58,88 @@ pub(super) fn compute(
     crate::log::stage("models", || attribute(&input.set, &models, dim, &input.sel, &input.cfg.salt, credits))
 }
 
-/// The documented file schema: model, dimension, conversions, revenue, share.
+/// The documented file schema: model, dimension, conversions, revenue, share; with a costs
+/// input also cost, cpo, cpa, roas, romi and drr.
 pub fn long_table(r: &Report) -> Table {
-    let mut t = Table::new(
-        "",
-        vec![
-            Column::new("model", Style::Text),
-            Column::new(r.dimension.column(), Style::Text),
-            Column::new("conversions", Style::Decimal),
-            Column::new("revenue", Style::Money),
-            Column::new("share", Style::Percent),
-        ],
-    );
+    let with_costs = r.rows.iter().any(|row| row.cost.is_some());
+    let mut cols = vec![
+        Column::new("model", Style::Text),
+        Column::new(r.dimension.column(), Style::Text),
+        Column::new("conversions", Style::Decimal),
+        Column::new("revenue", Style::Money),
+        Column::new("share", Style::Percent),
+    ];
+    if with_costs {
+        cols.extend(ROI_COLUMNS.iter().map(|(name, style)| Column::new(name, *style)));
+    }
+    let mut t = Table::new("", cols);
     for row in &r.rows {
-        t.rows.push(vec![
+        let mut cells = vec![
             Cell::Text(row.model.clone()),
             Cell::Text(row.value.clone()),
             Cell::Num(row.conversions),
             Cell::Num(row.revenue),
             Cell::Num(row.share),
-        ]);
+        ];
+        if with_costs {
+            let cost = row.cost.unwrap_or(0.0);
+            cells.push(Cell::Num(cost));
+            cells.extend(roi_cells(cost, row.conversions, row.first_purchases, row.revenue));
+        }
+        t.rows.push(cells);
     }
     t
+}
+
+/// Return columns after `cost`, as named in files.
+const ROI_COLUMNS: [(&str, Style); 6] = [
+    ("cost", Style::Money),
+    ("cpo", Style::Money),
+    ("cpa", Style::Money),
+    ("roas", Style::Percent),
+    ("romi", Style::Percent),
+    ("drr", Style::Percent),
+];
+
+fn roi_cells(cost: f64, conversions: f64, first: f64, revenue: f64) -> [Cell; 5] {
+    let r = crate::reports::roi::roi(cost, conversions, first, revenue);
+    let c = |x: Option<f64>| x.map_or(Cell::Missing, Cell::Num);
+    [c(r.cpo), c(r.cpa), c(r.roas), c(r.romi), c(r.drr)]
+}
+
+/// One table per model: spend against what it bought, biggest spend first.
+fn roi_tables(r: &Report, currency: &str) -> Vec<Table> {
+    let mut out = Vec::new();
+    for (mi, model) in r.models.iter().enumerate() {
+        let mut cols = vec![
+            Column::new(r.dimension.column(), Style::Text),
+            Column::titled("cost", &format!("cost, {currency}"), Style::Money),
+            Column::new("conversions", Style::Decimal),
+            Column::new("revenue", Style::Money),
+        ];
+        for (name, style) in &ROI_COLUMNS[1..] {
+            let title = if *name == "drr" { "ДРР".to_string() } else { name.to_uppercase() };
+            cols.push(Column::titled(name, &title, *style));
+        }
+        let mut t = Table::new(&format!("Costs and return under {model}"), cols);
+        let mut rows: Vec<&crate::reports::ReportRow> = r.rows.iter().filter(|row| &row.model == model).collect();
+        rows.sort_by(|a, b| b.cost.unwrap_or(0.0).total_cmp(&a.cost.unwrap_or(0.0)).then_with(|| a.value.cmp(&b.value)));
+        let (mut cost, mut first) = (0.0, 0.0);
+        for row in rows {
+            let c = row.cost.unwrap_or(0.0);
+            cost += c;
+            first += row.first_purchases;
+            let mut cells = vec![Cell::Text(row.value.clone()), Cell::Num(c), Cell::Num(row.conversions), Cell::Num(row.revenue)];
+            cells.extend(roi_cells(c, row.conversions, row.first_purchases, row.revenue));
+            t.rows.push(cells);
+        }
+        let (conv, rev) = r.totals[mi];
+        let mut tot = vec![Cell::Text("Total".into()), Cell::Num(cost), Cell::Num(conv), Cell::Num(rev)];
+        tot.extend(roi_cells(cost, conv, first, rev));
+        t.totals = Some(tot);
+        out.push(t);
+    }
+    out
 }
 
 /// Width of one model's column group on screen, for fitting tables to the terminal.

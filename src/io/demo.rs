@@ -15,6 +15,7 @@ const FILES: &[(&str, &[u8])] = &[
     ("touches.csv", include_bytes!("../../testdata/demo/touches.csv")),
     ("loyalty.csv", include_bytes!("../../testdata/demo/loyalty.csv")),
     ("accounts.csv", include_bytes!("../../testdata/demo/accounts.csv")),
+    ("costs.csv", include_bytes!("../../testdata/demo/costs.csv")),
 ];
 
 fn lookup(name: &str) -> Option<&'static [u8]> {

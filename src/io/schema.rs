@@ -93,6 +93,8 @@ const TOUCHES: &[Field] = &[
     opt("crm_customer_id"),
 ];
 
+const COSTS: &[Field] = &[req("date"), req("cost"), opt("source"), opt("medium"), opt("campaign"), opt("channel"), opt("currency")];
+
 pub fn fields(kind: SourceKind) -> &'static [Field] {
     match kind {
         SourceKind::Visits => VISITS,
@@ -101,6 +103,7 @@ pub fn fields(kind: SourceKind) -> &'static [Field] {
         SourceKind::Receipts => RECEIPTS,
         SourceKind::Links => LINKS,
         SourceKind::Touches => TOUCHES,
+        SourceKind::Costs => COSTS,
     }
 }
 

@@ -4,6 +4,7 @@
 use anyhow::{bail, Result};
 use rustc_hash::FxHashMap;
 
+use crate::intern::Sym;
 use crate::paths::{PTouch, PathSet};
 
 pub const NOT_SET: &str = "(not set)";
@@ -43,6 +44,11 @@ impl Dimension {
 
     /// The value of a touch in this dimension; empty tags read `(not set)`.
     pub fn value(self, set: &PathSet, t: &PTouch) -> String {
+        self.value_of(set, t.channel, t.source, t.medium, t.campaign)
+    }
+
+    /// The value of interned tags in this dimension (touches and cost rows alike).
+    pub fn value_of(self, set: &PathSet, channel: Sym, source: Sym, medium: Sym, campaign: Sym) -> String {
         let label = |s| {
             let v = set.label(s);
             if v.is_empty() {
@@ -52,11 +58,11 @@ impl Dimension {
             }
         };
         match self {
-            Dimension::Channel => label(t.channel),
-            Dimension::Source => label(t.source),
-            Dimension::Medium => label(t.medium),
-            Dimension::Campaign => label(t.campaign),
-            Dimension::SourceMedium => format!("{} / {}", label(t.source), label(t.medium)),
+            Dimension::Channel => label(channel),
+            Dimension::Source => label(source),
+            Dimension::Medium => label(medium),
+            Dimension::Campaign => label(campaign),
+            Dimension::SourceMedium => format!("{} / {}", label(source), label(medium)),
         }
     }
 }

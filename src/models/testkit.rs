@@ -52,6 +52,8 @@ pub fn pathset(journeys: &[Journey], cfg: &Config) -> PathSet {
         conversions,
         summary: RunSummary { files: vec![FileSummary::default()], ..Default::default() },
         has_offline_source: true,
+        costs: Vec::new(),
+        has_costs: false,
     };
     build(data, cfg)
 }

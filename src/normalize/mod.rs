@@ -70,6 +70,18 @@ pub struct Conversion {
     pub line: u64,
 }
 
+/// One row of ad spend: a day's cost of a source / medium / campaign.
+#[derive(Clone, Copy, Debug)]
+pub struct Cost {
+    /// UTC second at which the cost's day starts in the source's time zone.
+    pub day: i64,
+    pub channel: Sym,
+    pub source: Sym,
+    pub medium: Sym,
+    pub campaign: Sym,
+    pub amount: f64,
+}
+
 /// Everything the later stages need, integer-encoded.
 pub struct Dataset {
     pub strings: Interner,
@@ -79,6 +91,9 @@ pub struct Dataset {
     pub summary: RunSummary,
     /// Whether any receipts source was configured (ROPO needs one).
     pub has_offline_source: bool,
+    pub costs: Vec<Cost>,
+    /// Whether any costs source was configured (reports then add cost and return columns).
+    pub has_costs: bool,
 }
 
 /// Where a canonical field's value comes from in one table.
@@ -168,6 +183,7 @@ struct Normalizer<'c> {
     classifier: Classifier,
     touches: Vec<Touch>,
     conversions: Vec<Conversion>,
+    costs: Vec<Cost>,
     invalid: BTreeMap<(&'static str, String), u64>,
     referrer_cache: FxHashMap<String, (Sym, Sym, Sym)>,
     excluded: Vec<String>,
@@ -188,6 +204,7 @@ pub fn normalize(cfg: &Config, tables: &[RawTable]) -> Result<Dataset> {
         classifier: Classifier::new(&cfg.channel_rules, cfg.use_default_channel_rules, &cfg.site_domains)?,
         touches: Vec::new(),
         conversions: Vec::new(),
+        costs: Vec::new(),
         invalid: BTreeMap::new(),
         referrer_cache: FxHashMap::default(),
         excluded: cfg.excluded_statuses.iter().map(|s| value::fold(s)).collect(),
@@ -215,6 +232,7 @@ pub fn normalize(cfg: &Config, tables: &[RawTable]) -> Result<Dataset> {
                 SourceKind::Receipts => n.receipt(&fields, row, &mut clock, file_idx as u16, table.lines[row]),
                 SourceKind::Links => n.link(&fields, row),
                 SourceKind::Touches => n.message(&fields, row, &mut clock, file_idx as u16),
+                SourceKind::Costs => n.cost(&fields, row, &mut clock),
             };
             match outcome {
                 Outcome::Used => fs.used += 1,
@@ -237,8 +255,17 @@ pub fn normalize(cfg: &Config, tables: &[RawTable]) -> Result<Dataset> {
         summary.files.push(fs);
     }
     let has_offline_source = cfg.sources.iter().any(|s| s.kind == SourceKind::Receipts);
-    let mut ds =
-        Dataset { strings: n.strings, graph: n.graph, touches: n.touches, conversions: n.conversions, summary, has_offline_source };
+    let has_costs = cfg.sources.iter().any(|s| s.kind == SourceKind::Costs);
+    let mut ds = Dataset {
+        strings: n.strings,
+        graph: n.graph,
+        touches: n.touches,
+        conversions: n.conversions,
+        summary,
+        has_offline_source,
+        costs: n.costs,
+        has_costs,
+    };
     let invalid = std::mem::take(&mut n.invalid);
     let excluded_orders = std::mem::take(&mut n.excluded_orders);
     for ((what, file), count) in invalid {
@@ -334,6 +361,35 @@ impl<'c> Normalizer<'c> {
             None => Err(rejected(field, "missing timestamp", "")),
             Some(v) => clock.parse(v).map_err(|e| rejected(field, format!("`{v}` {e}"), v)),
         }
+    }
+
+    fn cost(&mut self, f: &Fields, row: usize, clock: &mut TimeParser) -> Outcome {
+        let day = match self.time(f, f.idx("date"), row, clock) {
+            Ok(t) => t,
+            Err(o) => return o,
+        };
+        let amount = match self.money(f, f.idx("cost"), row) {
+            Ok(v) => v,
+            Err(o) => return o,
+        };
+        let cf = f.idx("currency");
+        if let Some(c) = f.get(cf, row) {
+            if !c.eq_ignore_ascii_case(&self.cfg.currency) {
+                return rejected(
+                    cf,
+                    format!("currency `{c}` is not the report's {} (no conversion rates are applied)", self.cfg.currency),
+                    c,
+                );
+            }
+        }
+        let mut tag = |name: &str| f.get(f.idx(name), row).map_or(0, |v| self.strings.intern(v));
+        let (source, medium, campaign) = (tag("source"), tag("medium"), tag("campaign"));
+        let channel = match f.get(f.idx("channel"), row) {
+            Some(ch) => self.strings.intern(ch),
+            None => self.classifier.classify(&mut self.strings, source, medium, campaign, 0),
+        };
+        self.costs.push(Cost { day, channel, source, medium, campaign, amount });
+        Outcome::Used
     }
 
     fn money(&self, f: &Fields, field: usize, row: usize) -> Result<f64, Outcome> {

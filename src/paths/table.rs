@@ -141,6 +141,8 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
         conversions: Vec::new(),
         summary: RunSummary { files: vec![summary], rejects, notes: Vec::new() },
         has_offline_source: false,
+        costs: Vec::new(),
+        has_costs: false,
     };
     let stitching = Stitching {
         customer_of_record: Vec::new(),

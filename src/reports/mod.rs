@@ -3,6 +3,7 @@
 
 pub mod baseline;
 pub mod journeys;
+pub mod roi;
 pub mod stitch;
 
 use std::collections::BTreeMap;
@@ -51,9 +52,13 @@ impl Selection {
         self.from.is_none() && self.to.is_none() && self.kinds == ConversionKinds::All
     }
 
+    /// Whether a moment lies in the selected dates.
+    pub fn covers_time(&self, ts: i64) -> bool {
+        self.from.is_none_or(|f| ts >= f) && self.to.is_none_or(|t| ts < t)
+    }
+
     pub fn covers(&self, ts: i64, offline: bool) -> bool {
-        self.from.is_none_or(|f| ts >= f)
-            && self.to.is_none_or(|t| ts < t)
+        self.covers_time(ts)
             && match self.kinds {
                 ConversionKinds::All => true,
                 ConversionKinds::Online => !offline,
@@ -75,6 +80,10 @@ pub struct ReportRow {
     pub conversions: f64,
     pub revenue: f64,
     pub share: f64,
+    /// The part of `conversions` that were customers' first purchases (for CPA).
+    pub first_purchases: f64,
+    /// Ad spend of the row's dimension value in the selected dates; `None` without a costs input.
+    pub cost: Option<f64>,
 }
 
 /// Offline conversions that had an online touch in the ROPO window.
@@ -130,7 +139,8 @@ pub fn attribute(
 ) -> Result<Report> {
     let labels = Labels::build(set, dim);
     let fitted: Vec<Option<Box<dyn Fitted>>> = models.iter().map(|m| m.fit(set, &labels)).collect::<Result<_>>()?;
-    let mut sums: Vec<BTreeMap<String, (f64, f64)>> = vec![BTreeMap::new(); models.len()];
+    let mut sums: Vec<BTreeMap<String, (f64, f64, f64)>> = vec![BTreeMap::new(); models.len()];
+    let first = first_purchases(set);
     let mut buf: Vec<Credit> = Vec::new();
     let mut conversions = 0.0;
     let mut revenue = 0.0;
@@ -140,6 +150,7 @@ pub fn attribute(
         };
         conversions += conv.count;
         revenue += conv.revenue;
+        let is_first = path.conversion.is_some_and(|i| first[i as usize]);
         let customer = credits_out.as_ref().map(|_| set.customer_key(path.customer, Some(conv), salt));
         for (mi, model) in models.iter().enumerate() {
             buf.clear();
@@ -167,30 +178,86 @@ pub fn attribute(
                         revenue_credit: rev,
                     });
                 }
-                let e = sums[mi].entry(value).or_insert((0.0, 0.0));
+                let e = sums[mi].entry(value).or_insert((0.0, 0.0, 0.0));
                 e.0 += c.weight * conv.count;
                 e.1 += rev;
+                if is_first {
+                    e.2 += c.weight * conv.count;
+                }
             }
         }
     }
+    let costs = set.data.has_costs.then(|| costs_by_value(set, dim, sel));
     let mut rows = Vec::new();
     let mut totals = Vec::new();
     for (mi, model) in models.iter().enumerate() {
+        // Spend with no credited conversion is still a row: money that bought nothing shows.
+        for v in costs.iter().flat_map(|c| c.keys()) {
+            sums[mi].entry(v.clone()).or_insert((0.0, 0.0, 0.0));
+        }
         let total_conv: f64 = sums[mi].values().map(|v| v.0).sum();
         let total_rev: f64 = sums[mi].values().map(|v| v.1).sum();
         totals.push((total_conv, total_rev));
-        for (value, (c, r)) in std::mem::take(&mut sums[mi]) {
+        for (value, (c, r, f)) in std::mem::take(&mut sums[mi]) {
+            let cost = costs.as_ref().map(|m| m.get(&value).copied().unwrap_or(0.0));
             rows.push(ReportRow {
                 model: model.name().to_string(),
                 value,
                 conversions: c,
                 revenue: r,
                 share: if total_conv != 0.0 { c / total_conv } else { 0.0 },
+                first_purchases: f,
+                cost,
             });
         }
     }
     let ropo = models.iter().find(|m| m.name() == "ropo").map(|_| ropo_rate(set, dim, sel, models));
     Ok(Report { dimension: dim, models: models.iter().map(|m| m.name().to_string()).collect(), rows, totals, conversions, revenue, ropo })
+}
+
+/// Whether each conversion (by index) is its customer's first purchase in the data: the earliest,
+/// ties broken by conversion id so the answer never depends on row order.
+fn first_purchases(set: &PathSet) -> Vec<bool> {
+    let mut best: rustc_hash::FxHashMap<u32, usize> = rustc_hash::FxHashMap::default();
+    for (i, c) in set.conversions.iter().enumerate() {
+        best.entry(c.customer)
+            .and_modify(|b| {
+                let o = &set.conversions[*b];
+                if (c.ts, set.label(c.id)) < (o.ts, set.label(o.id)) {
+                    *b = i;
+                }
+            })
+            .or_insert(i);
+    }
+    let mut first = vec![false; set.conversions.len()];
+    for i in best.into_values() {
+        first[i] = true;
+    }
+    first
+}
+
+/// Ad spend per dimension value over the selected dates.
+fn costs_by_value(set: &PathSet, dim: Dimension, sel: &Selection) -> BTreeMap<String, f64> {
+    let mut names: rustc_hash::FxHashMap<(u32, u32, u32, u32), std::rc::Rc<str>> = rustc_hash::FxHashMap::default();
+    let mut items: Vec<(std::rc::Rc<str>, f64)> = set
+        .data
+        .costs
+        .iter()
+        .filter(|c| sel.covers_time(c.day))
+        .map(|c| {
+            let v = names
+                .entry((c.channel, c.source, c.medium, c.campaign))
+                .or_insert_with(|| dim.value_of(set, c.channel, c.source, c.medium, c.campaign).into());
+            (v.clone(), c.amount)
+        })
+        .collect();
+    // Summed in a content order (value, then amount) so totals never depend on input row order.
+    items.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut out = BTreeMap::new();
+    for (v, a) in items {
+        *out.entry(v.to_string()).or_insert(0.0) += a;
+    }
+    out
 }
 
 fn ropo_rate(set: &PathSet, dim: Dimension, sel: &Selection, models: &[Box<dyn Model>]) -> RopoRate {
