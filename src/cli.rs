@@ -167,6 +167,10 @@ pub struct PathsArgs {
     /// How many top paths to show on screen.
     #[arg(long, value_name = "N", default_value_t = 15)]
     pub top: usize,
+    /// Which section: paths, lengths, lags, roles or cohorts (files carry one; default: paths in
+    /// files, all on screen).
+    #[arg(long, value_name = "SECTION")]
+    pub section: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -490,3 +490,34 @@ linear,Paid Social,0.25,250.125,0.027777777777777776,300,1200,1200,0.83375,-0.16
     let out = tp().args(["report", "--config", &cfg, "-v", "--format", "csv"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("costs.csv [costs]: 6 read, 5 used, 0 filtered, 1 rejected"));
 }
+
+#[test]
+fn journey_roles_and_cohorts() {
+    let roles = stdout(&["paths", "--config", &tiny(), "--format", "csv", "--section", "roles", "-q"]);
+    assert_eq!(
+        roles,
+        "channel,conversions,first,middle,last,assisted,assisted_revenue,last_revenue,assist_ratio\n\
+         Direct,1,0,0,1,0,0,500,0\n\
+         Email,1,0,0,1,0,0,1000.5,0\n\
+         Organic Search,1,1,0,1,0,0,100,0\n\
+         Organic Social,1,0,1,0,1,1000.5,0,\n\
+         Paid Search,3,3,0,1,2,1500.5,250,2\n\
+         Paid Social,1,0,1,0,1,1000.5,0,\n"
+    );
+    let cohorts = stdout(&["paths", "--config", &tiny(), "--format", "csv", "--section", "cohorts", "-q"]);
+    assert_eq!(
+        cohorts,
+        "cohort,customers,months_after,conversions,revenue\n\
+         2026-08,1,0,1,500\n\
+         2026-09,3,0,4,1600.5\n\
+         2026-10,1,0,1,250\n\
+         (no touch),3,,3,300\n"
+    );
+    // Without --section a file still gets the path table, in the path-table input format.
+    assert!(stdout(&["paths", "--config", &tiny(), "--format", "csv", "-q"]).starts_with("path,conversions,conversion_value,nulls\n"));
+    let screen = stdout(&["paths", "--config", &tiny(), "-q"]);
+    for title in ["Top conversion paths", "Path length", "Time lag", "Channel roles", "Conversions by month of first touch"] {
+        assert!(screen.contains(title), "{title} missing");
+    }
+    tp().args(["paths", "--config", &tiny(), "--section", "funnels"]).assert().code(2);
+}
