@@ -211,12 +211,60 @@ pub fn input(
 
 /// Loads, normalizes, stitches and builds paths; reports on the inputs on stderr.
 pub fn prepare(cfg: &Config, data: &DataArgs, v: Verbosity) -> Result<PathSet> {
+    let bar = Progress::new(v);
+    bar.stage(&format!("loading {} file(s)", cfg.sources.len()), None);
     let tables = log::stage("load", || cfg.sources.par_iter().map(crate::io::load).collect::<Result<Vec<_>>>())?;
-    let dataset = log::stage("normalize", || crate::normalize::normalize(cfg, &tables))?;
+    bar.stage("normalizing", Some(tables.iter().map(|t| t.height() as u64).sum()));
+    let dataset = log::stage("normalize", || crate::normalize::normalize_with_progress(cfg, &tables, &|n| bar.advance(n)))?;
     drop(tables);
+    bar.stage("stitching customers and building paths", None);
     let set = log::stage("stitch+paths", || crate::paths::build(dataset, cfg));
+    bar.finish();
     account(&set, data, v)?;
     Ok(set)
+}
+
+/// A progress bar on stderr for long runs: only on a terminal, never with `--quiet`, so cron logs
+/// and pipes stay clean.
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    fn new(v: Verbosity) -> Progress {
+        let on = !v.quiet && std::io::stderr().is_terminal();
+        Progress(on.then(|| indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())))
+    }
+
+    /// Starts a stage: a bar with rows/s when the row count is known, a spinner otherwise.
+    fn stage(&self, what: &str, rows: Option<u64>) {
+        let Some(b) = &self.0 else {
+            return;
+        };
+        let style = match rows {
+            Some(n) => {
+                b.set_length(n);
+                b.set_position(0);
+                indicatif::ProgressStyle::with_template("{msg:40} [{bar:30}] {human_pos}/{human_len} rows, {per_sec}, {eta} left")
+            }
+            None => indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})"),
+        };
+        if let Ok(s) = style {
+            b.set_style(s.progress_chars("=> "));
+        }
+        b.set_message(what.to_string());
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+    }
+
+    fn advance(&self, n: u64) {
+        if let Some(b) = &self.0 {
+            b.inc(n);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
 }
 
 /// Reads an aggregated path table (`--paths`) into journeys.

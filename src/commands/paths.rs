@@ -7,8 +7,8 @@ use anyhow::Result;
 
 use super::{emit, format, input, Verbosity};
 use crate::cli::PathsArgs;
-use crate::output::{Cell, Column, Style, Table};
-use crate::reports::journeys::{cohorts, journey_stats, roles, Bucket, Cohort, RoleRow};
+use crate::output::{Cell, ChartKind, Column, Style, Table};
+use crate::reports::journeys::{cohorts, journey_stats, roles, Bucket, Cohort, JourneyStats, RoleRow};
 
 pub fn run(cfg_path: Option<&Path>, mut a: PathsArgs, v: Verbosity) -> Result<()> {
     let fmt = format(&a.out)?;
@@ -23,26 +23,7 @@ pub fn run(cfg_path: Option<&Path>, mut a: PathsArgs, v: Verbosity) -> Result<()
     let mut tables = Vec::new();
     let stats = journey_stats(&set, &sel);
     if want(Section::Paths) {
-        let mut t = Table::new(
-            &format!(
-                "Top conversion paths ({} conversions, {} non-converting paths; lookback {})",
-                stats.conversions, stats.non_converting, cfg.lookback
-            ),
-            vec![
-                Column::new("path", Style::Text),
-                Column::new("conversions", Style::Count),
-                Column::new("conversion_value", Style::Money),
-                Column::new("nulls", Style::Count),
-            ],
-        );
-        let shown = if machine { stats.paths.len() } else { a.top.min(stats.paths.len()) };
-        for p in &stats.paths[..shown] {
-            t.rows.push(vec![Cell::Text(p.path.clone()), Cell::Int(p.conversions), Cell::Num(p.conversion_value), Cell::Int(p.nulls)]);
-        }
-        if !machine && stats.paths.len() > shown {
-            t.title.push_str(&format!(", {} of {} distinct paths shown", shown, stats.paths.len()));
-        }
-        tables.push(t);
+        tables.push(path_table(&stats, &cfg, if machine { None } else { Some(a.top) }));
     }
     if want(Section::Lengths) {
         tables.push(distribution("Path length (touches per conversion)", "touches", &stats.lengths, stats.conversions));
@@ -61,6 +42,30 @@ pub fn run(cfg_path: Option<&Path>, mut a: PathsArgs, v: Verbosity) -> Result<()
         }
     }
     emit(&tables, fmt, &a.out)
+}
+
+/// The path table: every distinct path, or the `top` ones.
+pub(super) fn path_table(stats: &JourneyStats, cfg: &crate::config::Config, top: Option<usize>) -> Table {
+    let mut t = Table::new(
+        &format!(
+            "Top conversion paths ({} conversions, {} non-converting paths; lookback {})",
+            stats.conversions, stats.non_converting, cfg.lookback
+        ),
+        vec![
+            Column::new("path", Style::Text),
+            Column::new("conversions", Style::Count),
+            Column::new("conversion_value", Style::Money),
+            Column::new("nulls", Style::Count),
+        ],
+    );
+    let shown = top.unwrap_or(usize::MAX).min(stats.paths.len());
+    for p in &stats.paths[..shown] {
+        t.rows.push(vec![Cell::Text(p.path.clone()), Cell::Int(p.conversions), Cell::Num(p.conversion_value), Cell::Int(p.nulls)]);
+    }
+    if stats.paths.len() > shown {
+        t.title.push_str(&format!(", {} of {} distinct paths shown", shown, stats.paths.len()));
+    }
+    t
 }
 
 const SECTIONS: [&str; 5] = ["paths", "lengths", "lags", "roles", "cohorts"];
@@ -174,7 +179,7 @@ fn cohort_tables(cohorts: &[Cohort], machine: bool) -> Vec<Table> {
     ]
 }
 
-fn distribution(title: &str, label: &str, buckets: &[Bucket], total: u64) -> Table {
+pub(super) fn distribution(title: &str, label: &str, buckets: &[Bucket], total: u64) -> Table {
     let mut t = Table::new(
         title,
         vec![
@@ -188,5 +193,5 @@ fn distribution(title: &str, label: &str, buckets: &[Bucket], total: u64) -> Tab
         let share = if total > 0 { Cell::Num(b.conversions as f64 / total as f64) } else { Cell::Missing };
         t.rows.push(vec![Cell::Text(b.label.clone()), Cell::Int(b.conversions), share, Cell::Num(b.revenue)]);
     }
-    t
+    t.charted(ChartKind::Columns, 0, vec![1])
 }

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::{emit, format, input, model_params, Verbosity};
 use crate::cli::ReportArgs;
-use crate::output::{self, Cell, Column, Format, Style, Table};
+use crate::output::{self, Cell, ChartKind, Column, Format, Style, Table};
 use crate::reports::{attribute, CreditRow, Dimension, Report};
 
 pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<()> {
@@ -30,6 +30,15 @@ pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<(
         let mut t = human_tables(&report, fmt, width);
         if report.rows.iter().any(|r| r.cost.is_some()) {
             t.extend(roi_tables(&report, &input.cfg.currency));
+        }
+        if fmt == Format::Html {
+            // The page is the whole picture: the journeys behind the credit come with it.
+            let stats = crate::reports::journeys::journey_stats(&input.set, &input.sel);
+            t.push(super::paths::path_table(&stats, &input.cfg, Some(15)));
+            t.push(super::paths::distribution("Path length (touches per conversion)", "touches", &stats.lengths, stats.conversions));
+            if input.set.timed {
+                t.push(super::paths::distribution("Time lag (first touch to conversion)", "lag", &stats.lags, stats.conversions));
+            }
         }
         t
     };
@@ -121,7 +130,7 @@ fn roi_tables(r: &Report, currency: &str) -> Vec<Table> {
             let title = if *name == "drr" { "ДРР".to_string() } else { name.to_uppercase() };
             cols.push(Column::titled(name, &title, *style));
         }
-        let mut t = Table::new(&format!("Costs and return under {model}"), cols);
+        let mut t = Table::new(&format!("Costs and return under {model}"), cols).charted(ChartKind::Bars, 0, vec![7]);
         let mut rows: Vec<&crate::reports::ReportRow> = r.rows.iter().filter(|row| &row.model == model).collect();
         rows.sort_by(|a, b| b.cost.unwrap_or(0.0).total_cmp(&a.cost.unwrap_or(0.0)).then_with(|| a.value.cmp(&b.value)));
         let (mut cost, mut first) = (0.0, 0.0);
@@ -180,7 +189,8 @@ fn human_tables(r: &Report, fmt: Format, width: Option<u16>) -> Vec<Table> {
             cols.push(Column::titled(&format!("{m} revenue"), "revenue", Style::Money));
             cols.push(Column::titled(&format!("{m} share"), "share", Style::Percent));
         }
-        let mut t = Table::new(if ci == 0 { &title } else { "" }, cols);
+        let series = (0..chunk.len()).map(|i| 1 + 3 * i).collect();
+        let mut t = Table::new(if ci == 0 { &title } else { "" }, cols).charted(ChartKind::Bars, 0, series);
         for v in &values {
             let mut row = vec![Cell::Text(v.to_string())];
             for &mi in chunk {
@@ -216,7 +226,8 @@ fn human_tables(r: &Report, fmt: Format, width: Option<u16>) -> Vec<Table> {
                 Column::new("revenue", Style::Money),
                 Column::new("share of offline revenue", Style::Percent),
             ],
-        );
+        )
+        .charted(ChartKind::Bars, 0, vec![2]);
         let mut entries: Vec<(&String, &(u64, f64))> = ropo.by_value.iter().collect();
         entries.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(b.0)));
         let total = ropo.offline_conversions as f64;

@@ -197,6 +197,14 @@ const REJECT_KEEP: usize = 100_000;
 
 /// Normalizes all loaded tables (one per configured source, same order).
 pub fn normalize(cfg: &Config, tables: &[RawTable]) -> Result<Dataset> {
+    normalize_with_progress(cfg, tables, &|_| {})
+}
+
+/// Rows between two progress reports: often enough for a live rate, rare enough to cost nothing.
+pub const PROGRESS_STEP: u64 = 65_536;
+
+/// [`normalize`], calling `progress(rows)` every [`PROGRESS_STEP`] rows.
+pub fn normalize_with_progress(cfg: &Config, tables: &[RawTable], progress: &dyn Fn(u64)) -> Result<Dataset> {
     let mut n = Normalizer {
         cfg,
         strings: Interner::new(),
@@ -225,6 +233,9 @@ pub fn normalize(cfg: &Config, tables: &[RawTable]) -> Result<Dataset> {
         }
         let mut clock = TimeParser::new(spec.timezone, spec.timestamp_format.clone());
         for row in 0..table.height() {
+            if row as u64 % PROGRESS_STEP == PROGRESS_STEP - 1 {
+                progress(PROGRESS_STEP);
+            }
             let outcome = match spec.kind {
                 SourceKind::Visits => n.visit(&fields, row, &mut clock, file_idx as u16),
                 SourceKind::Calls => n.call(&fields, row, &mut clock, file_idx as u16),

@@ -3,6 +3,7 @@
 //! leaves half a report behind.
 
 mod csv;
+mod html;
 mod json;
 pub mod lock;
 mod markdown;
@@ -60,12 +61,38 @@ pub struct Table {
     pub columns: Vec<Column>,
     pub rows: Vec<Vec<Cell>>,
     pub totals: Option<Vec<Cell>>,
+    /// How the HTML page charts this table, if at all.
+    pub chart: Option<Chart>,
 }
 
 impl Table {
     pub fn new(title: &str, columns: Vec<Column>) -> Table {
-        Table { title: title.to_string(), columns, rows: Vec::new(), totals: None }
+        Table { title: title.to_string(), columns, rows: Vec::new(), totals: None, chart: None }
     }
+
+    /// Asks the HTML page for a chart of these columns (by index) against the label column.
+    pub fn charted(mut self, kind: ChartKind, label: usize, series: Vec<usize>) -> Table {
+        self.chart = Some(Chart { kind, label, series });
+        self
+    }
+}
+
+/// A chart of a table's columns, drawn by the HTML writer.
+#[derive(Clone, Debug)]
+pub struct Chart {
+    pub kind: ChartKind,
+    /// Column with the category labels.
+    pub label: usize,
+    /// Columns drawn as series.
+    pub series: Vec<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChartKind {
+    /// Horizontal bars, one group per row (categories such as channels).
+    Bars,
+    /// Vertical columns of the first series (ordered buckets: a histogram).
+    Columns,
 }
 
 /// Output formats.
@@ -76,6 +103,7 @@ pub enum Format {
     Json,
     Parquet,
     Markdown,
+    Html,
 }
 
 impl Format {
@@ -86,8 +114,9 @@ impl Format {
             "json" => Format::Json,
             "parquet" => Format::Parquet,
             "markdown" | "md" => Format::Markdown,
+            "html" => Format::Html,
             other => {
-                bail!("`{other}` is not an output format (table, csv, json, parquet, markdown)")
+                bail!("`{other}` is not an output format (table, csv, json, parquet, markdown, html)")
             }
         })
     }
@@ -100,6 +129,7 @@ impl Format {
             "json" => Format::Json,
             "parquet" | "pq" => Format::Parquet,
             "md" | "markdown" => Format::Markdown,
+            "html" | "htm" => Format::Html,
             "txt" => Format::Table,
             _ => return None,
         })
@@ -133,6 +163,7 @@ fn writer(format: Format) -> Box<dyn Writer> {
         Format::Json => Box::new(json::Json),
         Format::Parquet => Box::new(parquet::Parquet),
         Format::Markdown => Box::new(markdown::Markdown),
+        Format::Html => Box::new(html::Html),
     }
 }
 
