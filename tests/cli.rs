@@ -521,3 +521,28 @@ fn journey_roles_and_cohorts() {
     }
     tp().args(["paths", "--config", &tiny(), "--section", "funnels"]).assert().code(2);
 }
+
+#[test]
+fn rejected_rows_never_carry_raw_phones_or_emails() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("touchpath.toml"),
+        "[[sources]]\nkind = \"visits\"\npath = \"v.csv\"\n[[sources]]\nkind = \"orders\"\npath = \"o.csv\"\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("o.csv"), "order_id,created_at,revenue,client_id\no1,02.09.2026 10:00,100,c1\n").unwrap();
+    std::fs::write(
+        d.join("v.csv"),
+        "client_id;started_at;phone;email\nc1;01.09.2026 10:00;+7 915 123-45-67;ann@mail.ru\nc2;01.09.2026;8 (916) 765-43-21;bob@mail.ru;extra\nc3;yesterday-ish;89161112233;eve@mail.ru\n",
+    )
+    .unwrap();
+    let out = tp().current_dir(d).args(["report", "-v", "--format", "csv", "--rejects", "rej.csv"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rejects = std::fs::read_to_string(d.join("rej.csv")).unwrap();
+    assert_eq!(rejects.lines().count(), 3, "{rejects}");
+    let everything = format!("{rejects}{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    for raw in ["765-43-21", "bob@mail.ru", "89161112233", "eve@mail.ru", "123-45-67", "ann@mail.ru"] {
+        assert!(!everything.contains(raw), "`{raw}` leaked:\n{everything}");
+    }
+}

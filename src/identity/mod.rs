@@ -213,6 +213,28 @@ pub fn hash_id(salt: &str, value: &str) -> String {
     d.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// Replaces what looks like an email address or a phone number in free text (a rejected value,
+/// a reason quoting it) by its salted hash, so messages and reject files never carry them raw.
+pub fn scrub<'a>(text: &'a str, salt: &str) -> std::borrow::Cow<'a, str> {
+    static PATTERN: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let re = PATTERN.get_or_init(|| regex::Regex::new(r"[^\s;,<>()`'\x22]+@[^\s;,<>()`'\x22]+|\+?\d[\d\s()\-]{7,}\d").ok());
+    match re {
+        Some(re) if re.is_match(text) => re.replace_all(text, |c: &regex::Captures| {
+            let m = &c[0];
+            let digits = m.bytes().filter(u8::is_ascii_digit).count();
+            // A phone has 10 to 15 digits; a date-time (2026-10-31 14:05) or a long numeric id
+            // is left alone.
+            let date_like = m.len() >= 10 && m.as_bytes()[4] == b'-' && m.as_bytes()[..4].iter().all(u8::is_ascii_digit);
+            if m.contains('@') || ((10..=15).contains(&digits) && !date_like) {
+                format!("#{}", hash_id(salt, m))
+            } else {
+                m.to_string()
+            }
+        }),
+        _ => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     let n = g.node_count();
     // 1. Candidates: identifiers that co-occur with more distinct persistent identifiers than
@@ -398,5 +420,23 @@ mod tests {
             k
         };
         assert_eq!(build(false), build(true));
+    }
+}
+
+#[cfg(test)]
+mod scrub_tests {
+    use super::*;
+
+    #[test]
+    fn phones_and_emails_in_text_become_hashes() {
+        let s = scrub("`8 (915) 123-45-67` is not a phone number, nor is Ann@Mail.ru", "salt");
+        assert!(!s.contains("915") && !s.contains("Mail.ru"), "{s}");
+        assert_eq!(s.matches('#').count(), 2, "{s}");
+        assert_eq!(scrub("`12,5o` is not a number", "salt"), "`12,5o` is not a number");
+        assert_eq!(scrub("31.09.2026 10:00", "salt"), "31.09.2026 10:00");
+        let expected = "expected e.g. 31.10.2026 14:05, 2026-10-31 14:05:00 or Unix seconds";
+        assert_eq!(scrub(expected, "salt"), expected);
+        assert_eq!(scrub("client 1732423623615127710", "salt"), "client 1732423623615127710");
+        assert!(!scrub("+79151234567", "s").contains("915"));
     }
 }

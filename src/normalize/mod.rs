@@ -226,9 +226,10 @@ pub fn normalize_with_progress(cfg: &Config, tables: &[RawTable], progress: &dyn
         let mut fs =
             FileSummary { file: table.name.clone(), kind: spec.kind.to_string(), rows_read: table.rows_read, ..Default::default() };
         for r in &table.rejects {
-            fs.reject(&r.reason);
+            let reason = crate::identity::scrub(&r.reason, &cfg.salt).into_owned();
+            fs.reject(&reason);
             if summary.rejects.len() < REJECT_KEEP {
-                summary.rejects.push(r.clone());
+                summary.rejects.push(Reject { reason, value: crate::identity::scrub(&r.value, &cfg.salt).into_owned(), ..r.clone() });
             }
         }
         let mut clock = TimeParser::new(spec.timezone, spec.timestamp_format.clone());
@@ -250,6 +251,8 @@ pub fn normalize_with_progress(cfg: &Config, tables: &[RawTable], progress: &dyn
                 Outcome::Filtered(rule) => fs.filter(&rule),
                 Outcome::Rejected { field, reason, value } => {
                     let column = fields.column_name(field);
+                    let reason = crate::identity::scrub(&reason, &cfg.salt).into_owned();
+                    let value = crate::identity::scrub(&value, &cfg.salt).into_owned();
                     fs.reject(&format!("`{column}`: {reason}"));
                     if summary.rejects.len() < REJECT_KEEP {
                         summary.rejects.push(Reject {

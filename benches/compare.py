@@ -1,0 +1,206 @@
+"""End-to-end benchmark: touchpath against the same job done in DuckDB SQL and in Polars.
+
+Run through benches/run.sh, which generates the data and installs DuckDB and Polars in a local
+virtual environment. Every engine reads the same generated files; each job is timed as a whole
+process (wall time, median of --runs, and peak resident memory).
+
+The comparable job is the part of attribution SQL expresses simply: orders joined to the visits
+of the same client id (no identity stitching, no calls, receipts or messages), touches in the 30
+days before each order, channels from UTM medium / referrer, and last-click, linear and
+position-based (40/20/40) credit per channel.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+ENGINES_SQL = r"""
+WITH v AS (
+  SELECT client_id,
+         strptime(date_time, '%d.%m.%Y %H:%M:%S') AS ts,
+         CASE
+           WHEN coalesce(utm_medium, '') IN ('cpc', 'ppc', 'paid') THEN 'Paid Search'
+           WHEN coalesce(utm_medium, '') IN ('paid_social') THEN 'Paid Social'
+           WHEN coalesce(utm_medium, '') IN ('display', 'cpm', 'banner') THEN 'Display'
+           WHEN coalesce(utm_medium, '') IN ('affiliate', 'cpa') THEN 'Affiliates'
+           WHEN coalesce(utm_medium, '') = 'email' THEN 'Email'
+           WHEN coalesce(utm_medium, '') <> '' THEN '(other)'
+           WHEN coalesce(landing_page, '') LIKE '%utm_medium=cpc%' OR coalesce(landing_page, '') LIKE '%yclid=%' THEN 'Paid Search'
+           WHEN coalesce(landing_page, '') LIKE '%utm_medium=%' THEN '(other)'
+           WHEN coalesce(referrer, '') = '' OR referrer LIKE '%shop.example.ru%' THEN 'Direct'
+           WHEN referrer LIKE '%yandex.ru/search%' OR referrer LIKE '%google.%' THEN 'Organic Search'
+           WHEN referrer LIKE '%vk.com%' THEN 'Organic Social'
+           ELSE 'Referral'
+         END AS channel
+  FROM read_csv('{dir}/visits.csv', delim=';', header=true, all_varchar=true)
+),
+o AS (
+  SELECT "Номер заказа" AS order_id, "ClientID" AS client_id,
+         strptime("Дата создания", '%d.%m.%Y %H:%M') AS ts,
+         CAST(replace(replace("Сумма", ' ', ''), ',', '.') AS DOUBLE) AS revenue
+  FROM read_csv('{dir}/orders.csv', delim=';', header=true, all_varchar=true)
+  WHERE lower("Статус") NOT IN ('отменён', 'отменен', 'возврат')
+),
+t AS (
+  SELECT o.order_id, o.revenue, v.channel,
+         row_number() OVER (PARTITION BY o.order_id ORDER BY v.ts, v.channel) AS k,
+         count(*) OVER (PARTITION BY o.order_id) AS n
+  FROM o JOIN v ON v.client_id = o.client_id AND v.ts <= o.ts AND v.ts >= o.ts - INTERVAL 30 DAY
+),
+w AS (
+  SELECT channel, 'last-click' AS model, CASE WHEN k = n THEN 1.0 ELSE 0.0 END AS c, revenue FROM t
+  UNION ALL SELECT channel, 'linear', 1.0 / n, revenue FROM t
+  UNION ALL SELECT channel, 'position-based',
+         CASE WHEN n = 1 THEN 1.0 WHEN n = 2 THEN 0.5 WHEN k = 1 OR k = n THEN 0.4 ELSE 0.2 / (n - 2) END, revenue FROM t
+  UNION ALL SELECT 'Direct', m.model, 1.0, o.revenue
+  FROM o CROSS JOIN (VALUES ('last-click'), ('linear'), ('position-based')) m(model)
+  WHERE o.order_id NOT IN (SELECT order_id FROM t)
+)
+SELECT model, channel, sum(c) AS conversions, sum(c * revenue) AS revenue
+FROM w GROUP BY model, channel ORDER BY model, channel
+"""
+
+POLARS_JOB = r"""
+import sys, polars as pl
+d = sys.argv[1]
+med = pl.col("utm_medium").fill_null("")
+land = pl.col("landing_page").fill_null("")
+ref = pl.col("referrer").fill_null("")
+channel = (pl.when(med.is_in(["cpc", "ppc", "paid"])).then(pl.lit("Paid Search"))
+    .when(med == "paid_social").then(pl.lit("Paid Social"))
+    .when(med.is_in(["display", "cpm", "banner"])).then(pl.lit("Display"))
+    .when(med.is_in(["affiliate", "cpa"])).then(pl.lit("Affiliates"))
+    .when(med == "email").then(pl.lit("Email"))
+    .when(med != "").then(pl.lit("(other)"))
+    .when(land.str.contains("utm_medium=cpc") | land.str.contains("yclid=")).then(pl.lit("Paid Search"))
+    .when(land.str.contains("utm_medium=")).then(pl.lit("(other)"))
+    .when((ref == "") | ref.str.contains("shop.example.ru")).then(pl.lit("Direct"))
+    .when(ref.str.contains("yandex.ru/search") | ref.str.contains("google.")).then(pl.lit("Organic Search"))
+    .when(ref.str.contains("vk.com")).then(pl.lit("Organic Social"))
+    .otherwise(pl.lit("Referral")))
+v = (pl.scan_csv(f"{d}/visits.csv", separator=";", infer_schema=False)
+     .select(pl.col("client_id"), pl.col("date_time").str.strptime(pl.Datetime, "%d.%m.%Y %H:%M:%S").alias("ts"), channel.alias("channel")))
+o = (pl.scan_csv(f"{d}/orders.csv", separator=";", infer_schema=False)
+     .rename({"Номер заказа": "order_id", "ClientID": "client_id", "Дата создания": "created", "Сумма": "sum", "Статус": "status"})
+     .filter(~pl.col("status").str.to_lowercase().is_in(["отменён", "отменен", "возврат"]))
+     .select("order_id", "client_id", pl.col("created").str.strptime(pl.Datetime, "%d.%m.%Y %H:%M").alias("ots"),
+             pl.col("sum").str.replace_all(" ", "").str.replace(",", ".").cast(pl.Float64).alias("revenue")))
+t = (o.join(v, on="client_id", how="inner")
+     .filter((pl.col("ts") <= pl.col("ots")) & (pl.col("ts") >= pl.col("ots") - pl.duration(days=30)))
+     .sort(["order_id", "ts", "channel"])
+     .with_columns(k=pl.int_range(1, pl.len() + 1).over("order_id"), n=pl.len().over("order_id")))
+n, k = pl.col("n"), pl.col("k")
+parts = [
+    t.select("channel", "revenue", pl.lit("last-click").alias("model"), pl.when(k == n).then(1.0).otherwise(0.0).alias("c")),
+    t.select("channel", "revenue", pl.lit("linear").alias("model"), (1.0 / n).alias("c")),
+    t.select("channel", "revenue", pl.lit("position-based").alias("model"),
+             pl.when(n == 1).then(1.0).when(n == 2).then(0.5).when((k == 1) | (k == n)).then(0.4).otherwise(0.2 / (n - 2)).alias("c")),
+]
+touched = t.select("order_id").unique()
+direct = o.join(touched, on="order_id", how="anti")
+for m in ["last-click", "linear", "position-based"]:
+    parts.append(direct.select(pl.lit("Direct").alias("channel"), "revenue", pl.lit(m).alias("model"), pl.lit(1.0).alias("c")))
+out = (pl.concat(parts).group_by("model", "channel")
+       .agg(pl.col("c").sum().alias("conversions"), (pl.col("c") * pl.col("revenue")).sum().alias("revenue"))
+       .sort("model", "channel").collect())
+print(out.height)
+"""
+
+
+def timed(cmd):
+    """Wall seconds and peak resident memory (MiB) of one run, measured by GNU time."""
+    out = subprocess.run(["/usr/bin/time", "-f", "%e %M", *cmd], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall, kib = out.stderr.strip().splitlines()[-1].split()
+    return float(wall), int(kib) / 1024.0
+
+
+def to_parquet(d):
+    """Parquet twins of the CSV exports (text columns, as exported), written once."""
+    import polars as pl
+
+    files = ["visits", "calls", "orders", "receipts", "touches", "loyalty", "accounts", "costs"]
+    cp1251 = {"calls", "receipts"}
+    for f in files:
+        target = f"{d}/{f}.parquet"
+        if os.path.exists(target):
+            continue
+        src = f"{d}/{f}.csv"
+        if f in cp1251:
+            with open(src, "rb") as fh:
+                text = fh.read().decode("cp1251")
+            tmp = f"{d}/{f}.utf8.csv"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            src = tmp
+        sep = "," if f in ("touches", "accounts") else ";"
+        pl.read_csv(src, separator=sep, infer_schema=False).write_parquet(target)
+        if src.endswith(".utf8.csv"):
+            os.remove(src)
+    with open(f"{d}/touchpath.toml", encoding="utf-8") as fh:
+        cfg = fh.read()
+    cfg = cfg.replace(".csv\"", ".parquet\"").replace('encoding = "cp1251"\n', "")
+    with open(f"{d}/touchpath-parquet.toml", "w", encoding="utf-8") as fh:
+        fh.write(cfg)
+
+
+def one(args_list):
+    """Runs a single engine job in this process (the child of `timed`)."""
+    kind, d = args_list[0], args_list[1]
+    if kind == "duckdb":
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute(f"SET threads = {os.cpu_count()}")
+        rows = con.execute(ENGINES_SQL.format(dir=d)).fetchall()
+        print(len(rows))
+    elif kind == "polars":
+        sys.argv = ["job", d]
+        exec(compile(POLARS_JOB, "polars_job", "exec"), {})
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--one":
+        one(sys.argv[2:])
+        return
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--touchpath", required=True)
+    a = ap.parse_args()
+    d = a.dir
+    to_parquet(d)
+    tp = os.path.abspath(a.touchpath)
+    heuristic = "last-click,last-non-direct,first-click,linear,position-based,time-decay,ropo"
+    jobs = [
+        ("touchpath CSV, heuristic models + ROPO", [tp, "report", "--config", f"{d}/touchpath.toml", "-m", heuristic, "-q", "-o", f"{d}/out.csv"]),
+        ("touchpath CSV, + markov and shapley", [tp, "report", "--config", f"{d}/touchpath.toml", "-m", heuristic + ",markov,shapley", "-q", "-o", f"{d}/out.csv"]),
+        ("touchpath Parquet, heuristic models + ROPO", [tp, "report", "--config", f"{d}/touchpath-parquet.toml", "-m", heuristic, "-q", "-o", f"{d}/out.csv"]),
+        ("touchpath CSV, comparable job (last-click, linear, position-based)", [tp, "report", "--config", f"{d}/touchpath.toml", "-m", "last-click,linear,position-based", "-q", "-o", f"{d}/out.csv"]),
+        ("DuckDB SQL, comparable job", [sys.executable, __file__, "--one", "duckdb", d]),
+        ("Polars (Python), comparable job", [sys.executable, __file__, "--one", "polars", d]),
+    ]
+    results = []
+    for name, cmd in jobs:
+        walls, peaks = [], []
+        for _ in range(a.runs):
+            w, p = timed(cmd)
+            walls.append(w)
+            peaks.append(p)
+        results.append({"job": name, "median_s": statistics.median(walls), "min_s": min(walls), "max_s": max(walls), "peak_mib": max(peaks)})
+        r = results[-1]
+        print(f"{name:70} median {r['median_s']:7.2f} s  ({r['min_s']:.2f}–{r['max_s']:.2f})  peak {r['peak_mib']:8.0f} MiB", flush=True)
+    base = next(r for r in results if r["job"].startswith("touchpath CSV, comparable"))
+    for r in results:
+        if not r["job"].startswith("touchpath"):
+            print(f"{r['job']}: {r['median_s'] / base['median_s']:.2f}× the time of touchpath on the same job")
+    heur = results[0]["median_s"]
+    print(f"markov + shapley add {100 * (results[1]['median_s'] / heur - 1):.0f}% over the heuristic run")
+    with open(f"{d}/results.json", "w", encoding="utf-8") as fh:
+        json.dump(results, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
