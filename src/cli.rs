@@ -54,6 +54,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Write a baseline for `check`: the report plus fingerprints of the config and inputs.
     Snapshot(SnapshotArgs),
+    /// Channel rules: list them in the order they are tried, or explain which one a visit matches.
+    Channels(ChannelsArgs),
 }
 
 /// Options of every command that reads data.
@@ -290,4 +292,17 @@ pub struct SnapshotArgs {
     /// Channel separator in the --paths table.
     #[arg(long, value_name = "SEP", default_value = ">")]
     pub path_separator: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ChannelsArgs {
+    /// A visit to classify: UTM tags as a query string ("utm_source=yandex&utm_medium=cpc"), a
+    /// landing page URL, and/or `referrer=URL`.
+    #[arg(long, value_name = "TAGS")]
+    pub explain: Option<String>,
+    /// Use the demo's config.
+    #[arg(long)]
+    pub demo: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }

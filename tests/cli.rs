@@ -546,3 +546,17 @@ fn rejected_rows_never_carry_raw_phones_or_emails() {
         assert!(!everything.contains(raw), "`{raw}` leaked:\n{everything}");
     }
 }
+
+#[test]
+fn channels_lists_rules_and_explains_a_visit() {
+    let got = stdout(&["channels", "--explain", "utm_source=yandex&utm_medium=cpc", "--format", "csv"]);
+    assert!(got.contains("read from,the UTM tags\n") && got.contains("channel,Paid Search\n"), "{got}");
+    let got = stdout(&["channels", "--explain", "referrer=https://yandex.ru/search/?text=sofa", "--format", "csv"]);
+    assert!(got.contains("medium,organic\n") && got.contains("channel,Organic Search\n"), "{got}");
+    // The site's own pages are no source: a visit from them is Direct.
+    let got = stdout(&["channels", "--config", &tiny(), "--explain", "referrer=https://shop.test/cart", "--format", "csv"]);
+    assert!(got.contains("channel,Direct\n"), "{got}");
+    let rules = stdout(&["channels", "--format", "csv"]);
+    assert!(rules.starts_with("rule,channel,source,medium,campaign,referrer\ndefault rule 1,Direct,"), "{rules}");
+    tp().args(["channels", "--explain", "hello"]).assert().code(2);
+}

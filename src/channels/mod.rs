@@ -118,6 +118,16 @@ impl Classifier {
         landing_host == Some(host) || self.site_domains.iter().any(|d| host == d || host.ends_with(&format!(".{d}")))
     }
 
+    /// Every rule in the order they are tried: origin, channel, and the source, medium,
+    /// campaign and referrer patterns (empty: any value).
+    pub fn rules(&self) -> Vec<[String; 6]> {
+        let pat = |r: &Option<Regex>| r.as_ref().map(|r| r.as_str().trim_start_matches("(?i)").to_string()).unwrap_or_default();
+        self.rules
+            .iter()
+            .map(|r| [r.origin.clone(), r.channel.clone(), pat(&r.source), pat(&r.medium), pat(&r.campaign), pat(&r.referrer)])
+            .collect()
+    }
+
     /// The first matching rule's index and channel, `(other)` when none matches.
     pub fn explain(&self, t: &Tags) -> (Option<&str>, &str) {
         let hit = |re: &Option<Regex>, v: &str| re.as_ref().is_none_or(|r| r.is_match(v));

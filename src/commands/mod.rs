@@ -1,6 +1,7 @@
 //! One file per subcommand. This module holds what they share: turning CLI arguments into a
 //! validated config, running load → normalize → stitch → paths, and writing results.
 
+mod channels;
 mod check;
 pub mod dates;
 mod diff;
@@ -58,6 +59,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Check(a) => check::run(cfg, a, v),
         Command::Diff(a) => diff::run(a),
         Command::Snapshot(a) => snapshot::run(cfg, a, v).and_then(|_| ok()),
+        Command::Channels(a) => channels::run(cfg, a).and_then(|_| ok()),
     }?;
     if (cli.timings || cli.verbose) && !cli.quiet {
         log::timings(started.elapsed().as_secs_f64());
