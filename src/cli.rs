@@ -56,6 +56,9 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Channel rules: list them in the order they are tried, or explain which one a visit matches.
     Channels(ChannelsArgs),
+    /// What the tool sees in a file: format, encoding, delimiter, columns with guessed types and
+    /// samples, and the canonical field each column maps to.
+    Inspect(InspectArgs),
 }
 
 /// Options of every command that reads data.
@@ -303,6 +306,19 @@ pub struct ChannelsArgs {
     /// Use the demo's config.
     #[arg(long)]
     pub demo: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The file (CSV, gzip CSV or Parquet).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The kind of export (visits, calls, orders, receipts, links, touches, costs), when no source
+    /// of the config reads this file; guessed from the columns otherwise.
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
     #[command(flatten)]
     pub out: OutputArgs,
 }

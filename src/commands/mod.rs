@@ -6,6 +6,7 @@ mod check;
 pub mod dates;
 mod diff;
 mod init;
+mod inspect;
 mod markov;
 mod models;
 mod paths;
@@ -60,6 +61,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Diff(a) => diff::run(a),
         Command::Snapshot(a) => snapshot::run(cfg, a, v).and_then(|_| ok()),
         Command::Channels(a) => channels::run(cfg, a).and_then(|_| ok()),
+        Command::Inspect(a) => inspect::run(cfg, a).and_then(|_| ok()),
     }?;
     if (cli.timings || cli.verbose) && !cli.quiet {
         log::timings(started.elapsed().as_secs_f64());

@@ -1,0 +1,39 @@
+//! Snapshot tests of `touchpath inspect` on the sample exports: what the tool detects (encoding,
+//! delimiter, types) and how it maps each column must not change unnoticed.
+
+use assert_cmd::Command;
+
+fn inspect(file: &str, config: Option<&str>) -> String {
+    let mut c = Command::cargo_bin("touchpath").unwrap();
+    c.current_dir(env!("CARGO_MANIFEST_DIR")).env_remove("TOUCHPATH_CONFIG").env_remove("TOUCHPATH_SALT");
+    c.args(["inspect", file, "--format", "markdown"]);
+    if let Some(cfg) = config {
+        c.args(["--config", cfg]);
+    }
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn inspect_tiny_samples() {
+    for f in ["visits", "calls", "orders", "receipts", "links", "costs"] {
+        let got = inspect(&format!("testdata/tiny/{f}.csv"), Some("testdata/tiny/touchpath-costs.toml"));
+        insta::assert_snapshot!(format!("tiny_{f}"), got);
+    }
+}
+
+#[test]
+fn inspect_demo_exports() {
+    for f in ["visits", "calls", "orders", "receipts", "touches", "loyalty", "accounts", "costs"] {
+        let got = inspect(&format!("testdata/demo/{f}.csv"), Some("testdata/demo/touchpath.toml"));
+        insta::assert_snapshot!(format!("demo_{f}"), got);
+    }
+}
+
+#[test]
+fn inspect_without_a_config_guesses_the_kind() {
+    let got = inspect("testdata/tiny/orders.csv", None);
+    assert!(got.contains("kind orders (no source of the config reads it"), "{got}");
+    assert!(got.contains("| phone | phone | 20.0% | #"), "phones are typed and never shown raw: {got}");
+}
