@@ -560,3 +560,18 @@ fn channels_lists_rules_and_explains_a_visit() {
     assert!(rules.starts_with("rule,channel,source,medium,campaign,referrer\ndefault rule 1,Direct,"), "{rules}");
     tp().args(["channels", "--explain", "hello"]).assert().code(2);
 }
+
+#[test]
+fn windows_1251_russian_export_equals_its_utf8_iso_twin() {
+    let ru = root().join("testdata/twins/ru/touchpath.toml").display().to_string();
+    let iso = root().join("testdata/twins/iso/touchpath.toml").display().to_string();
+    let a = stdout(&["report", "--config", &ru, "--format", "csv", "-q"]);
+    let b = stdout(&["report", "--config", &iso, "--format", "csv", "-q"]);
+    assert_eq!(a, b);
+    assert!(a.contains("linear,Paid Search,1.5,7672.75,"), "{a}");
+    // And the Russian files really are what they claim to be.
+    let raw = std::fs::read(root().join("testdata/twins/ru/orders.csv")).unwrap();
+    assert!(std::str::from_utf8(&raw).is_err(), "the Russian twin is Windows-1251");
+    let text = encoding_rs::WINDOWS_1251.decode(&raw).0;
+    assert!(text.contains("12 345,50;c1") && text.contains("04.09.2026 11:00"), "{text}");
+}
