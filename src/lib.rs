@@ -49,6 +49,14 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
 
 /// Runs a parsed command line.
 pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
+    // Panics the Parquet reader raises on malformed files are caught and reported as errors
+    // (see io::parquet); its own panic message would only be noise before that error.
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !info.location().is_some_and(|l| l.file().contains("polars-parquet")) {
+            default(info);
+        }
+    }));
     commands::dispatch(cli)
 }
 

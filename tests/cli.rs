@@ -575,3 +575,14 @@ fn windows_1251_russian_export_equals_its_utf8_iso_twin() {
     let text = encoding_rs::WINDOWS_1251.decode(&raw).0;
     assert!(text.contains("12 345,50;c1") && text.contains("04.09.2026 11:00"), "{text}");
 }
+
+#[test]
+fn a_malformed_parquet_file_is_an_error_not_a_crash() {
+    // Found by the parquet_export fuzz target: the Parquet reader panics on this metadata.
+    let file = root().join("testdata/broken/malformed.parquet");
+    let out = tp().arg("inspect").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("not a readable Parquet file"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -10,7 +10,16 @@ use super::RawTable;
 use crate::config::SourceKind;
 
 pub fn load(name: &str, kind: SourceKind, bytes: &[u8]) -> Result<RawTable> {
-    let df = ParquetReader::new(Cursor::new(bytes)).set_rechunk(true).finish().map_err(|e| anyhow!("not a readable Parquet file: {e}"))?;
+    // The Parquet reader panics on some malformed metadata instead of returning an error: a
+    // broken file must be an error like any other, never a crash.
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ParquetReader::new(Cursor::new(bytes)).set_rechunk(true).finish()));
+    let df = match read {
+        Ok(r) => r.map_err(|e| anyhow!("not a readable Parquet file: {e}"))?,
+        Err(p) => {
+            let why = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
+            return Err(anyhow!("not a readable Parquet file (its metadata is malformed: {why})"));
+        }
+    };
     let height = df.height();
     let mut headers = Vec::with_capacity(df.width());
     let mut columns = Vec::with_capacity(df.width());
