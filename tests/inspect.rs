@@ -37,3 +37,20 @@ fn inspect_without_a_config_guesses_the_kind() {
     assert!(got.contains("kind orders (no source of the config reads it"), "{got}");
     assert!(got.contains("| phone | phone | 20.0% | #"), "phones are typed and never shown raw: {got}");
 }
+
+#[test]
+fn inspect_mapping_samples() {
+    for (file, kind) in [
+        ("metrica_visits.tsv", "visits"),
+        ("ga4_sessions.csv", "visits"),
+        ("calltracking.csv", "calls"),
+        ("crm_deals.csv", "orders"),
+        ("pos_receipts.csv", "receipts"),
+    ] {
+        let mut c = Command::cargo_bin("touchpath").unwrap();
+        c.current_dir(env!("CARGO_MANIFEST_DIR")).env_remove("TOUCHPATH_CONFIG").env_remove("TOUCHPATH_SALT");
+        let out = c.args(["inspect", &format!("testdata/mappings/{file}"), "--kind", kind, "--format", "markdown"]).output().unwrap();
+        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        insta::assert_snapshot!(format!("mapping_{}", file.replace('.', "_")), String::from_utf8(out.stdout).unwrap());
+    }
+}

@@ -82,7 +82,9 @@ fn unix(s: &str) -> Result<i64, String> {
     match s.len() {
         9 | 10 => Ok(v),
         12 | 13 => Ok(v.div_euclid(1000)),
-        _ => Err("is a number but not Unix seconds (10 digits) or milliseconds (13 digits)".into()),
+        // GA4's event_timestamp counts microseconds.
+        15 | 16 => Ok(v.div_euclid(1_000_000)),
+        _ => Err("is a number but not Unix seconds (10 digits), milliseconds (13) or microseconds (16)".into()),
     }
 }
 
@@ -208,6 +210,7 @@ mod tests {
         let mut p = TimeParser::new(chrono_tz::UTC, None);
         assert_eq!(p.parse("1793444700"), Ok(1793444700));
         assert_eq!(p.parse("1793444700123"), Ok(1793444700));
+        assert_eq!(p.parse("1793444700123456"), Ok(1793444700));
         assert!(p.parse("12345").is_err());
     }
 
