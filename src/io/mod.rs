@@ -5,6 +5,7 @@ pub mod csv;
 pub mod demo;
 pub mod parquet;
 pub mod schema;
+pub mod thrift_guard;
 
 use anyhow::{bail, Context as _, Result};
 use polars::prelude::*;

@@ -10,6 +10,7 @@ use super::RawTable;
 use crate::config::SourceKind;
 
 pub fn load(name: &str, kind: SourceKind, bytes: &[u8]) -> Result<RawTable> {
+    super::thrift_guard::check_footer(bytes).map_err(|e| anyhow!("not a readable Parquet file: {e}"))?;
     // The Parquet reader panics on some malformed metadata instead of returning an error: a
     // broken file must be an error like any other, never a crash.
     let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ParquetReader::new(Cursor::new(bytes)).set_rechunk(true).finish()));
