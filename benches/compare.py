@@ -141,6 +141,11 @@ def to_parquet(d):
             os.remove(src)
     with open(f"{d}/touchpath.toml", encoding="utf-8") as fh:
         cfg = fh.read()
+    # The comparable job's config: visits and orders only, as the SQL sees them.
+    head, *blocks = cfg.split("[[sources]]")
+    keep = [b for b in blocks if 'kind = "visits"' in b or 'kind = "orders"' in b]
+    with open(f"{d}/touchpath-comparable.toml", "w", encoding="utf-8") as fh:
+        fh.write(head + "".join("[[sources]]" + b for b in keep))
     cfg = cfg.replace(".csv\"", ".parquet\"").replace('encoding = "cp1251"\n', "")
     with open(f"{d}/touchpath-parquet.toml", "w", encoding="utf-8") as fh:
         fh.write(cfg)
@@ -178,7 +183,7 @@ def main():
         ("touchpath CSV, heuristic models + ROPO", [tp, "report", "--config", f"{d}/touchpath.toml", "-m", heuristic, "-q", "-o", f"{d}/out.csv"]),
         ("touchpath CSV, + markov and shapley", [tp, "report", "--config", f"{d}/touchpath.toml", "-m", heuristic + ",markov,shapley", "-q", "-o", f"{d}/out.csv"]),
         ("touchpath Parquet, heuristic models + ROPO", [tp, "report", "--config", f"{d}/touchpath-parquet.toml", "-m", heuristic, "-q", "-o", f"{d}/out.csv"]),
-        ("touchpath CSV, comparable job (last-click, linear, position-based)", [tp, "report", "--config", f"{d}/touchpath.toml", "-m", "last-click,linear,position-based", "-q", "-o", f"{d}/out.csv"]),
+        ("touchpath CSV, comparable job (visits + orders; last-click, linear, position-based)", [tp, "report", "--config", f"{d}/touchpath-comparable.toml", "-m", "last-click,linear,position-based", "-q", "-o", f"{d}/out.csv"]),
         ("DuckDB SQL, comparable job", [sys.executable, __file__, "--one", "duckdb", d]),
         ("Polars (Python), comparable job", [sys.executable, __file__, "--one", "polars", d]),
     ]

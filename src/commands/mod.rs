@@ -63,7 +63,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Channels(a) => channels::run(cfg, a).and_then(|_| ok()),
         Command::Inspect(a) => inspect::run(cfg, a).and_then(|_| ok()),
     }?;
-    if (cli.timings || cli.verbose) && !cli.quiet {
+    if cli.timings || (cli.verbose && !cli.quiet) {
         log::timings(started.elapsed().as_secs_f64());
     }
     Ok(code)
