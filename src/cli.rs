@@ -208,6 +208,10 @@ pub struct InitArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
+    /// Draft the [[sources]] from sample exports: each file's kind, column mapping, delimiter and
+    /// encoding are guessed from its header and values.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub from: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -289,8 +289,22 @@ pub struct Config {
     pub currency: String,
 }
 
-pub const DEFAULT_EXCLUDED_STATUSES: &[&str] =
-    &["отменен", "отмена", "возврат", "аннулирован", "cancelled", "canceled", "returned", "refunded", "refund", "void"];
+/// Order statuses that are not purchases, matched as prefixes of the folded status (lower case,
+/// ё as е). The last two are amoCRM's and Bitrix24's lost-deal stages.
+pub const DEFAULT_EXCLUDED_STATUSES: &[&str] = &[
+    "отменен",
+    "отмена",
+    "возврат",
+    "аннулирован",
+    "cancelled",
+    "canceled",
+    "returned",
+    "refunded",
+    "refund",
+    "void",
+    "закрыто и не реализовано",
+    "сделка провалена",
+];
 
 // ---------------------------------------------------------------------------------------------
 // The file format. Kept separate from `Config` so that serde types never leak past this module.

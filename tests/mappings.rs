@@ -96,3 +96,36 @@ linear,Paid Search,1.6666666666666665,31440.4,0.27777777777777773
 "
     );
 }
+
+#[test]
+fn init_from_samples_drafts_a_config_that_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = root().join("testdata/mappings");
+    let mut cmd = Command::cargo_bin("touchpath").unwrap();
+    cmd.current_dir(dir.path()).env_remove("TOUCHPATH_CONFIG").args(["init", "--from"]);
+    for f in ["crm_deals.csv", "metrica_visits.tsv", "calltracking.csv", "pos_receipts.csv", "ga4_sessions.csv"] {
+        cmd.arg(samples.join(f));
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cfg = std::fs::read_to_string(dir.path().join("touchpath.toml")).unwrap();
+    for line in [
+        "kind = \"orders\"",
+        "revenue = \"Бюджет\"",
+        "client_id = \"ym:s:clientID\"",
+        "encoding = \"cp1251\"",
+        "delimiter = \"\\t\"",
+        "started_at = \"event_timestamp\"",
+    ] {
+        assert!(cfg.contains(line), "missing `{line}` in the draft:\n{cfg}");
+    }
+    let (report, err) = run(&cfg, dir.path(), &["report", "-v", "--format", "csv", "-m", "last-click"]);
+    assert!(err.contains("crm_deals.csv [orders]: 5 read, 3 used, 2 filtered, 0 rejected"), "{err}");
+    assert!(report.contains("last-click,Organic Search,1,45990,"), "{report}");
+    // A file whose columns name nothing known is refused with a pointer to inspect.
+    std::fs::write(dir.path().join("odd.csv"), "foo,bar\n1,2\n").unwrap();
+    let odd =
+        Command::cargo_bin("touchpath").unwrap().current_dir(dir.path()).args(["init", "--force", "--from", "odd.csv"]).output().unwrap();
+    assert_eq!(odd.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&odd.stderr).contains("touchpath inspect"));
+}
