@@ -56,6 +56,9 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Channel rules: list them in the order they are tried, or explain which one a visit matches.
     Channels(ChannelsArgs),
+    /// Omnichannel customer metrics: match rates, multichannel behaviour, ROPO by customer
+    /// status, order value, repeat purchases, retention and LTV.
+    Customers(CustomersArgs),
     /// What the tool sees in a file: format, encoding, delimiter, columns with guessed types and
     /// samples, and the canonical field each column maps to.
     Inspect(InspectArgs),
@@ -323,6 +326,16 @@ pub struct InspectArgs {
     /// of the config reads this file; guessed from the columns otherwise.
     #[arg(long, value_name = "KIND")]
     pub kind: Option<String>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CustomersArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub params: ModelArgs,
     #[command(flatten)]
     pub out: OutputArgs,
 }

@@ -589,3 +589,70 @@ fn a_malformed_parquet_file_is_an_error_not_a_crash() {
         assert!(!err.contains("panicked") && !err.contains("memory allocation"), "{name}: {err}");
     }
 }
+
+#[test]
+fn customer_metrics_are_exact_on_the_hand_built_fixture() {
+    let cfg = root().join("testdata/customers/touchpath.toml").display().to_string();
+    let got = stdout(&["customers", "--config", &cfg, "--format", "csv", "-q"]);
+    let dir = root().join("testdata/customers").display().to_string();
+    let got = got.replace(&format!("{dir}/"), "");
+    let want = r#"section,metric,segment,value
+coverage,identified buyers,all,5
+coverage,unidentified purchases (no customer identifier),all,1
+coverage,revenue of unidentified purchases,all,300
+match,records,orders.csv (orders),3
+match,share tied to a customer with web visits,orders.csv (orders),1
+match,records,receipts.csv (receipts),5
+match,share tied to a customer with web visits,receipts.csv (receipts),0.6
+multichannel,share of buyers by channels touched before the first purchase,0 (no touch),0.2
+multichannel,share of buyers by channels touched before the first purchase,1,0.4
+multichannel,share of buyers by channels touched before the first purchase,2,0.4
+multichannel,share of buyers by channels touched before the first purchase,3+,0
+multichannel,share of buyers buying both online and offline,all,0.2
+multichannel,average days from first touch to first purchase,first touch Display,70
+multichannel,average days from first touch to first purchase,first touch Organic Search,3
+multichannel,average days from first touch to first purchase,first touch Organic Social,1
+multichannel,average days from first touch to first purchase,first touch Paid Search,4
+multichannel,average days from first touch to first purchase,first purchase online,2.5
+multichannel,average days from first touch to first purchase,first purchase offline,36.5
+ropo,offline buyers,all,4
+ropo,share of offline buyers with an online touch before a purchase,in the ROPO window,0.75
+ropo,share of offline buyers with an online touch before a purchase,in the lookback,0.75
+ropo,offline purchases,new contact,1
+ropo,share with an online touch in the ROPO window,new contact,1
+ropo,share with an online touch in the lookback,new contact,1
+ropo,offline purchases,"known contact, never bought",1
+ropo,share with an online touch in the ROPO window,"known contact, never bought",1
+ropo,share with an online touch in the lookback,"known contact, never bought",1
+ropo,offline purchases,previous buyer,1
+ropo,share with an online touch in the ROPO window,previous buyer,1
+ropo,share with an online touch in the lookback,previous buyer,1
+ropo,offline purchases,no online touch in the lookback,1
+value,average order value,online purchases,1500
+value,average order value,offline purchases,1350
+value,average order value,customers buying online and offline,1000
+value,repeat purchase rate,identified buyers,0.4
+retention,buyers in the cohort (month of first purchase),2026-06,1
+retention,share buying again in month +3,2026-06,1
+retention,buyers in the cohort (month of first purchase),2026-07,4
+ltv,customers,first touch (no touch),1
+ltv,revenue per customer to date,first touch (no touch),700
+ltv,customers,first touch Display,1
+ltv,revenue per customer to date,first touch Display,1200
+ltv,customers,first touch Organic Search,1
+ltv,revenue per customer to date,first touch Organic Search,2000
+ltv,customers,first touch Organic Social,1
+ltv,revenue per customer to date,first touch Organic Social,2000
+ltv,customers,first touch Paid Search,1
+ltv,revenue per customer to date,first touch Paid Search,4000
+ltv,customers,first touch Referral,1
+ltv,revenue per customer to date,first touch Referral,0
+ltv,revenue per customer to date,acquired 2026-06,4000
+ltv,revenue per customer to date,acquired 2026-07,1475
+"#;
+    assert_eq!(got, want);
+    let screen = stdout(&["customers", "--config", &cfg, "-q"]);
+    for title in ["Coverage", "Match rate", "Multichannel", "ROPO", "Order value", "Retention", "LTV"] {
+        assert!(screen.contains(title), "{title} missing");
+    }
+}

@@ -3,6 +3,7 @@
 
 mod channels;
 mod check;
+mod customers;
 pub mod dates;
 mod diff;
 mod init;
@@ -62,6 +63,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Snapshot(a) => snapshot::run(cfg, a, v).and_then(|_| ok()),
         Command::Channels(a) => channels::run(cfg, a).and_then(|_| ok()),
         Command::Inspect(a) => inspect::run(cfg, a).and_then(|_| ok()),
+        Command::Customers(a) => customers::run(cfg, a, v).and_then(|_| ok()),
     }?;
     if cli.timings || (cli.verbose && !cli.quiet) {
         log::timings(started.elapsed().as_secs_f64());

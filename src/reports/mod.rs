@@ -2,6 +2,7 @@
 //! and stitching. Pure data here; formatting belongs to `output`.
 
 pub mod baseline;
+pub mod customers;
 pub mod journeys;
 pub mod roi;
 pub mod stitch;

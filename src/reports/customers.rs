@@ -1,0 +1,304 @@
+//! Omnichannel customer metrics for `touchpath customers`: whether channels work as one system —
+//! how well purchases match web customers, how many channels buyers touch, research online /
+//! purchase offline by customer status, and value, repeat purchases, retention and LTV.
+//!
+//! Conventions (also in the README):
+//! - a buyer is a customer with at least one purchase (order or receipt) that is a conversion;
+//! - "before the first purchase" means every touch up to and including the first purchase's
+//!   second, with no lookback limit;
+//! - a purchase is unidentified when its customer has no persistent identifier (client id, user
+//!   id, phone, email, card, CRM id): an anonymous cash receipt. Unidentified purchases are
+//!   counted and shown, and left out of per-customer rates, where each would pose as a
+//!   one-purchase customer;
+//! - months are calendar months in the config's time zone.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, TimeZone};
+use chrono_tz::Tz;
+
+use crate::normalize::TouchKind;
+use crate::paths::PathSet;
+
+/// How a value reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Share,
+    Days,
+    Money,
+}
+
+/// One metric value: `section` / `metric` / `segment` = `value`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metric {
+    pub section: &'static str,
+    pub metric: String,
+    pub segment: String,
+    /// `None` when undefined (an empty denominator).
+    pub value: Option<f64>,
+    pub unit: Unit,
+}
+
+fn month(ts: i64, tz: Tz) -> i64 {
+    let d = tz.timestamp_opt(ts, 0).single().map(|t| t.date_naive()).unwrap_or_default();
+    d.year() as i64 * 12 + d.month0() as i64
+}
+
+fn month_label(m: i64) -> String {
+    format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
+}
+
+fn ratio(n: f64, d: f64) -> Option<f64> {
+    (d > 0.0).then(|| n / d)
+}
+
+/// What the metrics need to know about one customer.
+#[derive(Default, Clone)]
+struct Cust {
+    identified: bool,
+    web: bool,
+    /// (time, channel name, kind) of every touch, in time order.
+    touches: Vec<(i64, String, TouchKind)>,
+    /// (time, revenue, offline) of every purchase, in time order.
+    purchases: Vec<(i64, f64, bool)>,
+}
+
+pub struct Settings {
+    pub tz: Tz,
+    pub ropo_window: i64,
+    pub lookback: i64,
+    /// A contact is new for this long after it is first seen.
+    pub new_contact: i64,
+}
+
+pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
+    let n = set.stitching.customers();
+    let mut cust = vec![Cust::default(); n];
+    let g = &set.data.graph;
+    for node in 1..g.node_count() as u32 {
+        let c = set.stitching.customer_of_node[node as usize];
+        if c != u32::MAX && g.kind(node).is_persistent() {
+            cust[c as usize].identified = true;
+        }
+    }
+    for t in &set.touches {
+        let c = &mut cust[t.customer as usize];
+        c.web |= t.kind == TouchKind::Visit;
+        c.touches.push((t.ts, set.label(t.channel).to_string(), t.kind));
+    }
+    for p in &set.conversions {
+        cust[p.customer as usize].purchases.push((p.ts, p.revenue, p.offline));
+    }
+    for c in &mut cust {
+        c.touches.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        c.purchases.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    }
+    let mut out = Vec::new();
+    let mut m = |section, metric: &str, segment: &str, value: Option<f64>, unit| {
+        out.push(Metric { section, metric: metric.to_string(), segment: segment.to_string(), value, unit })
+    };
+
+    // Coverage: who can be counted per customer at all.
+    let unidentified: Vec<&Cust> = cust.iter().filter(|c| !c.identified && !c.purchases.is_empty()).collect();
+    let buyers: Vec<&Cust> = cust.iter().filter(|c| c.identified && !c.purchases.is_empty()).collect();
+    let un_rev: f64 = unidentified.iter().flat_map(|c| &c.purchases).map(|p| p.1).sum();
+    m("coverage", "identified buyers", "all", Some(buyers.len() as f64), Unit::Count);
+    m("coverage", "unidentified purchases (no customer identifier)", "all", Some(unidentified.len() as f64), Unit::Count);
+    m("coverage", "revenue of unidentified purchases", "all", Some(un_rev), Unit::Money);
+
+    // Match rate per source: records tied to a customer with web visits.
+    let files = &set.data.summary.files;
+    let mut per_file: BTreeMap<u16, (u64, u64)> = BTreeMap::new();
+    let web_of_record = |r: u32| cust[set.stitching.customer_of_record[r as usize] as usize].web;
+    for c in &set.data.conversions {
+        let e = per_file.entry(c.file).or_default();
+        e.0 += 1;
+        e.1 += u64::from(web_of_record(c.record));
+    }
+    for t in set.data.touches.iter().filter(|t| t.kind == TouchKind::Call) {
+        let e = per_file.entry(t.file).or_default();
+        e.0 += 1;
+        e.1 += u64::from(web_of_record(t.record));
+    }
+    for (file, (total, matched)) in &per_file {
+        let name = files.get(*file as usize).map(|f| format!("{} ({})", f.file, f.kind)).unwrap_or_default();
+        m("match", "records", &name, Some(*total as f64), Unit::Count);
+        m("match", "share tied to a customer with web visits", &name, ratio(*matched as f64, *total as f64), Unit::Share);
+    }
+
+    // Multichannel behaviour of identified buyers.
+    let nb = buyers.len() as f64;
+    let mut by_channels = [0u64; 4];
+    let mut both = 0u64;
+    let mut lag: BTreeMap<String, (f64, u64)> = BTreeMap::new();
+    let mut lag_kind = [(0.0, 0u64); 2];
+    for c in &buyers {
+        let first = c.purchases[0];
+        let before: Vec<&(i64, String, TouchKind)> = c.touches.iter().filter(|t| t.0 <= first.0).collect();
+        let mut chans: Vec<&str> = before.iter().map(|t| t.1.as_str()).collect();
+        chans.sort_unstable();
+        chans.dedup();
+        by_channels[chans.len().min(3)] += 1;
+        both += u64::from(c.purchases.iter().any(|p| p.2) && c.purchases.iter().any(|p| !p.2));
+        if let Some(t0) = before.first() {
+            let days = (first.0 - t0.0) as f64 / 86_400.0;
+            let e = lag.entry(t0.1.clone()).or_default();
+            e.0 += days;
+            e.1 += 1;
+            let k = &mut lag_kind[usize::from(first.2)];
+            k.0 += days;
+            k.1 += 1;
+        }
+    }
+    for (i, label) in ["0 (no touch)", "1", "2", "3+"].iter().enumerate() {
+        m(
+            "multichannel",
+            "share of buyers by channels touched before the first purchase",
+            label,
+            ratio(by_channels[i] as f64, nb),
+            Unit::Share,
+        );
+    }
+    m("multichannel", "share of buyers buying both online and offline", "all", ratio(both as f64, nb), Unit::Share);
+    for (ch, (sum, k)) in &lag {
+        m(
+            "multichannel",
+            "average days from first touch to first purchase",
+            &format!("first touch {ch}"),
+            ratio(*sum, *k as f64),
+            Unit::Days,
+        );
+    }
+    for (i, label) in ["first purchase online", "first purchase offline"].iter().enumerate() {
+        m("multichannel", "average days from first touch to first purchase", label, ratio(lag_kind[i].0, lag_kind[i].1 as f64), Unit::Days);
+    }
+
+    // ROPO: offline purchases of identified buyers, by the customer's status at the last online
+    // touch before the purchase (in the lookback).
+    const STATUSES: [&str; 4] = ["new contact", "known contact, never bought", "previous buyer", "no online touch in the lookback"];
+    let mut groups = [(0u64, 0u64, 0u64); 4];
+    let (mut offline_buyers, mut ropo_window_buyers, mut ropo_lookback_buyers) = (0u64, 0u64, 0u64);
+    for c in &buyers {
+        let mut any_offline = false;
+        let (mut in_w, mut in_l) = (false, false);
+        let first_seen = c.touches.first().map(|t| t.0).into_iter().chain(c.purchases.first().map(|p| p.0)).min().unwrap_or(0);
+        for p in c.purchases.iter().filter(|p| p.2) {
+            any_offline = true;
+            let last = c.touches.iter().rev().find(|t| t.0 <= p.0 && t.0 >= p.0 - s.lookback);
+            let window = c.touches.iter().any(|t| t.0 <= p.0 && t.0 >= p.0 - s.ropo_window);
+            let g = match last {
+                None => 3,
+                Some(t) if c.purchases.iter().any(|q| q.0 < t.0) => 2,
+                Some(t) if t.0 - first_seen <= s.new_contact => 0,
+                Some(_) => 1,
+            };
+            groups[g].0 += 1;
+            groups[g].1 += u64::from(window);
+            groups[g].2 += u64::from(last.is_some());
+            in_w |= window;
+            in_l |= last.is_some();
+        }
+        if any_offline {
+            offline_buyers += 1;
+            ropo_window_buyers += u64::from(in_w);
+            ropo_lookback_buyers += u64::from(in_l);
+        }
+    }
+    let ob = offline_buyers as f64;
+    m("ropo", "offline buyers", "all", Some(ob), Unit::Count);
+    m(
+        "ropo",
+        "share of offline buyers with an online touch before a purchase",
+        "in the ROPO window",
+        ratio(ropo_window_buyers as f64, ob),
+        Unit::Share,
+    );
+    m(
+        "ropo",
+        "share of offline buyers with an online touch before a purchase",
+        "in the lookback",
+        ratio(ropo_lookback_buyers as f64, ob),
+        Unit::Share,
+    );
+    for (i, st) in STATUSES.iter().enumerate() {
+        let (k, w, l) = groups[i];
+        m("ropo", "offline purchases", st, Some(k as f64), Unit::Count);
+        if i < 3 {
+            m("ropo", "share with an online touch in the ROPO window", st, ratio(w as f64, k as f64), Unit::Share);
+            m("ropo", "share with an online touch in the lookback", st, ratio(l as f64, k as f64), Unit::Share);
+        }
+    }
+
+    // Value.
+    let aov = |f: &dyn Fn(&Cust, &(i64, f64, bool)) -> bool| {
+        let (mut sum, mut k) = (0.0, 0u64);
+        for c in &buyers {
+            for p in &c.purchases {
+                if f(c, p) {
+                    sum += p.1;
+                    k += 1;
+                }
+            }
+        }
+        ratio(sum, k as f64)
+    };
+    let omni = |c: &Cust| c.purchases.iter().any(|p| p.2) && c.purchases.iter().any(|p| !p.2);
+    m("value", "average order value", "online purchases", aov(&|_, p| !p.2), Unit::Money);
+    m("value", "average order value", "offline purchases", aov(&|_, p| p.2), Unit::Money);
+    m("value", "average order value", "customers buying online and offline", aov(&|c, _| omni(c)), Unit::Money);
+    m(
+        "value",
+        "repeat purchase rate",
+        "identified buyers",
+        ratio(buyers.iter().filter(|c| c.purchases.len() > 1).count() as f64, nb),
+        Unit::Share,
+    );
+
+    // Retention by month of first purchase: share of the cohort buying in each later month.
+    let mut cohorts: BTreeMap<i64, (u64, BTreeMap<i64, u64>)> = BTreeMap::new();
+    for c in &buyers {
+        let start = month(c.purchases[0].0, s.tz);
+        let e = cohorts.entry(start).or_default();
+        e.0 += 1;
+        let mut months: Vec<i64> = c.purchases.iter().map(|p| month(p.0, s.tz) - start).filter(|&k| k > 0).collect();
+        months.dedup();
+        for k in months {
+            *e.1.entry(k).or_default() += 1;
+        }
+    }
+    for (start, (size, later)) in &cohorts {
+        let label = month_label(*start);
+        m("retention", "buyers in the cohort (month of first purchase)", &label, Some(*size as f64), Unit::Count);
+        for (k, buyers_k) in later {
+            m("retention", &format!("share buying again in month +{k}"), &label, ratio(*buyers_k as f64, *size as f64), Unit::Share);
+        }
+    }
+
+    // LTV to date: revenue per customer, by first-touch channel (customers with touches, buyers
+    // or not) and by acquisition cohort (month of first purchase).
+    let mut by_first: BTreeMap<String, (f64, u64)> = BTreeMap::new();
+    for c in cust.iter().filter(|c| c.identified) {
+        let key = c.touches.first().map_or_else(|| "(no touch)".to_string(), |t| t.1.clone());
+        if key == "(no touch)" && c.purchases.is_empty() {
+            continue;
+        }
+        let e = by_first.entry(key).or_default();
+        e.0 += c.purchases.iter().map(|p| p.1).sum::<f64>();
+        e.1 += 1;
+    }
+    for (ch, (rev, k)) in &by_first {
+        m("ltv", "customers", &format!("first touch {ch}"), Some(*k as f64), Unit::Count);
+        m("ltv", "revenue per customer to date", &format!("first touch {ch}"), ratio(*rev, *k as f64), Unit::Money);
+    }
+    let mut by_cohort: BTreeMap<i64, (f64, u64)> = BTreeMap::new();
+    for c in &buyers {
+        let e = by_cohort.entry(month(c.purchases[0].0, s.tz)).or_default();
+        e.0 += c.purchases.iter().map(|p| p.1).sum::<f64>();
+        e.1 += 1;
+    }
+    for (start, (rev, k)) in &by_cohort {
+        m("ltv", "revenue per customer to date", &format!("acquired {}", month_label(*start)), ratio(*rev, *k as f64), Unit::Money);
+    }
+    out
+}
