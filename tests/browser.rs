@@ -32,7 +32,10 @@ fn html_report_renders_its_charts_in_chromium() {
     let out = assert_cmd::Command::cargo_bin("touchpath").unwrap().args(["report", "--demo", "-q", "-o"]).arg(&page).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let html = std::fs::read_to_string(&page).unwrap();
-    assert!(html.contains("Costs and return under") && html.contains("Time lag"), "sections missing");
+    assert!(
+        html.contains("Costs and return under") && html.contains("Time lag") && html.contains("Multichannel behaviour"),
+        "sections missing"
+    );
     let dom = Command::new(browser)
         .args([
             "--headless",

@@ -24,6 +24,11 @@ pub fn run(cfg_path: Option<&Path>, mut a: CustomersArgs, v: Verbosity) -> Resul
     let fmt = format(&a.out)?;
     let input = input(cfg_path, &mut a.data, None, &mut a.out, &mut [], v)?;
     let params = model_params(&input.cfg.models, &a.params)?;
+    emit(&tables(&input, &params, fmt.is_machine()), fmt, &a.out)
+}
+
+/// The metrics as tables: one long table for files, one per section for people.
+pub(super) fn tables(input: &super::Input, params: &crate::config::ModelParams, machine: bool) -> Vec<Table> {
     let settings = Settings {
         tz: input.cfg.timezone,
         ropo_window: params.ropo_window.seconds(),
@@ -38,7 +43,7 @@ pub fn run(cfg_path: Option<&Path>, mut a: CustomersArgs, v: Verbosity) -> Resul
         Unit::Money => Style::Money,
     };
     let cell = |x: Option<f64>| x.map_or(Cell::Missing, Cell::Num);
-    let tables = if fmt.is_machine() {
+    if machine {
         let mut t = Table::new(
             "",
             ["section", "metric", "segment"]
@@ -66,6 +71,5 @@ pub fn run(cfg_path: Option<&Path>, mut a: CustomersArgs, v: Verbosity) -> Resul
                 t
             })
             .collect()
-    };
-    emit(&tables, fmt, &a.out)
+    }
 }

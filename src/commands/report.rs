@@ -38,6 +38,7 @@ pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<(
             t.push(super::paths::distribution("Path length (touches per conversion)", "touches", &stats.lengths, stats.conversions));
             if input.set.timed {
                 t.push(super::paths::distribution("Time lag (first touch to conversion)", "lag", &stats.lags, stats.conversions));
+                t.extend(super::customers::tables(&input, &model_params(&input.cfg.models, &a.params)?, false));
             }
         }
         t
