@@ -152,12 +152,8 @@ pub struct ReportArgs {
     /// Models, comma-separated, or `all`.
     #[arg(long, short, value_name = "MODELS", default_value = "all")]
     pub model: String,
-    /// Read an aggregated path table (path,conversions,conversion_value,nulls) instead of exports.
-    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
-    pub paths: Option<PathBuf>,
-    /// Channel separator in the --paths table.
-    #[arg(long, value_name = "SEP", default_value = ">")]
-    pub path_separator: String,
+    #[command(flatten)]
+    pub table: PathTableArgs,
     /// Report rows: channel, source, medium, campaign or source-medium.
     #[arg(long, value_name = "DIMENSION", default_value = "channel")]
     pub by: String,
@@ -225,12 +221,8 @@ pub struct MarkovArgs {
     pub params: ModelArgs,
     #[command(flatten)]
     pub out: OutputArgs,
-    /// Read an aggregated path table (path,conversions,conversion_value,nulls) instead of exports.
-    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
-    pub paths: Option<PathBuf>,
-    /// Channel separator in the --paths table.
-    #[arg(long, value_name = "SEP", default_value = ">")]
-    pub path_separator: String,
+    #[command(flatten)]
+    pub table: PathTableArgs,
     /// Write the transition matrix (from, to, probability, count) to this file.
     #[arg(long, value_name = "FILE")]
     pub transitions: Option<PathBuf>,
@@ -260,12 +252,8 @@ pub struct CheckArgs {
     pub params: ModelArgs,
     #[command(flatten)]
     pub out: OutputArgs,
-    /// Read an aggregated path table (path,conversions,conversion_value,nulls) instead of exports.
-    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
-    pub paths: Option<PathBuf>,
-    /// Channel separator in the --paths table.
-    #[arg(long, value_name = "SEP", default_value = ">")]
-    pub path_separator: String,
+    #[command(flatten)]
+    pub table: PathTableArgs,
 }
 
 #[derive(Args, Debug)]
@@ -296,12 +284,8 @@ pub struct SnapshotArgs {
     /// Report rows: channel, source, medium, campaign or source-medium.
     #[arg(long, value_name = "DIMENSION", default_value = "channel")]
     pub by: String,
-    /// Read an aggregated path table (path,conversions,conversion_value,nulls) instead of exports.
-    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
-    pub paths: Option<PathBuf>,
-    /// Channel separator in the --paths table.
-    #[arg(long, value_name = "SEP", default_value = ">")]
-    pub path_separator: String,
+    #[command(flatten)]
+    pub table: PathTableArgs,
 }
 
 #[derive(Args, Debug)]
@@ -338,4 +322,22 @@ pub struct CustomersArgs {
     pub params: ModelArgs,
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+/// An aggregated path table as the input instead of exports.
+#[derive(Args, Debug, Clone)]
+pub struct PathTableArgs {
+    /// Read an aggregated path table (path,conversions,conversion_value,nulls) instead of exports.
+    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
+    pub paths: Option<PathBuf>,
+    /// Channel separator in the --paths table.
+    #[arg(long, value_name = "SEP", default_value = ">")]
+    pub path_separator: String,
+}
+
+impl PathTableArgs {
+    /// The table file and its separator, when one was given.
+    pub fn source(&self) -> Option<(&std::path::Path, &str)> {
+        self.paths.as_deref().map(|f| (f, self.path_separator.as_str()))
+    }
 }

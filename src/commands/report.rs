@@ -12,10 +12,9 @@ use crate::output::{self, Cell, ChartKind, Column, Format, Style, Table};
 use crate::reports::{attribute, CreditRow, Dimension, Report};
 
 pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<()> {
-    let dim = parse_dimension(&a.by, a.paths.is_some())?;
+    let dim = parse_dimension(&a.by, a.table.paths.is_some())?;
     let fmt = format(&a.out)?;
-    let input =
-        input(cfg_path, &mut a.data, a.paths.as_deref().map(|f| (f, a.path_separator.as_str())), &mut a.out, &mut [&mut a.credits], v)?;
+    let input = input(cfg_path, &mut a.data, a.table.source(), &mut a.out, &mut [&mut a.credits], v)?;
     let mut credits = a.credits.as_ref().map(|_| Vec::new());
     let report = compute(&input, &a.params, &a.model, dim, credits.as_mut())?;
     if let (Some(path), Some(rows)) = (&a.credits, credits) {
