@@ -20,6 +20,7 @@ reset_after_conversion = true     # a path starts after the customer's previous 
 max_customers_per_identifier = 20 # an identifier joining more customers is refused (shop phones)
 # excluded_statuses = ["отменен", "возврат", "cancelled", "returned"]
 # salt = "change-me"              # for hashed identifiers; or set TOUCHPATH_SALT
+# currency = "RUB"                # of revenue and ad costs
 
 [models]
 position_weights = [40, 20, 40]   # first, middle, last
@@ -37,7 +38,7 @@ site_domains = ["example.ru"]     # referrers from your own site are not a sourc
 # campaign = "brand"
 
 [[sources]]
-kind = "visits"                   # visits, calls, orders, receipts, links, touches
+kind = "visits"                   # visits, calls, orders, receipts, links, touches, costs
 path = "exports/visits.csv"       # .csv, .csv.gz or .parquet
 # delimiter = ";"                 # sniffed when absent
 # encoding = "cp1251"             # auto-detected when absent
