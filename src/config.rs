@@ -287,6 +287,32 @@ pub struct Config {
     pub text: String,
     /// Currency of revenue and costs, shown in reports; cost rows in another currency are rejected.
     pub currency: String,
+    /// Bytes of memory a run may plan to use; `None`: what the system reports as available.
+    pub memory_limit: Option<u64>,
+}
+
+/// `512M`, `4G`, `1.5G`, `800K` or a number of bytes.
+pub fn parse_bytes(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => {
+            let mult = match t[i..].to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+                "" => 1u64,
+                "K" => 1 << 10,
+                "M" => 1 << 20,
+                "G" => 1 << 30,
+                "T" => 1 << 40,
+                other => bail!("`{s}`: unknown unit `{other}` (use K, M, G or T)"),
+            };
+            (&t[..i], mult)
+        }
+        None => (t, 1),
+    };
+    let v: f64 = num.trim().parse().map_err(|_| anyhow!("`{s}` is not a size such as 512M or 4G"))?;
+    if !v.is_finite() || v <= 0.0 {
+        bail!("`{s}` must be a positive size");
+    }
+    Ok((v * mult as f64) as u64)
 }
 
 /// Order statuses that are not purchases, matched as prefixes of the folded status (lower case,
@@ -320,6 +346,7 @@ struct FileConfig {
     excluded_statuses: Option<Vec<String>>,
     salt: Option<String>,
     currency: Option<String>,
+    memory_limit: Option<String>,
     #[serde(default)]
     models: FileModels,
     #[serde(default)]
@@ -563,6 +590,7 @@ impl Config {
             models,
             text: text.clone(),
             currency: file.currency.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).unwrap_or_else(|| "RUB".into()),
+            memory_limit: file.memory_limit.as_deref().map(parse_bytes).transpose().with_context(|| ctx("memory_limit"))?,
         };
         cfg.validate()?;
         Ok(cfg)

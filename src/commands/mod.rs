@@ -217,6 +217,7 @@ pub fn input(
 
 /// Loads, normalizes, stitches and builds paths; reports on the inputs on stderr.
 pub fn prepare(cfg: &Config, data: &DataArgs, v: Verbosity) -> Result<PathSet> {
+    check_memory(cfg)?;
     let bar = Progress::new(v);
     bar.stage(&format!("loading {} file(s)", cfg.sources.len()), None);
     let tables = log::stage("load", || cfg.sources.par_iter().map(crate::io::load).collect::<Result<Vec<_>>>())?;
@@ -228,6 +229,43 @@ pub fn prepare(cfg: &Config, data: &DataArgs, v: Verbosity) -> Result<PathSet> {
     bar.finish();
     account(&set, data, v)?;
     Ok(set)
+}
+
+/// Peak memory of a run per byte of input, measured on CSV exports (BENCHMARKS.md: 178 MB of
+/// CSV peak at 650 MB), rounded up.
+const MEMORY_PER_INPUT_BYTE: u64 = 4;
+
+/// Refuses a run that would not fit in memory before it starts, with a clear message, instead
+/// of letting the system kill it halfway.
+fn check_memory(cfg: &Config) -> Result<()> {
+    let input: u64 = cfg
+        .sources
+        .iter()
+        .map(|s| match &s.location {
+            crate::config::Location::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+            crate::config::Location::Embedded { bytes, .. } => bytes.len() as u64,
+        })
+        .sum();
+    let available = cfg.memory_limit.or_else(|| {
+        let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+        line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+    });
+    let need = input.saturating_mul(MEMORY_PER_INPUT_BYTE);
+    match available {
+        Some(avail) if need > avail => {
+            let gb = |b: u64| b as f64 / (1u64 << 30) as f64;
+            bail!(
+                "the inputs hold {:.2} GB; a run needs about {MEMORY_PER_INPUT_BYTE}× that ({:.2} GB) and {:.2} GB is available{}. \
+                 Use Parquet for the largest exports, select fewer or shorter exports, or raise `memory_limit` in the config",
+                gb(input),
+                gb(need),
+                gb(avail),
+                if cfg.memory_limit.is_some() { " (memory_limit)" } else { "" }
+            )
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A progress bar on stderr for long runs: only on a terminal, never with `--quiet`, so cron logs

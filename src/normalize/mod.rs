@@ -251,8 +251,9 @@ pub fn normalize_with_progress(cfg: &Config, tables: &[RawTable], progress: &dyn
                 Outcome::Filtered(rule) => fs.filter(&rule),
                 Outcome::Rejected { field, reason, value } => {
                     let column = fields.column_name(field);
-                    let reason = crate::identity::scrub(&reason, &cfg.salt).into_owned();
-                    let value = crate::identity::scrub(&value, &cfg.salt).into_owned();
+                    // Reasons quote the value: a 50 MB field must not become a 50 MB message.
+                    let reason = crate::identity::scrub(&shorten(&reason), &cfg.salt).into_owned();
+                    let value = crate::identity::scrub(&crate::io::csv::truncate(&value, 200), &cfg.salt).into_owned();
                     fs.reject(&format!("`{column}`: {reason}"));
                     if summary.rejects.len() < REJECT_KEEP {
                         summary.rejects.push(Reject {
@@ -329,6 +330,19 @@ fn settle_conversions(ds: &mut Dataset, excluded_orders: &[Sym]) {
         ds.summary.files[file as usize].refilter("fulfils an online order (counted once, as the order; identifiers still link)", n);
     }
     ds.conversions = kept;
+}
+
+/// A long reason keeps its start (the quoted value's beginning) and its end (what is wrong).
+fn shorten(reason: &str) -> std::borrow::Cow<'_, str> {
+    if reason.len() <= 300 {
+        return std::borrow::Cow::Borrowed(reason);
+    }
+    let head = crate::io::csv::truncate(reason, 120);
+    let mut start = reason.len() - 120;
+    while !reason.is_char_boundary(start) {
+        start += 1;
+    }
+    std::borrow::Cow::Owned(format!("{head}{}", &reason[start..]))
 }
 
 fn rejected(field: usize, reason: impl Into<String>, value: &str) -> Outcome {
