@@ -44,4 +44,18 @@ mod tests {
         assert_credits(&credits(&set, &LastClick, 2), &[("(offline, no online touch)", 1.0)]);
         assert_credits(&credits(&set, &LastClick, 3), &[("Direct", 1.0)]);
     }
+
+    #[test]
+    fn ties_in_time_and_the_window_edge() {
+        let cfg = config("");
+        // Two visits at the same second: ordered by channel name, so "Email" is last whatever
+        // the input order. A touch exactly 30 days (the lookback) before counts; one a second
+        // earlier does not.
+        for touches in [[("Email", 5 * DAY), ("Direct", 5 * DAY)], [("Direct", 5 * DAY), ("Email", 5 * DAY)]] {
+            let set = pathset(&[journey("tie", &touches, &[(6 * DAY, 1.0, false)])], &cfg);
+            assert_credits(&credits(&set, &LastClick, 0), &[("Email", 1.0)]);
+        }
+        let set = pathset(&[journey("edge", &[("Display", DAY - 1), ("Referral", DAY)], &[(31 * DAY, 1.0, false)])], &cfg);
+        assert_credits(&credits(&set, &super::super::first_click::FirstClick, 0), &[("Referral", 1.0)]);
+    }
 }
