@@ -149,17 +149,25 @@ pub struct ReportArgs {
     pub params: ModelArgs,
     #[command(flatten)]
     pub out: OutputArgs,
-    /// Models, comma-separated, or `all`.
-    #[arg(long, short, value_name = "MODELS", default_value = "all")]
-    pub model: String,
     #[command(flatten)]
-    pub table: PathTableArgs,
-    /// Report rows: channel, source, medium, campaign or source-medium.
-    #[arg(long, value_name = "DIMENSION", default_value = "channel")]
-    pub by: String,
+    pub spec: ReportSpec,
     /// Also write the per-conversion credit table (the data behind every total) to this file.
     #[arg(long, value_name = "FILE")]
     pub credits: Option<PathBuf>,
+}
+
+/// What a channel report holds: its models, its rows and its input. Shared by `report` and
+/// `snapshot`, which must compute the same thing.
+#[derive(Args, Debug)]
+pub struct ReportSpec {
+    /// Models, comma-separated, or `all`.
+    #[arg(long, short, value_name = "MODELS", default_value = "all")]
+    pub model: String,
+    /// Report rows: channel, source, medium, campaign or source-medium.
+    #[arg(long, value_name = "DIMENSION", default_value = "channel")]
+    pub by: String,
+    #[command(flatten)]
+    pub table: PathTableArgs,
 }
 
 #[derive(Args, Debug)]
@@ -278,14 +286,8 @@ pub struct SnapshotArgs {
     pub params: ModelArgs,
     #[command(flatten)]
     pub out: OutputArgs,
-    /// Models, comma-separated, or `all`.
-    #[arg(long, short, value_name = "MODELS", default_value = "all")]
-    pub model: String,
-    /// Report rows: channel, source, medium, campaign or source-medium.
-    #[arg(long, value_name = "DIMENSION", default_value = "channel")]
-    pub by: String,
     #[command(flatten)]
-    pub table: PathTableArgs,
+    pub spec: ReportSpec,
 }
 
 #[derive(Args, Debug)]

@@ -12,11 +12,11 @@ use crate::output::{self, Cell, ChartKind, Column, Format, Style, Table};
 use crate::reports::{attribute, CreditRow, Dimension, Report};
 
 pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<()> {
-    let dim = parse_dimension(&a.by, a.table.paths.is_some())?;
+    let dim = parse_dimension(&a.spec.by, a.spec.table.paths.is_some())?;
     let fmt = format(&a.out)?;
-    let input = input(cfg_path, &mut a.data, a.table.source(), &mut a.out, &mut [&mut a.credits], v)?;
+    let input = input(cfg_path, &mut a.data, a.spec.table.source(), &mut a.out, &mut [&mut a.credits], v)?;
     let mut credits = a.credits.as_ref().map(|_| Vec::new());
-    let report = compute(&input, &a.params, &a.model, dim, credits.as_mut())?;
+    let report = compute(&input, &a.params, &a.spec.model, dim, credits.as_mut())?;
     if let (Some(path), Some(rows)) = (&a.credits, credits) {
         let cfmt = Format::from_path(path).filter(|f| f.is_machine()).unwrap_or(Format::Csv);
         let bytes = output::render(&[credit_table(&rows, dim)], cfmt, &output::Options { raw: a.out.raw, width: None })?;

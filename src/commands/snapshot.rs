@@ -13,10 +13,10 @@ use crate::reports::baseline::{Fingerprint, RunInfo, Snapshot, SnapshotRow, SNAP
 use crate::reports::Report;
 
 pub fn run(cfg_path: Option<&Path>, mut a: SnapshotArgs, v: Verbosity) -> Result<()> {
-    let dim = parse_dimension(&a.by, a.table.paths.is_some())?;
-    let input = input(cfg_path, &mut a.data, a.table.source(), &mut a.out, &mut [], v)?;
-    let report = compute(&input, &a.params, &a.model, dim, None)?;
-    let snap = snapshot(&input, &a.data, &a.params, &report, a.table.paths.as_deref())?;
+    let dim = parse_dimension(&a.spec.by, a.spec.table.paths.is_some())?;
+    let input = input(cfg_path, &mut a.data, a.spec.table.source(), &mut a.out, &mut [], v)?;
+    let report = compute(&input, &a.params, &a.spec.model, dim, None)?;
+    let snap = snapshot(&input, &a.data, &a.params, &report, a.spec.table.paths.as_deref())?;
     let mut bytes = serde_json::to_vec_pretty(&snap)?;
     bytes.push(b'\n');
     super::write_bytes(&bytes, &a.out)
