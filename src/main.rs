@@ -5,6 +5,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// Normalization allocates many small strings on every core; mimalloc keeps that from
+// serializing on the system allocator's locks.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = touchpath::cli::Cli::parse();
     match touchpath::run(cli) {

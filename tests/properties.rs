@@ -183,3 +183,30 @@ proptest! {
         prop_assert_eq!(&base.rows, &single.rows);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Streaming reads files in blocks on several threads; tiny blocks must give the same rows,
+    /// accounting and numbers as whole files.
+    #[test]
+    fn streaming_in_tiny_blocks_changes_nothing(e in exports(), block in 1usize..200) {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = write(dir.path(), &e, 2, false);
+        let whole = run(&cfg);
+        touchpath::io::csv::set_block_bytes(block);
+        let data = touchpath::normalize::load_and_normalize(&cfg, &|_| {});
+        touchpath::io::csv::set_block_bytes(4 << 20);
+        let data = data.unwrap();
+        let tables: Vec<_> = cfg.sources.iter().map(|s| touchpath::io::load(s).unwrap()).collect();
+        let reference = touchpath::normalize::normalize(&cfg, &tables).unwrap();
+        for (a, b) in data.summary.files.iter().zip(&reference.summary.files) {
+            prop_assert_eq!((a.rows_read, a.used, &a.filtered, &a.rejected), (b.rows_read, b.used, &b.filtered, &b.rejected));
+        }
+        prop_assert_eq!(&data.summary.rejects, &reference.summary.rejects);
+        let set = touchpath::paths::build(data, &cfg);
+        let models = registry(&cfg.models).into_iter().filter(|m| m.applicable(&set).is_ok()).collect::<Vec<_>>();
+        let report = attribute(&set, &models, Dimension::Channel, &Selection::all(), "", None).unwrap();
+        prop_assert_eq!(&report.rows, &whole.report.rows);
+    }
+}

@@ -49,6 +49,7 @@ pub fn default_rules() -> Vec<ChannelRuleSpec> {
     ]
 }
 
+#[derive(Clone)]
 struct Rule {
     channel: String,
     source: Option<Regex>,
@@ -70,6 +71,7 @@ pub struct Tags {
 }
 
 /// Compiled channel rules with a cache, since exports repeat the same tags millions of times.
+#[derive(Clone)]
 pub struct Classifier {
     rules: Vec<Rule>,
     site_domains: Vec<String>,

@@ -92,6 +92,7 @@ fn explain(text: &str, cfg: &Config, classifier: &Classifier) -> Result<Table> {
     let referrer = get("referrer")
         .and_then(crate::normalize::url::host)
         .filter(|h| !classifier.is_internal(h, landing_host.as_deref()))
+        .map(|h| h.into_owned())
         .unwrap_or_default();
     let tags = Tags { source: s(touch.source), medium: s(touch.medium), campaign: s(touch.campaign), referrer: referrer.clone() };
     let (rule, channel) = classifier.explain(&tags);

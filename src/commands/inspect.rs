@@ -61,8 +61,8 @@ pub fn run(cfg_path: Option<&Path>, a: InspectArgs) -> Result<()> {
         &format!(
             "{name}: {format_name}, encoding {}, delimiter {delimiter}, {} rows ({} unreadable), kind {} ({mapped_by})",
             table.encoding,
-            table.rows_read,
-            table.rejects.len(),
+            table.rows_read(),
+            table.rejects().count(),
             kind.map_or("?", SourceKind::name),
         ),
         vec![
@@ -74,10 +74,9 @@ pub fn run(cfg_path: Option<&Path>, a: InspectArgs) -> Result<()> {
         ],
     );
     for (i, header) in table.headers.iter().enumerate() {
-        let col = table.text_column(i)?;
-        let values: Vec<&str> = col.iter().flatten().filter_map(|v| value::clean(Some(v))).take(SCAN).collect();
+        let values: Vec<&str> = table.column(i).filter_map(|v| value::clean(Some(v))).take(SCAN).collect();
         let filled = if table.height() > 0 {
-            Cell::Num(col.iter().flatten().filter(|v| value::clean(Some(v)).is_some()).count() as f64 / table.height() as f64)
+            Cell::Num(table.column(i).filter(|v| value::clean(Some(v)).is_some()).count() as f64 / table.height() as f64)
         } else {
             Cell::Missing
         };

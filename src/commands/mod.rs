@@ -21,7 +21,6 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::NaiveDate;
-use rayon::prelude::*;
 
 use crate::cli::{Cli, Command, DataArgs, ModelArgs, OutputArgs};
 use crate::config::{Config, Duration, ModelParams, RopoInner};
@@ -219,11 +218,8 @@ pub fn input(
 pub fn prepare(cfg: &Config, data: &DataArgs, v: Verbosity) -> Result<PathSet> {
     check_memory(cfg)?;
     let bar = Progress::new(v);
-    bar.stage(&format!("loading {} file(s)", cfg.sources.len()), None);
-    let tables = log::stage("load", || cfg.sources.par_iter().map(crate::io::load).collect::<Result<Vec<_>>>())?;
-    bar.stage("normalizing", Some(tables.iter().map(|t| t.height() as u64).sum()));
-    let dataset = log::stage("normalize", || crate::normalize::normalize_with_progress(cfg, &tables, &|n| bar.advance(n)))?;
-    drop(tables);
+    bar.counting(&format!("reading {} file(s)", cfg.sources.len()));
+    let dataset = log::stage("load+normalize", || crate::normalize::load_and_normalize(cfg, &|n| bar.advance(n)))?;
     bar.stage("stitching customers and building paths", None);
     let set = log::stage("stitch+paths", || crate::paths::build(dataset, cfg));
     bar.finish();
@@ -293,6 +289,19 @@ impl Progress {
         };
         if let Ok(s) = style {
             b.set_style(s.progress_chars("=> "));
+        }
+        b.set_message(what.to_string());
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+    }
+
+    /// Starts a stage that counts rows whose total is not known in advance.
+    fn counting(&self, what: &str) {
+        let Some(b) = &self.0 else {
+            return;
+        };
+        b.set_position(0);
+        if let Ok(s) = indicatif::ProgressStyle::with_template("{spinner} {msg}: {human_pos} rows, {per_sec} ({elapsed})") {
+            b.set_style(s);
         }
         b.set_message(what.to_string());
         b.enable_steady_tick(std::time::Duration::from_millis(120));

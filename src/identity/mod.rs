@@ -6,10 +6,9 @@
 //! otherwise separate customers (a shop's own phone typed on every receipt, a test e-mail) is
 //! refused for joining and listed in the summary.
 
+use rayon::slice::ParallelSliceMut as _;
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
-
-use crate::intern::Interner;
 
 /// Kinds of identifier, in the order used to pick a customer's display key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -82,37 +81,110 @@ impl IdKind {
     }
 }
 
-/// Identifiers (interned with their kind) and the records that link them.
-pub struct IdGraph {
-    nodes: Interner,
+/// Shards of the identifier table: enough that two threads interning at once rarely meet.
+const SHARDS: usize = 64;
+
+fn hash_key(kind: IdKind, value: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write_u8(kind as u8);
+    h.write(value.as_bytes());
+    h.finish()
+}
+
+fn shard_of(h: u64) -> usize {
+    // The hash table itself uses the low bits (bucket) and the top seven (tag): pick the shard
+    // from the middle so neither is starved.
+    ((h >> 32) as usize) % SHARDS
+}
+
+/// One shard of interned identifiers: keys (kind tag + value) back to back in one buffer.
+#[derive(Default)]
+struct Shard {
+    table: hashbrown::HashTable<u32>,
+    hashes: Vec<u64>,
+    starts: Vec<usize>,
+    buf: Vec<u8>,
+    /// The graph-wide id of each key.
+    ids: Vec<u32>,
+}
+
+impl Shard {
+    fn key(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.starts[i - 1] };
+        &self.buf[start..self.starts[i]]
+    }
+
+    fn find(&self, h: u64, kind: IdKind, value: &str) -> Option<u32> {
+        self.table
+            .find(h, |&i| {
+                if self.hashes[i as usize] != h {
+                    return false;
+                }
+                let k = self.key(i as usize);
+                k.first() == Some(&(kind as u8)) && &k[1..] == value.as_bytes()
+            })
+            .map(|&i| self.ids[i as usize])
+    }
+
+    fn intern(&mut self, h: u64, kind: IdKind, value: &str, next_id: impl FnOnce() -> u32) -> u32 {
+        if let Some(id) = self.find(h, kind, value) {
+            return id;
+        }
+        let i = self.ids.len() as u32;
+        self.buf.push(kind as u8);
+        self.buf.extend_from_slice(value.as_bytes());
+        self.starts.push(self.buf.len());
+        self.hashes.push(h);
+        let id = next_id();
+        self.ids.push(id);
+        let hashes = &self.hashes;
+        self.table.insert_unique(h, i, |&j| hashes[j as usize]);
+        id
+    }
+}
+
+/// The identifier table while exports are read on several threads at once. Ids are dense but
+/// depend on which thread got there first, so nothing may be ordered by them.
+pub struct SharedNodes {
+    shards: Vec<std::sync::Mutex<Shard>>,
+    next: std::sync::atomic::AtomicU32,
+}
+
+impl Default for SharedNodes {
+    fn default() -> Self {
+        SharedNodes {
+            shards: (0..SHARDS).map(|_| std::sync::Mutex::new(Shard::default())).collect(),
+            // Id 0 is "no identifier".
+            next: std::sync::atomic::AtomicU32::new(1),
+        }
+    }
+}
+
+impl SharedNodes {
+    pub fn intern(&self, kind: IdKind, value: &str) -> u32 {
+        let h = hash_key(kind, value);
+        let mut shard = self.shards[shard_of(h)].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        shard.intern(h, kind, value, || self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+/// Records, each the list of identifiers it carries.
+#[derive(Clone, Debug)]
+pub struct Records {
     offsets: Vec<u32>,
     members: Vec<u32>,
-    buf: String,
 }
 
-impl Default for IdGraph {
+impl Default for Records {
     fn default() -> Self {
-        IdGraph { nodes: Interner::new(), offsets: vec![0], members: Vec::new(), buf: String::new() }
+        Records { offsets: vec![0], members: Vec::new() }
     }
 }
 
-impl IdGraph {
-    pub fn node(&mut self, kind: IdKind, value: &str) -> u32 {
-        self.buf.clear();
-        self.buf.push(kind as u8 as char);
-        self.buf.push_str(value);
-        self.nodes.intern(&self.buf)
-    }
-
-    pub fn find_node(&mut self, kind: IdKind, value: &str) -> Option<u32> {
-        self.buf.clear();
-        self.buf.push(kind as u8 as char);
-        self.buf.push_str(value);
-        self.nodes.get(&self.buf)
-    }
-
+impl Records {
     /// Adds a record carrying `nodes`; returns its index. A record may carry no identifier.
-    pub fn add_record(&mut self, nodes: &[u32]) -> u32 {
+    pub fn add(&mut self, nodes: &[u32]) -> u32 {
         let idx = self.offsets.len() as u32 - 1;
         for &n in nodes {
             if !self.members[self.offsets[idx as usize] as usize..].contains(&n) {
@@ -123,29 +195,111 @@ impl IdGraph {
         idx
     }
 
-    pub fn records(&self) -> usize {
+    /// Appends another list; returns the index its first record gets.
+    pub fn append(&mut self, other: &Records) -> u32 {
+        let base = self.len() as u32;
+        let shift = self.members.len() as u32;
+        self.members.extend_from_slice(&other.members);
+        self.offsets.extend(other.offsets[1..].iter().map(|&o| o + shift));
+        base
+    }
+
+    pub fn len(&self) -> usize {
         self.offsets.len() - 1
     }
 
-    pub fn record(&self, r: u32) -> &[u32] {
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, r: u32) -> &[u32] {
         &self.members[self.offsets[r as usize] as usize..self.offsets[r as usize + 1] as usize]
     }
+}
 
+/// Identifiers (interned with their kind) and the records that link them.
+pub struct IdGraph {
+    shards: Vec<Shard>,
+    next: u32,
+    /// Shard and position of every id, built on first look-up.
+    locate: std::sync::OnceLock<Vec<(u32, u32)>>,
+    records: Records,
+}
+
+impl Default for IdGraph {
+    fn default() -> Self {
+        IdGraph::from_parts(SharedNodes::default(), Records::default())
+    }
+}
+
+impl IdGraph {
+    pub fn from_parts(nodes: SharedNodes, records: Records) -> IdGraph {
+        let shards = nodes.shards.into_iter().map(|m| m.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)).collect();
+        IdGraph { shards, next: nodes.next.into_inner(), locate: std::sync::OnceLock::new(), records }
+    }
+
+    pub fn node(&mut self, kind: IdKind, value: &str) -> u32 {
+        let h = hash_key(kind, value);
+        let next = &mut self.next;
+        let id = self.shards[shard_of(h)].intern(h, kind, value, || {
+            *next += 1;
+            *next - 1
+        });
+        self.locate.take();
+        id
+    }
+
+    pub fn find_node(&self, kind: IdKind, value: &str) -> Option<u32> {
+        let h = hash_key(kind, value);
+        self.shards[shard_of(h)].find(h, kind, value)
+    }
+
+    /// Adds a record carrying `nodes`; returns its index. A record may carry no identifier.
+    pub fn add_record(&mut self, nodes: &[u32]) -> u32 {
+        self.records.add(nodes)
+    }
+
+    pub fn records(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn record(&self, r: u32) -> &[u32] {
+        self.records.get(r)
+    }
+
+    /// Ids run from 1 to `node_count() - 1`; 0 is "no identifier".
     pub fn node_count(&self) -> usize {
-        self.nodes.len()
-    }
-
-    pub fn kind(&self, node: u32) -> IdKind {
-        IdKind::from_tag(self.nodes.resolve(node).as_bytes()[0])
-    }
-
-    pub fn value(&self, node: u32) -> &str {
-        &self.nodes.resolve(node)[1..]
+        self.next as usize
     }
 
     /// The node's key as stored (kind tag + value): sorts by kind, then value.
+    fn key_bytes(&self, node: u32) -> &[u8] {
+        let locate = self.locate.get_or_init(|| {
+            let mut at = vec![(0u32, 0u32); self.next as usize];
+            for (si, shard) in self.shards.iter().enumerate() {
+                for (i, &id) in shard.ids.iter().enumerate() {
+                    at[id as usize] = (si as u32, i as u32);
+                }
+            }
+            at
+        });
+        match (node, locate.get(node as usize)) {
+            (1.., Some(&(s, i))) => self.shards[s as usize].key(i as usize),
+            _ => b"",
+        }
+    }
+
+    pub fn kind(&self, node: u32) -> IdKind {
+        IdKind::from_tag(self.key_bytes(node).first().copied().unwrap_or(0))
+    }
+
+    pub fn value(&self, node: u32) -> &str {
+        self.key(node).get(1..).unwrap_or("")
+    }
+
     fn key(&self, node: u32) -> &str {
-        self.nodes.resolve(node)
+        // Keys are a tag byte and a `&str` value, so they are valid UTF-8.
+        std::str::from_utf8(self.key_bytes(node)).unwrap_or("")
     }
 }
 
@@ -210,7 +364,13 @@ pub fn hash_id(salt: &str, value: &str) -> String {
     h.update([0u8]);
     h.update(value.as_bytes());
     let d = h.finalize();
-    d.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(16);
+    for b in d.iter().take(8) {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+    out
 }
 
 /// Replaces what looks like an email address or a phone number in free text (a rejected value,
@@ -252,7 +412,7 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
             }
         }
     }
-    pairs.sort_unstable();
+    pairs.par_sort_unstable();
     pairs.dedup();
     let persistent: Vec<bool> = (0..n as u32).map(|x| x == 0 || g.kind(x).is_persistent()).collect();
     let mut degree = vec![0u32; n];

@@ -4,12 +4,10 @@
 
 use std::io::Read;
 
-use anyhow::{anyhow, bail, Result};
-use polars::prelude::*;
-
 use super::RawTable;
 use crate::config::{Encoding, SourceKind};
 use crate::summary::Reject;
+use anyhow::{anyhow, bail, Result};
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
@@ -91,59 +89,343 @@ fn count_outside_quotes(line: &str, d: u8) -> usize {
     n
 }
 
-pub fn load(name: &str, kind: SourceKind, raw: &[u8], delimiter: Option<u8>, encoding: Encoding) -> Result<RawTable> {
-    let bytes = gunzip_if_needed(raw)?;
-    let (text, enc_name) = decode(&bytes, encoding)?;
-    drop(bytes);
-    let delimiter = delimiter.unwrap_or_else(|| sniff_delimiter(&text));
-    let mut reader = ::csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(true).from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| anyhow!("cannot read the header row: {e}"))?
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
-        .collect();
-    let estimate = text.len() / (headers.len().max(1) * 8 + 1);
-    let mut builders: Vec<StringChunkedBuilder> =
-        headers.iter().enumerate().map(|(i, _)| StringChunkedBuilder::new(format!("c{i}").into(), estimate)).collect();
-    let mut lines = Vec::with_capacity(estimate);
-    let mut rejects = Vec::new();
-    let mut rows_read = 0u64;
-    let mut record = ::csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                rows_read += 1;
-                let line = record.position().map_or(0, |p| p.line());
-                if record.len() != headers.len() {
-                    // A trailing empty field from a line ending in the delimiter is common and harmless.
-                    let trailing_empty = record.len() == headers.len() + 1 && record.get(headers.len()) == Some("");
-                    if !trailing_empty {
-                        rejects.push(Reject {
-                            file: name.to_string(),
-                            line,
-                            column: String::new(),
-                            reason: format!("expected {} fields, found {}", headers.len(), record.len()),
-                            value: truncate(&record.iter().collect::<Vec<_>>().join(&*(delimiter as char).to_string()), 200),
-                        });
-                        continue;
-                    }
-                }
-                for (b, v) in builders.iter_mut().zip(record.iter()) {
-                    b.append_value(v);
-                }
-                lines.push(line);
-            }
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                bail!("line {line}: {e}");
+/// Bytes per block: large enough that per-block work is negligible, small enough that a few
+/// blocks in flight per core keep memory flat.
+static BLOCK_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(4 << 20);
+
+/// Sets the block size. Results never depend on it; tests use tiny blocks to prove that.
+#[doc(hidden)]
+pub fn set_block_bytes(n: usize) {
+    BLOCK_BYTES.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+}
+
+fn block_bytes() -> usize {
+    BLOCK_BYTES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A record longer than this is a broken file (an unclosed quote), not data.
+const MAX_RECORD: usize = 1 << 31;
+
+/// Reads a stream in blocks cut after the last complete record.
+struct Blocks<'a> {
+    reader: Box<dyn Read + Send + 'a>,
+    buf: Vec<u8>,
+    eof: bool,
+    delimiter: u8,
+    /// Line number of the first line of the next block.
+    line: u64,
+    /// Byte offset (after decompression) of the next block.
+    offset: u64,
+}
+
+impl Blocks<'_> {
+    /// Reads until the buffer holds `want` bytes or the stream ends.
+    fn fill(&mut self, want: usize) -> Result<()> {
+        while self.buf.len() < want && !self.eof {
+            let n = (&mut self.reader)
+                .take((want - self.buf.len()) as u64)
+                .read_to_end(&mut self.buf)
+                .map_err(|e| anyhow!("reading at byte {}: {e}", self.offset + self.buf.len() as u64))?;
+            if n == 0 {
+                self.eof = true;
             }
         }
+        Ok(())
     }
-    let columns: Vec<Column> = builders.into_iter().map(|b| b.finish().into_series().into_column()).collect();
-    let frame = DataFrame::new(lines.len(), columns)?;
-    Ok(RawTable { name: name.to_string(), kind, headers, frame, lines, rejects, rows_read, delimiter: Some(delimiter), encoding: enc_name })
+
+    fn next_block(&mut self) -> Result<Option<super::Block>> {
+        let mut want = block_bytes();
+        loop {
+            self.fill(want)?;
+            if self.buf.is_empty() {
+                return Ok(None);
+            }
+            // The buffer may hold more than a block (the first read is larger, for sniffing).
+            let cut = if self.eof && self.buf.len() <= want {
+                Some(self.buf.len())
+            } else {
+                record_boundary(&self.buf[..want.min(self.buf.len())], self.delimiter)
+            };
+            if let Some(cut) = cut {
+                let mut rest = super::pool::bytes(want + (want >> 4));
+                rest.extend_from_slice(&self.buf[cut..]);
+                self.buf.truncate(cut);
+                let bytes = std::mem::replace(&mut self.buf, rest);
+                let first_line = self.line;
+                self.line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
+                let offset = self.offset;
+                self.offset += bytes.len() as u64;
+                return Ok(Some(super::Block::Text { bytes, first_line, offset }));
+            }
+            if want >= MAX_RECORD {
+                bail!("line {}: a record longer than {} MB (an unclosed quote?)", self.line, MAX_RECORD >> 20);
+            }
+            want *= 2;
+        }
+    }
+}
+
+impl Iterator for Blocks<'_> {
+    type Item = Result<super::Block>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_block().transpose()
+    }
+}
+
+/// The end of the last complete record: just after the last line break outside quotes. A quote
+/// opens a quoted field only at a field's start, as the tokenizer reads it.
+fn record_boundary(b: &[u8], delimiter: u8) -> Option<usize> {
+    if memchr::memchr(b'"', b).is_none() {
+        return memchr::memrchr(b'\n', b).map(|i| i + 1);
+    }
+    let (mut i, mut in_quotes, mut last) = (0, false, None);
+    while let Some(off) = memchr::memchr2(b'"', b'\n', &b[i..]) {
+        let p = i + off;
+        i = p + 1;
+        if b[p] == b'\n' {
+            if !in_quotes {
+                last = Some(p + 1);
+            }
+        } else if in_quotes {
+            if b.get(p + 1) == Some(&b'"') {
+                i = p + 2;
+            } else {
+                in_quotes = false;
+            }
+        } else if p == 0 || b[p - 1] == delimiter || b[p - 1] == b'\n' {
+            in_quotes = true;
+        }
+    }
+    last
+}
+
+/// Splits one record starting at `pos` into `out` (field text, quotes removed) and `ends`;
+/// returns where the next record starts and counts the line breaks consumed.
+fn split_record(b: &[u8], mut pos: usize, delimiter: u8, out: &mut Vec<u8>, ends: &mut Vec<u32>, lines: &mut u64) -> usize {
+    let n = b.len();
+    loop {
+        if pos < n && b[pos] == b'"' {
+            pos += 1;
+            loop {
+                match memchr::memchr(b'"', &b[pos..]) {
+                    None => {
+                        *lines += memchr::memchr_iter(b'\n', &b[pos..]).count() as u64;
+                        out.extend_from_slice(&b[pos..]);
+                        pos = n;
+                        break;
+                    }
+                    Some(off) => {
+                        let q = pos + off;
+                        *lines += memchr::memchr_iter(b'\n', &b[pos..q]).count() as u64;
+                        out.extend_from_slice(&b[pos..q]);
+                        if b.get(q + 1) == Some(&b'"') {
+                            out.push(b'"');
+                            pos = q + 2;
+                        } else {
+                            pos = q + 1;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        // Unquoted text, or what follows a closing quote up to the delimiter, is taken as written.
+        let start = pos;
+        while pos < n && b[pos] != delimiter && b[pos] != b'\n' {
+            pos += 1;
+        }
+        let end = if pos > start && b[pos - 1] == b'\r' && (pos == n || b[pos] == b'\n') { pos - 1 } else { pos };
+        out.extend_from_slice(&b[start..end]);
+        ends.push(out.len() as u32);
+        if pos < n && b[pos] == delimiter {
+            pos += 1;
+            continue;
+        }
+        if pos < n {
+            pos += 1;
+            *lines += 1;
+        }
+        return pos;
+    }
+}
+
+/// Whether the record at `start..end` is an empty line.
+fn blank(b: &[u8]) -> bool {
+    matches!(b, [] | [b'\n'] | [b'\r', b'\n'] | [b'\r'])
+}
+
+/// Splits a block of whole records into a batch; rows with the wrong number of fields become
+/// rejects with their line.
+pub fn tokenize(name: &str, raw: &[u8], first_line: u64, offset: u64, layout: &super::Layout) -> Result<super::Batch> {
+    use super::Decode;
+    let decoded;
+    let (bytes, valid) = match layout.decode {
+        Decode::Cp1251 => {
+            decoded = encoding_rs::WINDOWS_1251.decode_without_bom_handling(raw).0;
+            (decoded.as_bytes(), true)
+        }
+        Decode::Utf8 => match std::str::from_utf8(raw) {
+            Ok(_) => (raw, true),
+            Err(e) => bail!(
+                "the file is not valid UTF-8 (first bad byte at offset {}); if it is a Windows-1251 export, set `encoding = \"cp1251\"`",
+                offset + e.valid_up_to() as u64
+            ),
+        },
+        Decode::Utf8Lenient => (raw, std::str::from_utf8(raw).is_ok()),
+    };
+    let width = layout.width.max(1);
+    let mut batch = super::Batch::new(width, bytes.len());
+    batch.bytes = raw.len() as u64;
+    let mut out: Vec<u8> = super::pool::bytes(bytes.len());
+    let mut ends = std::mem::take(&mut batch.ends);
+    let (mut pos, mut line) = (0, first_line);
+    while pos < bytes.len() {
+        let (start, row_line, out_mark, ends_mark) = (pos, line, out.len(), ends.len());
+        pos = split_record(bytes, pos, layout.delimiter, &mut out, &mut ends, &mut line);
+        if out.len() > u32::MAX as usize {
+            bail!("line {row_line}: a block of more than 4 GB of text");
+        }
+        let mut fields = ends.len() - ends_mark;
+        if fields == 1 && out.len() == out_mark && blank(&bytes[start..pos]) {
+            ends.truncate(ends_mark);
+            continue;
+        }
+        batch.rows_read += 1;
+        // A trailing empty field from a line ending in the delimiter is common and harmless.
+        if fields == width + 1 && ends[ends.len() - 1] == ends[ends.len() - 2] {
+            ends.pop();
+            fields -= 1;
+        }
+        if fields != width {
+            let text = String::from_utf8_lossy(bytes[start..pos].strip_suffix(b"\n").unwrap_or(&bytes[start..pos]));
+            batch.rejects.push(Reject {
+                file: name.to_string(),
+                line: row_line,
+                column: String::new(),
+                reason: format!("expected {width} fields, found {fields}"),
+                value: truncate(text.trim_end_matches('\r'), 200),
+            });
+            out.truncate(out_mark);
+            ends.truncate(ends_mark);
+            continue;
+        }
+        if !valid && std::str::from_utf8(&out[out_mark..]).is_err() {
+            // Auto-detection read the file's start as UTF-8; this row is not, so it is taken as
+            // Windows-1251, the only other encoding these exports come in.
+            let row: Vec<u8> = out.split_off(out_mark);
+            let field_ends: Vec<u32> = ends.split_off(ends_mark);
+            let mut from = 0usize;
+            for e in field_ends {
+                let e = e as usize - out_mark;
+                out.extend_from_slice(encoding_rs::WINDOWS_1251.decode_without_bom_handling(&row[from..e]).0.as_bytes());
+                ends.push(out.len() as u32);
+                from = e;
+            }
+            batch.cp1251_rows += 1;
+        }
+        batch.lines.push(row_line);
+    }
+    batch.text = String::from_utf8(out).map_err(|e| anyhow!("{name}: text is not UTF-8 after decoding: {e}"))?;
+    batch.ends = ends;
+    Ok(batch)
+}
+
+/// Opens a CSV stream: undoes gzip, detects the encoding and the delimiter from the first block,
+/// and reads the header row.
+pub fn open<'a>(
+    name: &str,
+    kind: SourceKind,
+    reader: Box<dyn Read + Send + 'a>,
+    delimiter: Option<u8>,
+    encoding: Encoding,
+) -> Result<super::Source<'a>> {
+    let mut reader = reader;
+    let mut magic = Vec::with_capacity(2);
+    (&mut reader).take(2).read_to_end(&mut magic).map_err(|e| anyhow!("reading: {e}"))?;
+    let gzip = magic == GZIP_MAGIC;
+    let chained: Box<dyn Read + Send + 'a> = Box::new(std::io::Cursor::new(magic).chain(reader));
+    let reader: Box<dyn Read + Send + 'a> = if gzip { Box::new(flate2::read::MultiGzDecoder::new(chained)) } else { chained };
+    let mut blocks = Blocks { reader, buf: Vec::new(), eof: false, delimiter: delimiter.unwrap_or(b','), line: 1, offset: 0 };
+    blocks.fill(block_bytes().max(1 << 16)).map_err(|e| {
+        if gzip {
+            anyhow!("the file looks gzip-compressed but cannot be decompressed: {e}")
+        } else {
+            e
+        }
+    })?;
+    let had_bom = blocks.buf.starts_with(&[0xEF, 0xBB, 0xBF]);
+    if had_bom {
+        blocks.buf.drain(..3);
+        blocks.offset = 3;
+    }
+    // The first block is valid UTF-8 when it is, except for a character cut at its end.
+    let utf8 = match std::str::from_utf8(&blocks.buf) {
+        Ok(_) => Ok(()),
+        Err(e) if e.error_len().is_none() && blocks.buf.len() - e.valid_up_to() < 4 && !blocks.eof => Ok(()),
+        Err(e) => Err(e.valid_up_to()),
+    };
+    let (decode, enc_name) = match (encoding, utf8) {
+        (Encoding::Cp1251, _) => (super::Decode::Cp1251, "windows-1251"),
+        (Encoding::Utf8, Err(at)) => bail!(
+            "the file is not valid UTF-8 (first bad byte at offset {}); if it is a Windows-1251 export, set `encoding = \"cp1251\"`",
+            at + if had_bom { 3 } else { 0 }
+        ),
+        (Encoding::Auto, Err(_)) if had_bom => bail!("the file starts with a UTF-8 byte order mark but is not valid UTF-8"),
+        (Encoding::Auto, Err(_)) => (super::Decode::Cp1251, "windows-1251"),
+        (Encoding::Utf8, Ok(())) => (super::Decode::Utf8, if had_bom { "utf-8 (BOM)" } else { "utf-8" }),
+        (Encoding::Auto, Ok(())) => (super::Decode::Utf8Lenient, if had_bom { "utf-8 (BOM)" } else { "utf-8" }),
+    };
+    let sample = |b: &[u8]| -> String {
+        let b = &b[..b.len().min(1 << 16)];
+        match decode {
+            super::Decode::Cp1251 => encoding_rs::WINDOWS_1251.decode_without_bom_handling(b).0.into_owned(),
+            _ => String::from_utf8_lossy(b).into_owned(),
+        }
+    };
+    let delimiter = delimiter.unwrap_or_else(|| sniff_delimiter(&sample(&blocks.buf)));
+    blocks.delimiter = delimiter;
+    // Blank lines before the header are skipped, as everywhere else.
+    let mut lines = 0u64;
+    while let Some(skip) = blocks.buf.iter().position(|&c| c != b'\n' && c != b'\r') {
+        lines += blocks.buf[..skip].iter().filter(|&&c| c == b'\n').count() as u64;
+        blocks.buf.drain(..skip);
+        blocks.offset += skip as u64;
+        // A header cut by the block's end is read whole.
+        if record_boundary(&blocks.buf, delimiter).is_some() || blocks.eof {
+            break;
+        }
+        let want = blocks.buf.len() * 2;
+        if want > MAX_RECORD {
+            bail!("cannot read the header row: it is longer than {} MB", MAX_RECORD >> 20);
+        }
+        blocks.fill(want)?;
+    }
+    let (mut out, mut ends) = (Vec::new(), vec![0u32]);
+    let consumed = if blocks.buf.iter().all(|&c| c == b'\n' || c == b'\r') {
+        blocks.buf.len()
+    } else {
+        split_record(&blocks.buf, 0, delimiter, &mut out, &mut ends, &mut lines)
+    };
+    blocks.buf.drain(..consumed);
+    blocks.offset += consumed as u64;
+    blocks.line = 1 + lines;
+    let mut headers = Vec::with_capacity(ends.len().saturating_sub(1));
+    for w in ends.windows(2) {
+        let field = &out[w[0] as usize..w[1] as usize];
+        headers.push(match decode {
+            super::Decode::Cp1251 => encoding_rs::WINDOWS_1251.decode_without_bom_handling(field).0.into_owned(),
+            _ => String::from_utf8(field.to_vec()).map_err(|_| anyhow!("cannot read the header row: it is not valid UTF-8"))?,
+        });
+    }
+    let headers: Vec<String> = headers.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_string()).collect();
+    let layout = super::Layout { delimiter, width: headers.len(), decode };
+    let head = super::Head { name: name.to_string(), kind, headers, delimiter: Some(delimiter), encoding: enc_name };
+    Ok(super::Source { head, layout, blocks: Box::new(blocks) })
+}
+
+/// Loads a whole CSV export from bytes.
+pub fn load(name: &str, kind: SourceKind, raw: &[u8], delimiter: Option<u8>, encoding: Encoding) -> Result<RawTable> {
+    RawTable::collect(open(name, kind, Box::new(raw), delimiter, encoding)?)
 }
 
 /// Shortens a value for messages without cutting a character in half.
@@ -188,11 +470,40 @@ mod tests {
     #[test]
     fn rejects_rows_with_wrong_field_count() {
         let t = load("t.csv", SourceKind::Visits, b"a;b\n1;2\n3\n4;5;\n", None, Encoding::Auto).unwrap();
-        assert_eq!(t.rows_read, 3);
+        assert_eq!(t.rows_read(), 3);
         assert_eq!(t.height(), 2);
-        assert_eq!(t.rejects.len(), 1);
-        assert_eq!(t.rejects[0].line, 3);
-        assert_eq!(t.lines, vec![2, 4]);
+        let rejects: Vec<_> = t.rejects().collect();
+        assert_eq!(rejects.len(), 1);
+        assert_eq!(rejects[0].line, 3);
+        assert_eq!(t.batches[0].lines, vec![2, 4]);
+    }
+
+    #[test]
+    fn splits_quotes_escapes_newlines_and_crlf() {
+        let t = load(
+            "t.csv",
+            SourceKind::Visits,
+            b"a,b\r\n\"x,1\",\"say \"\"hi\"\"\"\r\n\r\n\"multi\nline\",z\r\nlast,row",
+            None,
+            Encoding::Auto,
+        )
+        .unwrap();
+        assert_eq!(t.headers, vec!["a", "b"]);
+        let b = &t.batches[0];
+        assert_eq!((b.get(0, 0), b.get(0, 1)), ("x,1", "say \"hi\""));
+        assert_eq!((b.get(1, 0), b.get(1, 1)), ("multi\nline", "z"));
+        assert_eq!((b.get(2, 0), b.get(2, 1)), ("last", "row"));
+        // Blank lines are skipped; a quoted line break still counts as a line.
+        assert_eq!(b.lines, vec![2, 4, 6]);
+    }
+
+    #[test]
+    fn block_boundaries_respect_quotes() {
+        // A line break inside quotes is no boundary; a quote inside an unquoted field opens nothing.
+        assert_eq!(record_boundary(b"a,\"x\ny\nz", b','), None);
+        assert_eq!(record_boundary(b"a,\"x\ny\",1\nb", b','), Some(10));
+        assert_eq!(record_boundary(b"12\" tv,1\nnext", b','), Some(9));
+        assert_eq!(record_boundary(b"\"a\"\"\nb\",1\nc", b','), Some(10));
     }
 
     #[test]

@@ -7,17 +7,19 @@ pub mod url;
 pub mod value;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use anyhow::{bail, Result};
-use polars::prelude::StringChunked;
+use rayon::slice::ParallelSliceMut as _;
+
+use anyhow::{bail, Context as _, Result};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::channels::{self, Classifier};
 use crate::config::{Config, SourceKind, SourceSpec};
-use crate::identity::{IdGraph, IdKind};
+use crate::identity::{IdGraph, IdKind, Records, SharedNodes};
 use crate::intern::{Interner, Sym};
 use crate::io::schema;
-use crate::io::RawTable;
+use crate::io::{Batch, Head, RawTable};
 use crate::summary::{FileSummary, Reject, RunSummary};
 use time::TimeParser;
 
@@ -96,20 +98,75 @@ pub struct Dataset {
     pub has_costs: bool,
 }
 
-/// Where a canonical field's value comes from in one table.
-enum FieldSrc<'a> {
-    Column(&'a StringChunked, String),
+/// Where a canonical field's value comes from in one file.
+enum FieldSrc {
+    Column(usize, String),
     Constant(String),
     Absent,
 }
 
-struct Fields<'a> {
-    srcs: Vec<FieldSrc<'a>>,
-    kind: SourceKind,
+macro_rules! field_index {
+    ($($name:ident),* $(,)?) => {
+        /// Position of each canonical field in its kind's schema (`usize::MAX` when the kind has
+        /// no such field), looked up once per file rather than once per value.
+        struct Ix { $($name: usize),* }
+
+        impl Ix {
+            fn new(kind: SourceKind) -> Ix {
+                let pos = |name: &str| schema::fields(kind).iter().position(|f| f.name == name).unwrap_or(usize::MAX);
+                Ix { $($name: pos(stringify!($name))),* }
+            }
+        }
+    };
 }
 
-impl<'a> Fields<'a> {
-    fn resolve(table: &'a RawTable, spec: &SourceSpec) -> Result<Fields<'a>> {
+field_index!(
+    amount,
+    called_at,
+    caller_phone,
+    campaign,
+    channel,
+    client_id,
+    cost,
+    created_at,
+    crm_customer_id,
+    currency,
+    date,
+    email,
+    id_a,
+    id_b,
+    is_target,
+    kind_a,
+    kind_b,
+    landing_page,
+    loyalty_card,
+    medium,
+    occurred_at,
+    order_id,
+    phone,
+    purchased_at,
+    receipt_id,
+    referrer,
+    revenue,
+    source,
+    started_at,
+    status,
+    touch_type,
+    user_id,
+    utm_campaign,
+    utm_medium,
+    utm_source,
+);
+
+/// How one file's columns map to canonical fields.
+struct Fields {
+    srcs: Vec<FieldSrc>,
+    kind: SourceKind,
+    ix: Ix,
+}
+
+impl Fields {
+    fn resolve(table: &Head, spec: &SourceSpec) -> Result<Fields> {
         let mut srcs = Vec::new();
         for f in schema::fields(spec.kind) {
             let src = if let Some(c) = spec.constants.get(f.name) {
@@ -122,7 +179,7 @@ impl<'a> Fields<'a> {
                     .position(|h| h == wanted)
                     .or_else(|| table.headers.iter().position(|h| h.eq_ignore_ascii_case(wanted)));
                 match pos {
-                    Some(i) => FieldSrc::Column(table.text_column(i)?, table.headers[i].clone()),
+                    Some(i) => FieldSrc::Column(i, table.headers[i].clone()),
                     None if f.required || spec.columns.contains_key(f.name) => {
                         let hint = schema::closest(wanted, &table.headers)
                             .map(|c| format!("; did you mean `{c}`? (map it with `{} = \"{c}\"` under [sources.columns])", f.name))
@@ -140,22 +197,7 @@ impl<'a> Fields<'a> {
             };
             srcs.push(src);
         }
-        Ok(Fields { srcs, kind: spec.kind })
-    }
-
-    fn idx(&self, name: &str) -> usize {
-        // Field names are compile-time constants of this module, so a miss is a programming error
-        // caught by the unit tests, never by user input.
-        schema::fields(self.kind).iter().position(|f| f.name == name).unwrap_or(usize::MAX)
-    }
-
-    /// The cleaned value of field `f` in row `row` (placeholders are `None`).
-    fn get(&self, f: usize, row: usize) -> Option<&str> {
-        match self.srcs.get(f)? {
-            FieldSrc::Column(c, _) => value::clean(c.get(row)),
-            FieldSrc::Constant(v) => value::clean(Some(v.as_str())),
-            FieldSrc::Absent => None,
-        }
+        Ok(Fields { srcs, kind: spec.kind, ix: Ix::new(spec.kind) })
     }
 
     fn column_name(&self, f: usize) -> String {
@@ -169,6 +211,24 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// One batch seen through a file's field mapping.
+struct Rows<'b> {
+    fields: &'b Fields,
+    batch: &'b Batch,
+    ix: &'b Ix,
+}
+
+impl<'b> Rows<'b> {
+    /// The cleaned value of field `f` in row `row` (placeholders are `None`).
+    fn get(&self, f: usize, row: usize) -> Option<&'b str> {
+        match self.fields.srcs.get(f)? {
+            FieldSrc::Column(c, _) => value::clean(Some(self.batch.get(row, *c))),
+            FieldSrc::Constant(v) => value::clean(Some(v.as_str())),
+            FieldSrc::Absent => None,
+        }
+    }
+}
+
 /// Why a row was not used.
 enum Outcome {
     Used,
@@ -176,89 +236,251 @@ enum Outcome {
     Rejected { field: usize, reason: String, value: String },
 }
 
+/// What does not change from one batch to the next.
+struct Shared<'c> {
+    cfg: &'c Config,
+    ids: SharedNodes,
+    classifier: Classifier,
+    excluded: Vec<String>,
+}
+
+/// The normalization of one batch, with its own strings and identifiers, merged in file order.
 struct Normalizer<'c> {
     cfg: &'c Config,
+    excluded: &'c [String],
     strings: Interner,
-    graph: IdGraph,
+    ids: &'c SharedNodes,
+    records: Records,
     classifier: Classifier,
     touches: Vec<Touch>,
     conversions: Vec<Conversion>,
     costs: Vec<Cost>,
-    invalid: BTreeMap<(&'static str, String), u64>,
-    referrer_cache: FxHashMap<String, (Sym, Sym, Sym)>,
-    excluded: Vec<String>,
+    invalid: BTreeMap<&'static str, u64>,
+    referrer_cache: FxHashMap<String, (Sym, Sym)>,
     /// Orders filtered by status: not conversions, but still orders a receipt may fulfil.
     excluded_orders: Vec<Sym>,
     nodes: Vec<u32>,
-    names: Vec<String>,
+    summary: FileSummary,
+    rejects: Vec<Reject>,
+    cp1251_rows: u64,
 }
 
 const REJECT_KEEP: usize = 100_000;
 
-/// Normalizes all loaded tables (one per configured source, same order).
-pub fn normalize(cfg: &Config, tables: &[RawTable]) -> Result<Dataset> {
-    normalize_with_progress(cfg, tables, &|_| {})
+/// One input file as the workers see it.
+struct FileCtx<'c> {
+    file: u16,
+    head: Head,
+    layout: crate::io::Layout,
+    fields: Fields,
+    spec: &'c SourceSpec,
 }
 
-/// Rows between two progress reports: often enough for a live rate, rare enough to cost nothing.
-pub const PROGRESS_STEP: u64 = 65_536;
+/// Work for the threads: a file starts, or a piece of it is to be normalized.
+enum Job<'c, B> {
+    Start(Arc<FileCtx<'c>>),
+    Rows(Arc<FileCtx<'c>>, B),
+}
 
-/// [`normalize`], calling `progress(rows)` every [`PROGRESS_STEP`] rows.
-pub fn normalize_with_progress(cfg: &Config, tables: &[RawTable], progress: &dyn Fn(u64)) -> Result<Dataset> {
-    let mut n = Normalizer {
-        cfg,
-        strings: Interner::new(),
-        graph: IdGraph::default(),
-        classifier: Classifier::new(&cfg.channel_rules, cfg.use_default_channel_rules, &cfg.site_domains)?,
-        touches: Vec::new(),
-        conversions: Vec::new(),
-        costs: Vec::new(),
-        invalid: BTreeMap::new(),
-        referrer_cache: FxHashMap::default(),
-        excluded: cfg.excluded_statuses.iter().map(|s| value::fold(s)).collect(),
-        excluded_orders: Vec::new(),
-        nodes: Vec::with_capacity(8),
-        names: cfg.sources.iter().map(|s| s.location.display_name()).collect(),
+/// What the threads hand back, in job order.
+enum Done<'c> {
+    Start(Arc<FileCtx<'c>>),
+    Part(Box<Partial>),
+}
+
+/// Normalizes loaded tables (one per configured source, same order).
+pub fn normalize<'c>(cfg: &'c Config, tables: &[RawTable]) -> Result<Dataset> {
+    let shared = Shared::new(cfg)?;
+    let jobs = tables.iter().zip(&cfg.sources).enumerate().flat_map(|(file, (table, spec))| {
+        let head = table.head();
+        let layout =
+            crate::io::Layout { delimiter: table.delimiter.unwrap_or(b','), width: table.headers.len(), decode: crate::io::Decode::Utf8 };
+        let ctx = Fields::resolve(&head, spec).map(|fields| Arc::new(FileCtx { file: file as u16, head, layout, fields, spec }));
+        let batches: Vec<Result<Job<'_, &Batch>>> = match ctx {
+            Ok(ctx) => std::iter::once(Ok(Job::Start(ctx.clone())))
+                .chain(table.batches.iter().map(move |b| Ok(Job::Rows(ctx.clone(), b))))
+                .collect(),
+            Err(e) => vec![Err(e)],
+        };
+        batches
+    });
+    let work = |job: Job<'c, &Batch>| -> Result<Done<'c>> {
+        match job {
+            Job::Start(ctx) => Ok(Done::Start(ctx)),
+            Job::Rows(ctx, batch) => Ok(Done::Part(Box::new(shared.batch(&ctx, batch)))),
+        }
     };
-    let mut summary = RunSummary::default();
-    for (file_idx, (table, spec)) in tables.iter().zip(&cfg.sources).enumerate() {
-        let fields = Fields::resolve(table, spec)?;
-        let mut fs =
-            FileSummary { file: table.name.clone(), kind: spec.kind.to_string(), rows_read: table.rows_read, ..Default::default() };
-        for r in &table.rejects {
-            let reason = crate::identity::scrub(&r.reason, &cfg.salt).into_owned();
-            fs.reject(&reason);
-            if summary.rejects.len() < REJECT_KEEP {
-                summary.rejects.push(Reject { reason, value: crate::identity::scrub(&r.value, &cfg.salt).into_owned(), ..r.clone() });
+    let mut all = Merged::default();
+    ordered_parallel(jobs, work, |done| all.take(done, &|_| {}))?;
+    Ok(all.finish(cfg, shared.ids))
+}
+
+/// Reads and normalizes every configured source, streaming each file in blocks that are split
+/// into fields and normalized on every core (several files at once); calls `progress(rows)` as
+/// blocks are done.
+pub fn load_and_normalize<'c>(cfg: &'c Config, progress: &(dyn Fn(u64) + Sync)) -> Result<Dataset> {
+    let shared = Shared::new(cfg)?;
+    // Files are opened one after the other as the threads ask for work, so at most a few blocks
+    // of any file are in memory at once.
+    let jobs = cfg.sources.iter().enumerate().flat_map(|(file, spec)| {
+        let opened = crate::io::open(spec).and_then(|source| {
+            let fields = Fields::resolve(&source.head, spec)?;
+            Ok((Arc::new(FileCtx { file: file as u16, head: source.head, layout: source.layout, fields, spec }), source.blocks))
+        });
+        let jobs: Box<dyn Iterator<Item = Result<Job<'_, crate::io::Block>>> + Send> = match opened {
+            Ok((ctx, blocks)) => {
+                let start = std::iter::once(Ok(Job::Start(ctx.clone())));
+                Box::new(start.chain(blocks.map(move |b| {
+                    b.with_context(|| format!("reading {} ({})", ctx.head.name, ctx.spec.kind)).map(|b| Job::Rows(ctx.clone(), b))
+                })))
+            }
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        };
+        jobs
+    });
+    let work = |job: Job<'c, crate::io::Block>| -> Result<Done<'c>> {
+        match job {
+            Job::Start(ctx) => Ok(Done::Start(ctx)),
+            Job::Rows(ctx, block) => {
+                let batch =
+                    block.parse(&ctx.head.name, &ctx.layout).with_context(|| format!("reading {} ({})", ctx.head.name, ctx.spec.kind))?;
+                let part = shared.batch(&ctx, &batch);
+                batch.recycle();
+                Ok(Done::Part(Box::new(part)))
             }
         }
-        let mut clock = TimeParser::new(spec.timezone, spec.timestamp_format.clone());
-        for row in 0..table.height() {
-            if row as u64 % PROGRESS_STEP == PROGRESS_STEP - 1 {
-                progress(PROGRESS_STEP);
+    };
+    let mut all = Merged::default();
+    ordered_parallel(jobs, work, |done| all.take(done, progress))?;
+    Ok(all.finish(cfg, shared.ids))
+}
+
+/// Runs `work` on every item on all threads (as many as rayon's pool has) and hands the results
+/// to `sink` in item order, so the outcome is the same whatever the thread count.
+fn ordered_parallel<T: Send, R: Send>(
+    items: impl Iterator<Item = Result<T>> + Send,
+    work: impl Fn(T) -> Result<R> + Sync,
+    mut sink: impl FnMut(R) -> Result<()>,
+) -> Result<()> {
+    let threads = rayon::current_num_threads().max(1);
+    let items = std::sync::Mutex::new(items.enumerate());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<R>)>(threads * 2);
+        for _ in 0..threads {
+            let (tx, items, work, stop) = (tx.clone(), &items, &work, &stop);
+            scope.spawn(move || loop {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let next = match items.lock() {
+                    Ok(mut it) => it.next(),
+                    Err(_) => None,
+                };
+                let Some((i, item)) = next else {
+                    break;
+                };
+                if tx.send((i, item.and_then(work))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut pending = BTreeMap::new();
+        let (mut next, mut result) = (0usize, Ok(()));
+        for (i, r) in rx {
+            pending.insert(i, r);
+            while let Some(r) = pending.remove(&next) {
+                next += 1;
+                if result.is_ok() {
+                    result = r.and_then(&mut sink);
+                    if result.is_err() {
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
             }
+        }
+        result
+    })
+}
+
+/// One batch's normalized rows, with local string and identifier numbering.
+struct Partial {
+    strings: Interner,
+    records: Records,
+    touches: Vec<Touch>,
+    conversions: Vec<Conversion>,
+    costs: Vec<Cost>,
+    invalid: BTreeMap<&'static str, u64>,
+    excluded_orders: Vec<Sym>,
+    summary: FileSummary,
+    rejects: Vec<Reject>,
+    cp1251_rows: u64,
+}
+
+impl<'c> Shared<'c> {
+    fn new(cfg: &'c Config) -> Result<Shared<'c>> {
+        Ok(Shared {
+            cfg,
+            ids: SharedNodes::default(),
+            classifier: Classifier::new(&cfg.channel_rules, cfg.use_default_channel_rules, &cfg.site_domains)?,
+            excluded: cfg.excluded_statuses.iter().map(|s| value::fold(s)).collect(),
+        })
+    }
+
+    fn batch(&self, ctx: &FileCtx<'_>, batch: &Batch) -> Partial {
+        let (cfg, fields, spec, name, file) = (self.cfg, &ctx.fields, ctx.spec, ctx.head.name.as_str(), ctx.file);
+        let mut n = Normalizer {
+            cfg,
+            excluded: &self.excluded,
+            strings: Interner::new(),
+            ids: &self.ids,
+            records: Records::default(),
+            classifier: self.classifier.clone(),
+            touches: Vec::new(),
+            conversions: Vec::new(),
+            costs: Vec::new(),
+            invalid: BTreeMap::new(),
+            referrer_cache: FxHashMap::default(),
+            excluded_orders: Vec::new(),
+            nodes: Vec::with_capacity(8),
+            summary: FileSummary { rows_read: batch.rows_read, ..Default::default() },
+            rejects: Vec::new(),
+            cp1251_rows: batch.cp1251_rows,
+        };
+        for r in &batch.rejects {
+            let reason = crate::identity::scrub(&r.reason, &cfg.salt).into_owned();
+            n.summary.reject(&reason);
+            if n.rejects.len() < REJECT_KEEP {
+                n.rejects.push(Reject { reason, value: crate::identity::scrub(&r.value, &cfg.salt).into_owned(), ..r.clone() });
+            }
+        }
+        let f = Rows { fields, batch, ix: &fields.ix };
+        let mut clock = TimeParser::new(spec.timezone, spec.timestamp_format.clone());
+        for row in 0..batch.height() {
+            let line = batch.lines[row];
             let outcome = match spec.kind {
-                SourceKind::Visits => n.visit(&fields, row, &mut clock, file_idx as u16),
-                SourceKind::Calls => n.call(&fields, row, &mut clock, file_idx as u16),
-                SourceKind::Orders => n.order(&fields, row, &mut clock, file_idx as u16, table.lines[row]),
-                SourceKind::Receipts => n.receipt(&fields, row, &mut clock, file_idx as u16, table.lines[row]),
-                SourceKind::Links => n.link(&fields, row),
-                SourceKind::Touches => n.message(&fields, row, &mut clock, file_idx as u16),
-                SourceKind::Costs => n.cost(&fields, row, &mut clock),
+                SourceKind::Visits => n.visit(&f, row, &mut clock, file),
+                SourceKind::Calls => n.call(&f, row, &mut clock, file),
+                SourceKind::Orders => n.order(&f, row, &mut clock, file, line),
+                SourceKind::Receipts => n.receipt(&f, row, &mut clock, file, line),
+                SourceKind::Links => n.link(&f, row),
+                SourceKind::Touches => n.message(&f, row, &mut clock, file),
+                SourceKind::Costs => n.cost(&f, row, &mut clock),
             };
             match outcome {
-                Outcome::Used => fs.used += 1,
-                Outcome::Filtered(rule) => fs.filter(&rule),
+                Outcome::Used => n.summary.used += 1,
+                Outcome::Filtered(rule) => n.summary.filter(&rule),
                 Outcome::Rejected { field, reason, value } => {
                     let column = fields.column_name(field);
                     // Reasons quote the value: a 50 MB field must not become a 50 MB message.
                     let reason = crate::identity::scrub(&shorten(&reason), &cfg.salt).into_owned();
                     let value = crate::identity::scrub(&crate::io::csv::truncate(&value, 200), &cfg.salt).into_owned();
-                    fs.reject(&format!("`{column}`: {reason}"));
-                    if summary.rejects.len() < REJECT_KEEP {
-                        summary.rejects.push(Reject {
-                            file: table.name.clone(),
-                            line: table.lines[row],
+                    n.summary.reject(&format!("`{column}`: {reason}"));
+                    if n.rejects.len() < REJECT_KEEP {
+                        n.rejects.push(Reject {
+                            file: name.to_string(),
+                            line,
                             column,
                             reason,
                             value: crate::io::csv::truncate(&value, 200),
@@ -267,34 +489,138 @@ pub fn normalize_with_progress(cfg: &Config, tables: &[RawTable], progress: &dyn
                 }
             }
         }
-        summary.files.push(fs);
+        Partial {
+            strings: n.strings,
+            records: n.records,
+            touches: n.touches,
+            conversions: n.conversions,
+            costs: n.costs,
+            invalid: n.invalid,
+            excluded_orders: n.excluded_orders,
+            summary: n.summary,
+            rejects: n.rejects,
+            cp1251_rows: n.cp1251_rows,
+        }
     }
-    let has_offline_source = cfg.sources.iter().any(|s| s.kind == SourceKind::Receipts);
-    let has_costs = cfg.sources.iter().any(|s| s.kind == SourceKind::Costs);
-    let mut ds = Dataset {
-        strings: n.strings,
-        graph: n.graph,
-        touches: n.touches,
-        conversions: n.conversions,
-        summary,
-        has_offline_source,
-        costs: n.costs,
-        has_costs,
-    };
-    let invalid = std::mem::take(&mut n.invalid);
-    let excluded_orders = std::mem::take(&mut n.excluded_orders);
-    for ((what, file), count) in invalid {
-        ds.summary.notes.push(format!("{file}: {count} {what} value(s) could not be read and were ignored (the rows were kept)"));
+}
+
+/// The dataset being assembled from partials, in file and block order.
+#[derive(Default)]
+struct Merged {
+    strings: Interner,
+    records: Records,
+    touches: Vec<Touch>,
+    conversions: Vec<Conversion>,
+    costs: Vec<Cost>,
+    summary: RunSummary,
+    excluded_orders: Vec<Sym>,
+    /// The file being merged, and what its rows could not read.
+    current: Option<String>,
+    invalid: BTreeMap<&'static str, u64>,
+    cp1251_rows: u64,
+}
+
+impl Merged {
+    /// Takes the next finished job, in order.
+    fn take(&mut self, done: Done<'_>, progress: &(dyn Fn(u64) + Sync)) -> Result<()> {
+        match done {
+            Done::Start(ctx) => {
+                self.end_file();
+                self.summary.files.push(FileSummary { file: ctx.head.name.clone(), kind: ctx.spec.kind.to_string(), ..Default::default() });
+                self.current = Some(ctx.head.name.clone());
+            }
+            Done::Part(p) => {
+                progress(p.summary.rows_read);
+                self.cp1251_rows += p.cp1251_rows;
+                for (what, n) in &p.invalid {
+                    *self.invalid.entry(what).or_default() += n;
+                }
+                self.absorb(*p);
+            }
+        }
+        Ok(())
     }
-    settle_conversions(&mut ds, &excluded_orders);
-    Ok(ds)
+
+    /// Notes about the file just finished.
+    fn end_file(&mut self) {
+        let Some(name) = self.current.take() else {
+            return;
+        };
+        if self.cp1251_rows > 0 {
+            self.summary.notes.push(format!("{name}: {} row(s) were not UTF-8 and were read as Windows-1251", self.cp1251_rows));
+        }
+        for (what, count) in std::mem::take(&mut self.invalid) {
+            self.summary.notes.push(format!("{name}: {count} {what} value(s) could not be read and were ignored (the rows were kept)"));
+        }
+        self.cp1251_rows = 0;
+    }
+
+    fn absorb(&mut self, p: Partial) {
+        let sym: Vec<Sym> = p.strings.iter().map(|s| self.strings.intern(s)).collect();
+        let s = |x: Sym| sym[x as usize];
+        let base = self.records.append(&p.records);
+        self.touches.extend(p.touches.iter().map(|t| Touch {
+            record: t.record + base,
+            channel: s(t.channel),
+            source: s(t.source),
+            medium: s(t.medium),
+            campaign: s(t.campaign),
+            ..*t
+        }));
+        self.conversions.extend(p.conversions.iter().map(|c| Conversion {
+            id: s(c.id),
+            fulfils: s(c.fulfils),
+            record: c.record + base,
+            ..*c
+        }));
+        self.costs.extend(p.costs.iter().map(|c| Cost {
+            channel: s(c.channel),
+            source: s(c.source),
+            medium: s(c.medium),
+            campaign: s(c.campaign),
+            ..*c
+        }));
+        self.excluded_orders.extend(p.excluded_orders.iter().map(|&x| s(x)));
+        let Some(fs) = self.summary.files.last_mut() else {
+            return;
+        };
+        fs.rows_read += p.summary.rows_read;
+        fs.used += p.summary.used;
+        for (k, n) in p.summary.filtered {
+            *fs.filtered.entry(k).or_default() += n;
+        }
+        for (k, n) in p.summary.rejected {
+            *fs.rejected.entry(k).or_default() += n;
+        }
+        let room = REJECT_KEEP.saturating_sub(self.summary.rejects.len());
+        let _ = fs;
+        self.summary.rejects.extend(p.rejects.into_iter().take(room));
+    }
+
+    fn finish(mut self, cfg: &Config, ids: SharedNodes) -> Dataset {
+        self.end_file();
+        let has_offline_source = cfg.sources.iter().any(|s| s.kind == SourceKind::Receipts);
+        let has_costs = cfg.sources.iter().any(|s| s.kind == SourceKind::Costs);
+        let mut ds = Dataset {
+            strings: self.strings,
+            graph: IdGraph::from_parts(ids, self.records),
+            touches: self.touches,
+            conversions: self.conversions,
+            summary: self.summary,
+            has_offline_source,
+            costs: self.costs,
+            has_costs,
+        };
+        settle_conversions(&mut ds, &self.excluded_orders);
+        ds
+    }
 }
 
 /// Removes duplicate conversions and receipts that fulfil an online order, keeping the counts.
 fn settle_conversions(ds: &mut Dataset, excluded_orders: &[Sym]) {
     // Duplicates: the same id twice in one kind. Keep the latest, then the largest, so the
     // choice depends on content, not on row order.
-    ds.conversions.sort_by(|a, b| {
+    ds.conversions.par_sort_by(|a, b| {
         (a.offline, ds.strings.resolve(a.id))
             .cmp(&(b.offline, ds.strings.resolve(b.id)))
             .then(b.ts.cmp(&a.ts))
@@ -350,18 +676,17 @@ fn rejected(field: usize, reason: impl Into<String>, value: &str) -> Outcome {
 }
 
 impl<'c> Normalizer<'c> {
-    fn ident(&mut self, kind: IdKind, raw: Option<&str>, file: u16) -> Option<u32> {
+    fn ident(&mut self, kind: IdKind, raw: Option<&str>) -> Option<u32> {
         let raw = raw?;
         let v = match kind {
-            IdKind::Phone => value::phone(raw, &self.cfg.default_country),
-            IdKind::Email => value::email(raw),
-            _ => Some(raw.to_string()),
+            IdKind::Phone => value::phone(raw, &self.cfg.default_country).map(std::borrow::Cow::Owned),
+            IdKind::Email => value::email(raw).map(std::borrow::Cow::Owned),
+            _ => Some(std::borrow::Cow::Borrowed(raw)),
         };
         match v {
-            Some(v) => Some(self.graph.node(kind, &v)),
+            Some(v) => Some(self.ids.intern(kind, &v)),
             None => {
-                let name = self.names.get(file as usize).cloned().unwrap_or_default();
-                *self.invalid.entry((kind.name(), name)).or_default() += 1;
+                *self.invalid.entry(kind.name()).or_default() += 1;
                 None
             }
         }
@@ -369,38 +694,37 @@ impl<'c> Normalizer<'c> {
 
     fn record(&mut self) -> u32 {
         let nodes = std::mem::take(&mut self.nodes);
-        let r = self.graph.add_record(&nodes);
+        let r = self.records.add(&nodes);
         self.nodes = nodes;
         self.nodes.clear();
         r
     }
 
-    fn push_ids(&mut self, f: &Fields, row: usize, list: &[(&str, IdKind)], file: u16) {
+    fn push_ids(&mut self, f: &Rows, row: usize, list: &[(usize, IdKind)]) {
         for &(field, kind) in list {
-            let i = f.idx(field);
-            if let Some(node) = self.ident(kind, f.get(i, row), file) {
+            if let Some(node) = self.ident(kind, f.get(field, row)) {
                 self.nodes.push(node);
             }
         }
     }
 
-    fn time(&self, f: &Fields, field: usize, row: usize, clock: &mut TimeParser) -> Result<i64, Outcome> {
+    fn time(&self, f: &Rows, field: usize, row: usize, clock: &mut TimeParser) -> Result<i64, Outcome> {
         match f.get(field, row) {
             None => Err(rejected(field, "missing timestamp", "")),
             Some(v) => clock.parse(v).map_err(|e| rejected(field, format!("`{v}` {e}"), v)),
         }
     }
 
-    fn cost(&mut self, f: &Fields, row: usize, clock: &mut TimeParser) -> Outcome {
-        let day = match self.time(f, f.idx("date"), row, clock) {
+    fn cost(&mut self, f: &Rows, row: usize, clock: &mut TimeParser) -> Outcome {
+        let day = match self.time(f, f.ix.date, row, clock) {
             Ok(t) => t,
             Err(o) => return o,
         };
-        let amount = match self.money(f, f.idx("cost"), row) {
+        let amount = match self.money(f, f.ix.cost, row) {
             Ok(v) => v,
             Err(o) => return o,
         };
-        let cf = f.idx("currency");
+        let cf = f.ix.currency;
         if let Some(c) = f.get(cf, row) {
             if !c.eq_ignore_ascii_case(&self.cfg.currency) {
                 return rejected(
@@ -410,9 +734,9 @@ impl<'c> Normalizer<'c> {
                 );
             }
         }
-        let mut tag = |name: &str| f.get(f.idx(name), row).map_or(0, |v| self.strings.intern(v));
-        let (source, medium, campaign) = (tag("source"), tag("medium"), tag("campaign"));
-        let channel = match f.get(f.idx("channel"), row) {
+        let mut tag = |i: usize| f.get(i, row).map_or(0, |v| self.strings.intern(v));
+        let (source, medium, campaign) = (tag(f.ix.source), tag(f.ix.medium), tag(f.ix.campaign));
+        let channel = match f.get(f.ix.channel, row) {
             Some(ch) => self.strings.intern(ch),
             None => self.classifier.classify(&mut self.strings, source, medium, campaign, 0),
         };
@@ -420,7 +744,7 @@ impl<'c> Normalizer<'c> {
         Outcome::Used
     }
 
-    fn money(&self, f: &Fields, field: usize, row: usize) -> Result<f64, Outcome> {
+    fn money(&self, f: &Rows, field: usize, row: usize) -> Result<f64, Outcome> {
         match f.get(field, row) {
             None => Err(rejected(field, "missing amount", "")),
             Some(v) => match value::number(v) {
@@ -433,70 +757,67 @@ impl<'c> Normalizer<'c> {
 
     /// Source, medium and campaign symbols of a visit, inferring them from the landing page and
     /// the referrer when the tag columns are empty.
-    fn visit_tags(&mut self, f: &Fields, row: usize) -> (Sym, Sym, Sym, Sym) {
-        let mut source = f.get(f.idx("utm_source"), row).map(str::to_string);
-        let mut medium = f.get(f.idx("utm_medium"), row).map(str::to_string);
-        let mut campaign = f.get(f.idx("utm_campaign"), row).map(str::to_string);
-        let landing = f.get(f.idx("landing_page"), row);
+    fn visit_tags(&mut self, f: &Rows, row: usize) -> (Sym, Sym, Sym, Sym) {
+        use std::borrow::Cow;
+        let mut source = f.get(f.ix.utm_source, row).map(Cow::Borrowed);
+        let mut medium = f.get(f.ix.utm_medium, row).map(Cow::Borrowed);
+        let mut campaign = f.get(f.ix.utm_campaign, row).map(Cow::Borrowed);
+        let landing = f.get(f.ix.landing_page, row);
         if source.is_none() && medium.is_none() && campaign.is_none() {
             if let Some(l) = landing {
                 let q = url::query_tags(l);
                 if q.source.is_some() || q.medium.is_some() || q.campaign.is_some() {
-                    source = q.source;
-                    medium = q.medium;
-                    campaign = q.campaign;
+                    source = q.source.map(Cow::Owned);
+                    medium = q.medium.map(Cow::Owned);
+                    campaign = q.campaign.map(Cow::Owned);
                 } else if q.yclid {
-                    source = Some("yandex".into());
-                    medium = Some("cpc".into());
+                    source = Some(Cow::Borrowed("yandex"));
+                    medium = Some(Cow::Borrowed("cpc"));
                 } else if q.gclid {
-                    source = Some("google".into());
-                    medium = Some("cpc".into());
+                    source = Some(Cow::Borrowed("google"));
+                    medium = Some(Cow::Borrowed("cpc"));
                 }
             }
         }
         let landing_host = landing.and_then(url::host);
-        let referrer =
-            f.get(f.idx("referrer"), row).and_then(url::host).filter(|h| !self.classifier.is_internal(h, landing_host.as_deref()));
+        let referrer = f.get(f.ix.referrer, row).and_then(url::host).filter(|h| !self.classifier.is_internal(h, landing_host.as_deref()));
         let ref_sym = referrer.as_deref().map_or(0, |h| self.strings.intern(h));
+        let c = campaign.as_deref().map_or(0, |c| self.strings.intern(c));
         if source.is_none() && medium.is_none() {
-            if let Some(h) = &referrer {
-                let (s, m, c) = match self.referrer_cache.get(h) {
+            if let Some(h) = referrer {
+                let (s, m) = match self.referrer_cache.get(h.as_ref()) {
                     Some(x) => *x,
                     None => {
-                        let (s, m) = self.classifier.referrer_source(h);
-                        let x =
-                            (self.strings.intern(&s), self.strings.intern(m), campaign.as_deref().map_or(0, |c| self.strings.intern(c)));
-                        self.referrer_cache.insert(h.clone(), (x.0, x.1, 0));
+                        let (s, m) = self.classifier.referrer_source(&h);
+                        let x = (self.strings.intern(&s), self.strings.intern(m));
+                        self.referrer_cache.insert(h.into_owned(), x);
                         x
                     }
                 };
-                let c = if c == 0 { campaign.as_deref().map_or(0, |c| self.strings.intern(c)) } else { c };
                 return (s, m, c, ref_sym);
             }
             let s = self.strings.intern(channels::SOURCE_DIRECT);
             let m = self.strings.intern(channels::MEDIUM_NONE);
-            let c = campaign.as_deref().map_or(0, |c| self.strings.intern(c));
             return (s, m, c, 0);
         }
         let s = source.as_deref().map_or(0, |v| self.strings.intern(v));
         let m = medium.as_deref().map_or(0, |v| self.strings.intern(v));
-        let c = campaign.as_deref().map_or(0, |v| self.strings.intern(v));
         (s, m, c, ref_sym)
     }
 
-    fn visit(&mut self, f: &Fields, row: usize, clock: &mut TimeParser, file: u16) -> Outcome {
-        let ts = match self.time(f, f.idx("started_at"), row, clock) {
+    fn visit(&mut self, f: &Rows, row: usize, clock: &mut TimeParser, file: u16) -> Outcome {
+        let ts = match self.time(f, f.ix.started_at, row, clock) {
             Ok(t) => t,
             Err(o) => return o,
         };
-        let client = f.idx("client_id");
+        let client = f.ix.client_id;
         let Some(cid) = f.get(client, row) else {
             return rejected(client, "missing client id", "");
         };
         let cid = cid.to_string();
         self.nodes.clear();
-        self.nodes.push(self.graph.node(IdKind::ClientId, &cid));
-        self.push_ids(f, row, &[("user_id", IdKind::UserId), ("phone", IdKind::Phone), ("email", IdKind::Email)], file);
+        self.nodes.push(self.ids.intern(IdKind::ClientId, &cid));
+        self.push_ids(f, row, &[(f.ix.user_id, IdKind::UserId), (f.ix.phone, IdKind::Phone), (f.ix.email, IdKind::Email)]);
         let record = self.record();
         let (source, medium, campaign, referrer) = self.visit_tags(f, row);
         let channel = self.classifier.classify(&mut self.strings, source, medium, campaign, referrer);
@@ -504,18 +825,18 @@ impl<'c> Normalizer<'c> {
         Outcome::Used
     }
 
-    fn call(&mut self, f: &Fields, row: usize, clock: &mut TimeParser, file: u16) -> Outcome {
-        let ts = match self.time(f, f.idx("called_at"), row, clock) {
+    fn call(&mut self, f: &Rows, row: usize, clock: &mut TimeParser, file: u16) -> Outcome {
+        let ts = match self.time(f, f.ix.called_at, row, clock) {
             Ok(t) => t,
             Err(o) => return o,
         };
-        if f.get(f.idx("is_target"), row).and_then(value::flag) == Some(false) {
+        if f.get(f.ix.is_target, row).and_then(value::flag) == Some(false) {
             return Outcome::Filtered("not a target call (is_target)".into());
         }
         self.nodes.clear();
-        let phone_f = f.idx("caller_phone");
+        let phone_f = f.ix.caller_phone;
         let raw_phone = f.get(phone_f, row).map(str::to_string);
-        self.push_ids(f, row, &[("caller_phone", IdKind::Phone), ("client_id", IdKind::ClientId)], file);
+        self.push_ids(f, row, &[(f.ix.caller_phone, IdKind::Phone), (f.ix.client_id, IdKind::ClientId)]);
         if self.nodes.is_empty() {
             let v = raw_phone.unwrap_or_default();
             let reason = if v.is_empty() {
@@ -526,10 +847,10 @@ impl<'c> Normalizer<'c> {
             return rejected(phone_f, reason, &v);
         }
         let record = self.record();
-        let explicit = f.get(f.idx("channel"), row).map(str::to_string);
-        let s = f.get(f.idx("utm_source"), row).map(str::to_string);
-        let m = f.get(f.idx("utm_medium"), row).map(str::to_string);
-        let c = f.get(f.idx("utm_campaign"), row).map(str::to_string);
+        let explicit = f.get(f.ix.channel, row).map(str::to_string);
+        let s = f.get(f.ix.utm_source, row).map(str::to_string);
+        let m = f.get(f.ix.utm_medium, row).map(str::to_string);
+        let c = f.get(f.ix.utm_campaign, row).map(str::to_string);
         let source = s.as_deref().map_or(0, |v| self.strings.intern(v));
         let medium = m.as_deref().map_or(0, |v| self.strings.intern(v));
         let campaign = c.as_deref().map_or(0, |v| self.strings.intern(v));
@@ -542,36 +863,35 @@ impl<'c> Normalizer<'c> {
         Outcome::Used
     }
 
-    fn order(&mut self, f: &Fields, row: usize, clock: &mut TimeParser, file: u16, line: u64) -> Outcome {
-        let idf = f.idx("order_id");
+    fn order(&mut self, f: &Rows, row: usize, clock: &mut TimeParser, file: u16, line: u64) -> Outcome {
+        let idf = f.ix.order_id;
         let Some(id) = f.get(idf, row).map(str::to_string) else {
             return rejected(idf, "missing order id", "");
         };
-        let ts = match self.time(f, f.idx("created_at"), row, clock) {
+        let ts = match self.time(f, f.ix.created_at, row, clock) {
             Ok(t) => t,
             Err(o) => return o,
         };
-        let revenue = match self.money(f, f.idx("revenue"), row) {
+        let revenue = match self.money(f, f.ix.revenue, row) {
             Ok(v) => v,
             Err(o) => return o,
         };
         self.nodes.clear();
-        self.nodes.push(self.graph.node(IdKind::OrderId, &id));
+        self.nodes.push(self.ids.intern(IdKind::OrderId, &id));
         self.push_ids(
             f,
             row,
             &[
-                ("client_id", IdKind::ClientId),
-                ("user_id", IdKind::UserId),
-                ("phone", IdKind::Phone),
-                ("email", IdKind::Email),
-                ("crm_customer_id", IdKind::CrmId),
+                (f.ix.client_id, IdKind::ClientId),
+                (f.ix.user_id, IdKind::UserId),
+                (f.ix.phone, IdKind::Phone),
+                (f.ix.email, IdKind::Email),
+                (f.ix.crm_customer_id, IdKind::CrmId),
             ],
-            file,
         );
         let record = self.record();
         let id_sym = self.strings.intern(&id);
-        if let Some(status) = f.get(f.idx("status"), row) {
+        if let Some(status) = f.get(f.ix.status, row) {
             let folded = value::fold(status);
             if self.excluded.iter().any(|e| folded == *e || folded.starts_with(e.as_str())) {
                 self.excluded_orders.push(id_sym);
@@ -582,44 +902,42 @@ impl<'c> Normalizer<'c> {
         Outcome::Used
     }
 
-    fn receipt(&mut self, f: &Fields, row: usize, clock: &mut TimeParser, file: u16, line: u64) -> Outcome {
-        let idf = f.idx("receipt_id");
+    fn receipt(&mut self, f: &Rows, row: usize, clock: &mut TimeParser, file: u16, line: u64) -> Outcome {
+        let idf = f.ix.receipt_id;
         let Some(id) = f.get(idf, row).map(str::to_string) else {
             return rejected(idf, "missing receipt id", "");
         };
-        let ts = match self.time(f, f.idx("purchased_at"), row, clock) {
+        let ts = match self.time(f, f.ix.purchased_at, row, clock) {
             Ok(t) => t,
             Err(o) => return o,
         };
-        let amount = match self.money(f, f.idx("amount"), row) {
+        let amount = match self.money(f, f.ix.amount, row) {
             Ok(v) => v,
             Err(o) => return o,
         };
         self.nodes.clear();
-        self.nodes.push(self.graph.node(IdKind::ReceiptId, &id));
+        self.nodes.push(self.ids.intern(IdKind::ReceiptId, &id));
         self.push_ids(
             f,
             row,
             &[
-                ("loyalty_card", IdKind::LoyaltyCard),
-                ("phone", IdKind::Phone),
-                ("email", IdKind::Email),
-                ("crm_customer_id", IdKind::CrmId),
-                ("order_id", IdKind::OrderId),
+                (f.ix.loyalty_card, IdKind::LoyaltyCard),
+                (f.ix.phone, IdKind::Phone),
+                (f.ix.email, IdKind::Email),
+                (f.ix.crm_customer_id, IdKind::CrmId),
+                (f.ix.order_id, IdKind::OrderId),
             ],
-            file,
         );
         let record = self.record();
-        let fulfils = f.get(f.idx("order_id"), row).map_or(0, |o| self.strings.intern(o));
+        let fulfils = f.get(f.ix.order_id, row).map_or(0, |o| self.strings.intern(o));
         let id_sym = self.strings.intern(&id);
         self.conversions.push(Conversion { id: id_sym, ts, revenue: amount, offline: true, record, fulfils, file, line });
         Outcome::Used
     }
 
-    fn link(&mut self, f: &Fields, row: usize) -> Outcome {
+    fn link(&mut self, f: &Rows, row: usize) -> Outcome {
         self.nodes.clear();
-        for (idf, kindf) in [("id_a", "kind_a"), ("id_b", "kind_b")] {
-            let (fi, fk) = (f.idx(idf), f.idx(kindf));
+        for (fi, fk) in [(f.ix.id_a, f.ix.kind_a), (f.ix.id_b, f.ix.kind_b)] {
             let Some(kind_raw) = f.get(fk, row) else {
                 return rejected(fk, "missing identifier kind", "");
             };
@@ -637,14 +955,14 @@ impl<'c> Normalizer<'c> {
             let Some(v) = v else {
                 return rejected(fi, format!("`{raw}` is not a valid {}", kind.name()), raw);
             };
-            self.nodes.push(self.graph.node(kind, &v));
+            self.nodes.push(self.ids.intern(kind, &v));
         }
         self.record();
         Outcome::Used
     }
 
-    fn message(&mut self, f: &Fields, row: usize, clock: &mut TimeParser, file: u16) -> Outcome {
-        let ts = match self.time(f, f.idx("occurred_at"), row, clock) {
+    fn message(&mut self, f: &Rows, row: usize, clock: &mut TimeParser, file: u16) -> Outcome {
+        let ts = match self.time(f, f.ix.occurred_at, row, clock) {
             Ok(t) => t,
             Err(o) => return o,
         };
@@ -653,30 +971,29 @@ impl<'c> Normalizer<'c> {
             f,
             row,
             &[
-                ("client_id", IdKind::ClientId),
-                ("user_id", IdKind::UserId),
-                ("phone", IdKind::Phone),
-                ("email", IdKind::Email),
-                ("loyalty_card", IdKind::LoyaltyCard),
-                ("crm_customer_id", IdKind::CrmId),
+                (f.ix.client_id, IdKind::ClientId),
+                (f.ix.user_id, IdKind::UserId),
+                (f.ix.phone, IdKind::Phone),
+                (f.ix.email, IdKind::Email),
+                (f.ix.loyalty_card, IdKind::LoyaltyCard),
+                (f.ix.crm_customer_id, IdKind::CrmId),
             ],
-            file,
         );
         if self.nodes.is_empty() {
             return rejected(
-                f.idx("client_id"),
+                f.ix.client_id,
                 "no usable identifier (client_id, user_id, phone, email, loyalty_card or crm_customer_id)",
                 "",
             );
         }
-        let explicit = f.get(f.idx("channel"), row).map(str::to_string);
-        let s = f.get(f.idx("utm_source"), row).map(str::to_string);
-        let m = f.get(f.idx("utm_medium"), row).map(str::to_string);
-        let c = f.get(f.idx("utm_campaign"), row).map(str::to_string);
-        let kind_hint = f.get(f.idx("touch_type"), row).map(str::to_string);
+        let explicit = f.get(f.ix.channel, row).map(str::to_string);
+        let s = f.get(f.ix.utm_source, row).map(str::to_string);
+        let m = f.get(f.ix.utm_medium, row).map(str::to_string);
+        let c = f.get(f.ix.utm_campaign, row).map(str::to_string);
+        let kind_hint = f.get(f.ix.touch_type, row).map(str::to_string);
         if explicit.is_none() && s.is_none() && m.is_none() && kind_hint.is_none() {
             self.nodes.clear();
-            return rejected(f.idx("channel"), "no channel, touch_type or utm tags", "");
+            return rejected(f.ix.channel, "no channel, touch_type or utm tags", "");
         }
         let record = self.record();
         let source = s.as_deref().map_or(0, |v| self.strings.intern(v));

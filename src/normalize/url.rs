@@ -60,25 +60,34 @@ pub fn query_tags(url: &str) -> QueryTags {
     let q = q.split('#').next().unwrap_or("");
     for pair in q.split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = |name: &str| k.eq_ignore_ascii_case(name);
+        let slot = if key("utm_source") {
+            &mut t.source
+        } else if key("utm_medium") {
+            &mut t.medium
+        } else if key("utm_campaign") {
+            &mut t.campaign
+        } else if key("utm_content") {
+            &mut t.content
+        } else if key("utm_term") {
+            &mut t.term
+        } else {
+            if key("yclid") {
+                t.yclid = true;
+            } else if key("gclid") || key("gbraid") || key("wbraid") {
+                t.gclid = true;
+            }
+            continue;
+        };
         let v = percent_decode(v);
         let v = v.trim();
-        let val = (!v.is_empty()).then(|| v.to_string());
-        match k.to_ascii_lowercase().as_str() {
-            "utm_source" => t.source = val,
-            "utm_medium" => t.medium = val,
-            "utm_campaign" => t.campaign = val,
-            "utm_content" => t.content = val,
-            "utm_term" => t.term = val,
-            "yclid" => t.yclid = true,
-            "gclid" | "gbraid" | "wbraid" => t.gclid = true,
-            _ => {}
-        }
+        *slot = (!v.is_empty()).then(|| v.to_string());
     }
     t
 }
 
 /// The lower-cased host of a URL without `www.`; `None` for an empty or host-less value.
-pub fn host(url: &str) -> Option<String> {
+pub fn host(url: &str) -> Option<std::borrow::Cow<'_, str>> {
     let u = url.trim();
     let rest = match u.find("://") {
         Some(i) => &u[i + 3..],
@@ -88,9 +97,17 @@ pub fn host(url: &str) -> Option<String> {
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let hostport = &rest[..end];
     let host = hostport.rsplit('@').next().unwrap_or(hostport);
-    let host = host.split(':').next().unwrap_or(host).trim_end_matches('.').to_lowercase();
-    let host = host.strip_prefix("www.").unwrap_or(&host).to_string();
-    (!host.is_empty() && host.contains('.')).then_some(host)
+    let host = host.split(':').next().unwrap_or(host).trim_end_matches('.');
+    let host = if host.len() >= 4 && host[..4].eq_ignore_ascii_case("www.") { &host[4..] } else { host };
+    if host.is_empty() || !host.contains('.') {
+        return None;
+    }
+    // Most hosts are already lower-case: no copy for them.
+    Some(if host.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        std::borrow::Cow::Owned(host.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(host)
+    })
 }
 
 #[cfg(test)]

@@ -12,16 +12,9 @@ pub fn clean(v: Option<&str>) -> Option<&str> {
 }
 
 fn is_placeholder(t: &str) -> bool {
-    if t.is_empty() {
-        return true;
-    }
-    if t.len() > 11 {
-        return false;
-    }
-    matches!(
-        t.to_ascii_lowercase().as_str(),
-        "-" | "--" | "—" | "null" | "none" | "nil" | "nan" | "n/a" | "na" | "(not set)" | "(none)" | "not set" | "undefined" | "(null)"
-    )
+    const PLACEHOLDERS: [&str; 14] =
+        ["-", "--", "—", "null", "none", "nil", "nan", "n/a", "na", "(not set)", "(none)", "not set", "undefined", "(null)"];
+    t.is_empty() || (t.len() <= 11 && PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(t)))
 }
 
 /// Normalizes a phone number to E.164 digits without `+` (`8 (915) 123-45-67` → `79151234567`).

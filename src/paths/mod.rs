@@ -14,6 +14,8 @@ pub mod table;
 
 use std::ops::Range;
 
+use rayon::slice::ParallelSliceMut as _;
+
 use crate::config::Config;
 use crate::identity::{hash_id, stitch, Stitching};
 use crate::intern::Sym;
@@ -152,7 +154,7 @@ pub fn build(mut data: Dataset, cfg: &Config) -> PathSet {
         })
         .collect();
     let key = |t: &PTouch| (t.customer, t.ts, t.kind, rank(t.channel), rank(t.source), rank(t.medium), rank(t.campaign));
-    touches.sort_unstable_by_key(|(t, f)| (key(t), *f));
+    touches.par_sort_unstable_by_key(|(t, f)| (key(t), *f));
     let mut dups = vec![0u64; data.summary.files.len()];
     let mut deduped: Vec<PTouch> = Vec::with_capacity(touches.len());
     for (t, f) in touches {
@@ -248,7 +250,7 @@ pub fn build(mut data: Dataset, cfg: &Config) -> PathSet {
         let start = after.max(lo + tl.partition_point(|x| x.ts < last_ts - lookback));
         nulls.push(Path { conversion: None, customer: c as u32, start: start as u32, end: hi as u32, floor: after as u32, nulls: 1.0 });
     }
-    nulls.sort_by(|a, b| {
+    nulls.par_sort_by(|a, b| {
         let (ta, tb) = (&touches[a.start as usize], &touches[b.start as usize]);
         (touches[a.end as usize - 1].ts, ta.ts, &stitching.customer_keys[a.customer as usize]).cmp(&(
             touches[b.end as usize - 1].ts,

@@ -106,9 +106,10 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Baseline> {
     let parsed = if bytes.starts_with(b"PAR1") {
         let t = crate::io::parquet::load(name, crate::config::SourceKind::Visits, bytes)?;
         let mut rows = Vec::with_capacity(t.height());
-        let cols: Vec<_> = (0..t.headers.len()).map(|i| t.text_column(i)).collect::<Result<_>>()?;
-        for r in 0..t.height() {
-            rows.push(cols.iter().map(|c| c.get(r).unwrap_or("").to_string()).collect());
+        for b in &t.batches {
+            for r in 0..b.height() {
+                rows.push((0..t.headers.len()).map(|c| b.get(r, c).to_string()).collect());
+            }
         }
         table(&t.headers, rows, |i| format!("row {}", i + 1))
     } else {
