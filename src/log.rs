@@ -26,7 +26,15 @@ impl LogFormat {
 }
 
 static FORMAT: OnceLock<LogFormat> = OnceLock::new();
-static STAGES: Mutex<Vec<(&'static str, f64)>> = Mutex::new(Vec::new());
+static STAGES: Mutex<Vec<(&'static str, f64, Option<u64>)>> = Mutex::new(Vec::new());
+
+/// Peak resident memory of the process so far, in bytes (Linux; `None` elsewhere).
+pub fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb * 1024)
+}
 
 /// Sets the format once per process; later calls keep the first (tests run many commands).
 pub fn init(f: LogFormat) {
@@ -83,7 +91,7 @@ pub fn stage<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
     let start = Instant::now();
     let out = f();
     if let Ok(mut s) = STAGES.lock() {
-        s.push((name, start.elapsed().as_secs_f64()));
+        s.push((name, start.elapsed().as_secs_f64(), peak_memory()));
     }
     out
 }
@@ -92,14 +100,19 @@ pub fn stage<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
 pub fn timings(total: f64) {
     let stages = STAGES.lock().map(|s| s.clone()).unwrap_or_default();
     if json_mode() {
-        let list: Vec<Value> = stages.iter().map(|(n, s)| json!({"stage": n, "seconds": s})).collect();
-        eprintln!("{}", json!({"level": "info", "event": "timings", "stages": list, "total_seconds": total}));
+        let list: Vec<Value> = stages.iter().map(|(n, s, m)| json!({"stage": n, "seconds": s, "peak_memory_bytes": m})).collect();
+        eprintln!(
+            "{}",
+            json!({"level": "info", "event": "timings", "stages": list, "total_seconds": total, "peak_memory_bytes": peak_memory()})
+        );
     } else {
+        // The peak is the process's so far: a stage that adds nothing to it shows the same figure.
+        let mib = |m: &Option<u64>| m.map(|b| format!("   peak {:>6} MiB", b / (1 << 20))).unwrap_or_default();
         let mut text = String::from("Timings:");
-        for (n, s) in &stages {
-            text.push_str(&format!("\n  {n:<12} {s:>9.3} s"));
+        for (n, s, m) in &stages {
+            text.push_str(&format!("\n  {n:<16} {s:>9.3} s{}", mib(m)));
         }
-        text.push_str(&format!("\n  {:<12} {total:>9.3} s", "total"));
+        text.push_str(&format!("\n  {:<16} {total:>9.3} s{}", "total", mib(&peak_memory())));
         eprintln!("{text}");
     }
 }

@@ -221,7 +221,8 @@ pub fn prepare(cfg: &Config, data: &DataArgs, v: Verbosity) -> Result<PathSet> {
     bar.counting(&format!("reading {} file(s)", cfg.sources.len()));
     let dataset = log::stage("load+normalize", || crate::normalize::load_and_normalize(cfg, &|n| bar.advance(n)))?;
     bar.stage("stitching customers and building paths", None);
-    let set = log::stage("stitch+paths", || crate::paths::build(dataset, cfg));
+    let stitching = log::stage("stitch", || crate::paths::stitch_customers(&dataset, cfg));
+    let set = log::stage("paths", || crate::paths::assemble(dataset, stitching, cfg));
     bar.finish();
     account(&set, data, v)?;
     Ok(set)

@@ -6,8 +6,7 @@
 //! otherwise separate customers (a shop's own phone typed on every receipt, a test e-mail) is
 //! refused for joining and listed in the summary.
 
-use rayon::slice::ParallelSliceMut as _;
-use rustc_hash::FxHashMap;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 /// Kinds of identifier, in the order used to pick a customer's display key.
@@ -44,16 +43,33 @@ impl IdKind {
 
     /// Accepts the canonical names and a few common spellings.
     pub fn parse(s: &str) -> Option<IdKind> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "client_id" | "clientid" | "cookie" | "client" => IdKind::ClientId,
-            "user_id" | "userid" | "user" => IdKind::UserId,
-            "phone" | "caller_phone" | "tel" => IdKind::Phone,
-            "email" | "e-mail" | "mail" => IdKind::Email,
-            "loyalty_card" | "card" | "loyalty" => IdKind::LoyaltyCard,
-            "crm_customer_id" | "crm_id" | "crm" => IdKind::CrmId,
-            "order_id" | "order" => IdKind::OrderId,
-            _ => return None,
-        })
+        const NAMES: [(&str, IdKind); 22] = [
+            ("client_id", IdKind::ClientId),
+            ("clientid", IdKind::ClientId),
+            ("cookie", IdKind::ClientId),
+            ("client", IdKind::ClientId),
+            ("user_id", IdKind::UserId),
+            ("userid", IdKind::UserId),
+            ("user", IdKind::UserId),
+            ("phone", IdKind::Phone),
+            ("caller_phone", IdKind::Phone),
+            ("tel", IdKind::Phone),
+            ("email", IdKind::Email),
+            ("e-mail", IdKind::Email),
+            ("mail", IdKind::Email),
+            ("loyalty_card", IdKind::LoyaltyCard),
+            ("card", IdKind::LoyaltyCard),
+            ("loyalty", IdKind::LoyaltyCard),
+            ("crm_customer_id", IdKind::CrmId),
+            ("crm_id", IdKind::CrmId),
+            ("crm", IdKind::CrmId),
+            ("order_id", IdKind::OrderId),
+            ("order", IdKind::OrderId),
+            ("orderid", IdKind::OrderId),
+        ];
+        // Called once per row of a links file: no allocation.
+        let s = s.trim();
+        NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(s)).map(|&(_, k)| k)
     }
 
     fn from_tag(b: u8) -> IdKind {
@@ -98,49 +114,116 @@ fn shard_of(h: u64) -> usize {
     ((h >> 32) as usize) % SHARDS
 }
 
-/// One shard of interned identifiers: keys (kind tag + value) back to back in one buffer.
+/// Where one interned key lives. The hash and the id sit in the table itself so that a
+/// look-up touches the table and the key bytes and nothing else: at tens of millions of
+/// identifiers every other array read is a cache miss.
+#[derive(Clone, Copy)]
+struct Slot {
+    hash: u64,
+    /// Offset of the key in the shard's buffer: a little-endian `u32` length, then the kind
+    /// tag and the value.
+    start: u32,
+    id: u32,
+}
+
+/// One shard of interned identifiers: keys back to back in one buffer.
 #[derive(Default)]
 struct Shard {
-    table: hashbrown::HashTable<u32>,
-    hashes: Vec<u64>,
-    starts: Vec<usize>,
+    table: hashbrown::HashTable<Slot>,
     buf: Vec<u8>,
-    /// The graph-wide id of each key.
+    /// Ids in the order their keys sit in `buf`, so whole-table passes read memory in order.
     ids: Vec<u32>,
 }
 
 impl Shard {
-    fn key(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.starts[i - 1] };
-        &self.buf[start..self.starts[i]]
+    /// Keys with their ids, in buffer order.
+    fn entries(&self) -> impl Iterator<Item = (u32, u32, &[u8])> + '_ {
+        let mut at = 0usize;
+        self.ids.iter().map(move |&id| {
+            let start = at as u32;
+            let k = self.key(start);
+            at += 4 + k.len();
+            (id, start, k)
+        })
+    }
+
+    fn key(&self, start: u32) -> &[u8] {
+        let at = start as usize;
+        let len = u32::from_le_bytes([self.buf[at], self.buf[at + 1], self.buf[at + 2], self.buf[at + 3]]) as usize;
+        &self.buf[at + 4..at + 4 + len]
     }
 
     fn find(&self, h: u64, kind: IdKind, value: &str) -> Option<u32> {
         self.table
-            .find(h, |&i| {
-                if self.hashes[i as usize] != h {
+            .find(h, |s| {
+                if s.hash != h {
                     return false;
                 }
-                let k = self.key(i as usize);
-                k.first() == Some(&(kind as u8)) && &k[1..] == value.as_bytes()
+                let k = self.key(s.start);
+                k.len() == value.len() + 1 && k[0] == kind as u8 && &k[1..] == value.as_bytes()
             })
-            .map(|&i| self.ids[i as usize])
+            .map(|s| s.id)
     }
 
-    fn intern(&mut self, h: u64, kind: IdKind, value: &str, next_id: impl FnOnce() -> u32) -> u32 {
+    /// `None` when the shard is full.
+    fn intern(&mut self, h: u64, kind: IdKind, value: &str, next_id: impl FnOnce() -> u32) -> Option<u32> {
         if let Some(id) = self.find(h, kind, value) {
-            return id;
+            return Some(id);
         }
-        let i = self.ids.len() as u32;
-        self.buf.push(kind as u8);
-        self.buf.extend_from_slice(value.as_bytes());
-        self.starts.push(self.buf.len());
-        self.hashes.push(h);
+        self.insert(h, kind as u8, value.as_bytes(), next_id)
+    }
+
+    /// Interns a key as stored in another shard (tag and value together).
+    fn intern_key(&mut self, h: u64, key: &[u8], next_id: impl FnOnce() -> u32) -> Option<u32> {
+        let found = self.table.find(h, |s| s.hash == h && self.key(s.start) == key).map(|s| s.id);
+        match (found, key.split_first()) {
+            (Some(id), _) => Some(id),
+            (None, Some((&tag, value))) => self.insert(h, tag, value, next_id),
+            (None, None) => None,
+        }
+    }
+
+    fn insert(&mut self, h: u64, tag: u8, value: &[u8], next_id: impl FnOnce() -> u32) -> Option<u32> {
+        // A shard's buffer is addressed with 32 bits: 4 GiB of identifiers in one shard of 64
+        // is far past what memory allows for the rest of a run, so it is an error, not a case.
+        let len = u32::try_from(value.len() + 1).ok()?;
+        let start = u32::try_from(self.buf.len()).ok().filter(|s| s.checked_add(len + 4).is_some())?;
+        self.buf.extend_from_slice(&len.to_le_bytes());
+        self.buf.push(tag);
+        self.buf.extend_from_slice(value);
         let id = next_id();
         self.ids.push(id);
-        let hashes = &self.hashes;
-        self.table.insert_unique(h, i, |&j| hashes[j as usize]);
-        id
+        self.table.insert_unique(h, Slot { hash: h, start, id }, |s| s.hash);
+        Some(id)
+    }
+}
+
+/// The identifiers of one batch of rows, numbered from 0 in the batch, so that normalizing
+/// takes no lock per row; [`SharedNodes::resolve`] gives them their run-wide ids afterwards.
+#[derive(Default)]
+pub struct LocalIds {
+    shard: Shard,
+    count: u32,
+}
+
+impl LocalIds {
+    pub fn intern(&mut self, kind: IdKind, value: &str) -> u32 {
+        let h = hash_key(kind, value);
+        let count = &mut self.count;
+        let id = self.shard.intern(h, kind, value, || {
+            *count += 1;
+            *count - 1
+        });
+        // A batch is a few megabytes: its own shard cannot fill.
+        id.unwrap_or(0)
+    }
+
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
     }
 }
 
@@ -149,6 +232,7 @@ impl Shard {
 pub struct SharedNodes {
     shards: Vec<std::sync::Mutex<Shard>>,
     next: std::sync::atomic::AtomicU32,
+    full: std::sync::atomic::AtomicBool,
 }
 
 impl Default for SharedNodes {
@@ -157,15 +241,34 @@ impl Default for SharedNodes {
             shards: (0..SHARDS).map(|_| std::sync::Mutex::new(Shard::default())).collect(),
             // Id 0 is "no identifier".
             next: std::sync::atomic::AtomicU32::new(1),
+            full: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
 
 impl SharedNodes {
-    pub fn intern(&self, kind: IdKind, value: &str) -> u32 {
-        let h = hash_key(kind, value);
-        let mut shard = self.shards[shard_of(h)].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        shard.intern(h, kind, value, || self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    /// The run-wide id of each of a batch's identifiers, by batch id. Each shard is locked once
+    /// per batch rather than once per row.
+    pub fn resolve(&self, local: &LocalIds) -> Vec<u32> {
+        let mut slots: Vec<Slot> = local.shard.table.iter().copied().collect();
+        slots.sort_unstable_by_key(|s| shard_of(s.hash));
+        let mut map = vec![0u32; local.len()];
+        for run in slots.chunk_by(|a, b| shard_of(a.hash) == shard_of(b.hash)) {
+            let mut shard = self.shards[shard_of(run[0].hash)].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for s in run {
+                let key = local.shard.key(s.start);
+                match shard.intern_key(s.hash, key, || self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                    Some(id) => map[s.id as usize] = id,
+                    None => self.full.store(true, std::sync::atomic::Ordering::Relaxed),
+                }
+            }
+        }
+        map
+    }
+
+    /// Whether an identifier could not be stored (see [`IdGraph::from_parts`]).
+    pub fn overflowed(&self) -> bool {
+        self.full.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -212,6 +315,13 @@ impl Records {
         self.len() == 0
     }
 
+    /// Renumbers identifiers: `map[old] = new`.
+    pub fn remap(&mut self, map: &[u32]) {
+        for m in &mut self.members {
+            *m = map[*m as usize];
+        }
+    }
+
     pub fn get(&self, r: u32) -> &[u32] {
         &self.members[self.offsets[r as usize] as usize..self.offsets[r as usize + 1] as usize]
     }
@@ -222,20 +332,29 @@ pub struct IdGraph {
     shards: Vec<Shard>,
     next: u32,
     /// Shard and position of every id, built on first look-up.
-    locate: std::sync::OnceLock<Vec<(u32, u32)>>,
+    locate: std::sync::OnceLock<Vec<Loc>>,
     records: Records,
 }
 
 impl Default for IdGraph {
     fn default() -> Self {
-        IdGraph::from_parts(SharedNodes::default(), Records::default())
+        IdGraph {
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            next: 1,
+            locate: std::sync::OnceLock::new(),
+            records: Records::default(),
+        }
     }
 }
 
 impl IdGraph {
-    pub fn from_parts(nodes: SharedNodes, records: Records) -> IdGraph {
+    /// Fails when the table overflowed while it was filled.
+    pub fn from_parts(nodes: SharedNodes, records: Records) -> anyhow::Result<IdGraph> {
+        if nodes.overflowed() {
+            anyhow::bail!("more identifiers than one run can hold (over 4 GiB in one of {SHARDS} shards): split the exports by period");
+        }
         let shards = nodes.shards.into_iter().map(|m| m.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)).collect();
-        IdGraph { shards, next: nodes.next.into_inner(), locate: std::sync::OnceLock::new(), records }
+        Ok(IdGraph { shards, next: nodes.next.into_inner(), locate: std::sync::OnceLock::new(), records })
     }
 
     pub fn node(&mut self, kind: IdKind, value: &str) -> u32 {
@@ -246,7 +365,8 @@ impl IdGraph {
             *next - 1
         });
         self.locate.take();
-        id
+        // Only tests and small tables build a graph one node at a time.
+        id.unwrap_or(0)
     }
 
     pub fn find_node(&self, kind: IdKind, value: &str) -> Option<u32> {
@@ -274,23 +394,27 @@ impl IdGraph {
 
     /// The node's key as stored (kind tag + value): sorts by kind, then value.
     fn key_bytes(&self, node: u32) -> &[u8] {
-        let locate = self.locate.get_or_init(|| {
-            let mut at = vec![(0u32, 0u32); self.next as usize];
-            for (si, shard) in self.shards.iter().enumerate() {
-                for (i, &id) in shard.ids.iter().enumerate() {
-                    at[id as usize] = (si as u32, i as u32);
-                }
-            }
-            at
-        });
-        match (node, locate.get(node as usize)) {
-            (1.., Some(&(s, i))) => self.shards[s as usize].key(i as usize),
+        match (node, self.locations().get(node as usize)) {
+            (1.., Some(l)) => self.shards[l.shard as usize].key(l.start),
             _ => b"",
         }
     }
 
+    /// Where every id's key is, with its kind tag so that asking an id's kind reads 8 bytes.
+    fn locations(&self) -> &[Loc] {
+        self.locate.get_or_init(|| {
+            let mut at = vec![Loc { shard: 0, tag: 0, start: 0 }; self.next as usize];
+            for (si, shard) in self.shards.iter().enumerate() {
+                for (id, start, key) in shard.entries() {
+                    at[id as usize] = Loc { shard: si as u8, tag: key.first().copied().unwrap_or(0), start };
+                }
+            }
+            at
+        })
+    }
+
     pub fn kind(&self, node: u32) -> IdKind {
-        IdKind::from_tag(self.key_bytes(node).first().copied().unwrap_or(0))
+        IdKind::from_tag(self.locations().get(node as usize).map_or(0, |l| l.tag))
     }
 
     pub fn value(&self, node: u32) -> &str {
@@ -301,6 +425,13 @@ impl IdGraph {
         // Keys are a tag byte and a `&str` value, so they are valid UTF-8.
         std::str::from_utf8(self.key_bytes(node)).unwrap_or("")
     }
+}
+
+#[derive(Clone, Copy)]
+struct Loc {
+    shard: u8,
+    tag: u8,
+    start: u32,
 }
 
 struct UnionFind {
@@ -343,9 +474,9 @@ pub struct Stitching {
     pub customer_of_record: Vec<u32>,
     /// Customer index of every identifier; `u32::MAX` for refused ones.
     pub customer_of_node: Vec<u32>,
-    /// Stable display key of each customer: salted hash of its smallest identifier; empty for a
-    /// customer known by no usable identifier.
-    pub customer_keys: Vec<String>,
+    /// Stable key of each customer: salted hash of its smallest identifier (see [`hash_u64`]);
+    /// `None` for a customer known by no usable identifier. Ordered as the hex keys shown.
+    pub customer_keys: Vec<Option<u64>>,
     /// Identifiers per customer, by kind (for `stitch` statistics).
     pub identifiers: Vec<u32>,
     pub refused: Vec<Refused>,
@@ -357,20 +488,27 @@ impl Stitching {
     }
 }
 
-/// Salted SHA-256 of a value, hex-encoded, truncated to 16 characters for display.
-pub fn hash_id(salt: &str, value: &str) -> String {
+/// Salted SHA-256 of a value, its first 8 bytes as a number: what [`hash_id`] shows in hex,
+/// and orders the same way.
+pub fn hash_u64(salt: &str, value: &[u8]) -> u64 {
     let mut h = Sha256::new();
     h.update(salt.as_bytes());
     h.update([0u8]);
-    h.update(value.as_bytes());
+    h.update(value);
     let d = h.finalize();
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(16);
-    for b in d.iter().take(8) {
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 15) as usize] as char);
-    }
-    out
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// Salted SHA-256 of a value, hex-encoded, truncated to 16 characters for display.
+pub fn hash_id(salt: &str, value: &str) -> String {
+    hex_key(hash_u64(salt, value.as_bytes()))
+}
+
+/// A hashed key as shown: 16 lowercase hex digits.
+pub fn hex_key(k: u64) -> String {
+    format!("{k:016x}")
 }
 
 /// Replaces what looks like an email address or a phone number in free text (a rejected value,
@@ -397,24 +535,21 @@ pub fn scrub<'a>(text: &'a str, salt: &str) -> std::borrow::Cow<'a, str> {
 
 pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     let n = g.node_count();
+    let locs = g.locations();
     // 1. Candidates: identifiers that co-occur with more distinct persistent identifiers than
     //    the limit. Only they can join more customers than the limit, so only they are examined.
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
-    for r in 0..g.records() as u32 {
-        let m = g.record(r);
-        if m.len() < 2 {
-            continue;
-        }
-        for (i, &a) in m.iter().enumerate() {
-            for &b in &m[i + 1..] {
-                pairs.push((a, b));
-                pairs.push((b, a));
-            }
-        }
-    }
+    let mut pairs: Vec<(u32, u32)> = (0..g.records() as u32)
+        .into_par_iter()
+        .with_min_len(1 << 14)
+        .flat_map_iter(|r| {
+            let m = g.record(r);
+            (0..m.len()).flat_map(move |i| m[i + 1..].iter().flat_map(move |&b| [(m[i], b), (b, m[i])]))
+        })
+        .collect();
     pairs.par_sort_unstable();
     pairs.dedup();
-    let persistent: Vec<bool> = (0..n as u32).map(|x| x == 0 || g.kind(x).is_persistent()).collect();
+    let persistent: Vec<bool> =
+        (0..n).into_par_iter().map(|x| x == 0 || IdKind::from_tag(locs.get(x).map_or(0, |l| l.tag)).is_persistent()).collect();
     let mut degree = vec![0u32; n];
     for &(a, b) in &pairs {
         if persistent[b as usize] {
@@ -422,6 +557,7 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
         }
     }
     let candidate: Vec<bool> = degree.iter().map(|&d| d as usize > max_customers).collect();
+    drop(degree);
 
     // 2. Groups without the candidates.
     let mut uf = UnionFind::new(n);
@@ -434,85 +570,110 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     //    the others join.
     let mut refused_flag = vec![false; n];
     let mut refused = Vec::new();
-    let mut start = 0;
-    while start < pairs.len() {
-        let a = pairs[start].0;
-        let mut end = start;
-        while end < pairs.len() && pairs[end].0 == a {
-            end += 1;
+    for run in pairs.chunk_by(|x, y| x.0 == y.0) {
+        let a = run[0].0;
+        if !candidate[a as usize] {
+            continue;
         }
-        if candidate[a as usize] {
-            let mut roots: Vec<u32> = pairs[start..end]
-                .iter()
-                .filter(|(_, b)| !candidate[*b as usize] && persistent[*b as usize])
-                .map(|&(_, b)| uf.find(b))
-                .collect();
-            roots.sort_unstable();
-            roots.dedup();
-            if roots.len() > max_customers {
-                refused_flag[a as usize] = true;
-                let kind = g.kind(a);
-                refused.push(Refused {
-                    kind,
-                    value: if kind.is_personal() { format!("#{}", hash_id(salt, g.value(a))) } else { g.value(a).to_string() },
-                    customers: roots.len(),
-                });
-            }
+        let mut roots: Vec<u32> =
+            run.iter().filter(|(_, b)| !candidate[*b as usize] && persistent[*b as usize]).map(|&(_, b)| uf.find(b)).collect();
+        roots.sort_unstable();
+        roots.dedup();
+        if roots.len() > max_customers {
+            refused_flag[a as usize] = true;
+            let kind = g.kind(a);
+            refused.push(Refused {
+                kind,
+                value: if kind.is_personal() { format!("#{}", hash_id(salt, g.value(a))) } else { g.value(a).to_string() },
+                customers: roots.len(),
+            });
         }
-        start = end;
     }
     for &(a, b) in &pairs {
         if !refused_flag[a as usize] && !refused_flag[b as usize] {
             uf.union(a, b);
         }
     }
+    drop(pairs);
     refused.sort_by(|x, y| y.customers.cmp(&x.customers).then_with(|| x.value.cmp(&y.value)));
+    // Every parent has a smaller index than its child (the smaller root always wins), so one
+    // pass in index order finds every root.
+    let mut root = uf.parent;
+    for x in 0..n {
+        root[x] = root[root[x] as usize];
+    }
 
-    // 4. Customers: one per group reached by a record; a record whose identifiers are all
-    //    refused (or that has none) is a customer of its own.
-    let mut root_customer: FxHashMap<u32, u32> = FxHashMap::default();
-    let mut customer_of_record = Vec::with_capacity(g.records());
-    let mut min_key: Vec<Option<u32>> = Vec::new();
-    for r in 0..g.records() as u32 {
-        let usable = g.record(r).iter().copied().find(|&x| !refused_flag[x as usize]);
-        let c = match usable {
-            Some(node) => {
-                let root = uf.find(node);
-                *root_customer.entry(root).or_insert_with(|| {
-                    min_key.push(None);
-                    (min_key.len() - 1) as u32
-                })
-            }
-            None => {
-                min_key.push(None);
-                (min_key.len() - 1) as u32
-            }
-        };
-        customer_of_record.push(c);
-    }
-    // Display keys come from content (the smallest identifier), never from input order.
-    let mut identifiers = vec![0u32; min_key.len()];
-    let mut customer_of_node = vec![u32::MAX; n];
-    for node in 1..n as u32 {
-        if refused_flag[node as usize] {
-            continue;
-        }
-        let root = uf.find(node);
-        if let Some(&c) = root_customer.get(&root) {
-            customer_of_node[node as usize] = c;
-            identifiers[c as usize] += 1;
-            let better = match min_key[c as usize] {
-                None => true,
-                Some(cur) => g.key(node) < g.key(cur),
+    // 4. Customers: one per group reached by a record, numbered in record order; a record whose
+    //    identifiers are all refused (or that has none) is a customer of its own.
+    let mut customer_of_root = vec![u32::MAX; n];
+    let mut customers = 0u32;
+    let customer_of_record: Vec<u32> = (0..g.records() as u32)
+        .map(|r| {
+            let usable = g.record(r).iter().copied().find(|&x| !refused_flag[x as usize]);
+            let slot = match usable {
+                Some(node) => &mut customer_of_root[root[node as usize] as usize],
+                None => {
+                    customers += 1;
+                    return customers - 1;
+                }
             };
+            if *slot == u32::MAX {
+                *slot = customers;
+                customers += 1;
+            }
+            *slot
+        })
+        .collect();
+    let mut identifiers = vec![0u32; customers as usize];
+    let customer_of_node: Vec<u32> = (0..n)
+        .map(|node| {
+            if node == 0 || refused_flag[node] {
+                return u32::MAX;
+            }
+            let c = customer_of_root[root[node] as usize];
+            if c != u32::MAX {
+                identifiers[c as usize] += 1;
+            }
+            c
+        })
+        .collect();
+    drop(root);
+    drop(customer_of_root);
+
+    // Display keys come from content (the smallest identifier), never from input order. Keys
+    // are read in buffer order and compared on their first 16 bytes, so the full comparison
+    // (a random read) is only for keys that share them.
+    #[derive(Clone, Copy)]
+    struct Best {
+        prefix: u128,
+        shard: u32,
+        start: u32,
+    }
+    let prefix = |k: &[u8]| {
+        let mut p = [0u8; 16];
+        let take = k.len().min(16);
+        p[..take].copy_from_slice(&k[..take]);
+        u128::from_be_bytes(p)
+    };
+    let mut best = vec![Best { prefix: 0, shard: u32::MAX, start: 0 }; customers as usize];
+    for (si, shard) in g.shards.iter().enumerate() {
+        for (id, start, key) in shard.entries() {
+            let c = customer_of_node[id as usize];
+            if c == u32::MAX {
+                continue;
+            }
+            let b = &mut best[c as usize];
+            let p = prefix(key);
+            let better = b.shard == u32::MAX || p < b.prefix || (p == b.prefix && key < g.shards[b.shard as usize].key(b.start));
             if better {
-                min_key[c as usize] = Some(node);
+                *b = Best { prefix: p, shard: si as u32, start };
             }
         }
     }
-    // Anonymous customers get an empty key here: only the records' own content (a receipt id)
-    // can name them without depending on input order, and that is known to the caller.
-    let customer_keys = min_key.iter().map(|k| k.map(|node| hash_id(salt, g.key(node))).unwrap_or_default()).collect();
+    // Anonymous customers get no key here: only the records' own content (a receipt id) can
+    // name them without depending on input order, and that is known to the caller.
+    let customer_keys =
+        best.par_iter().map(|b| (b.shard != u32::MAX).then(|| hash_u64(salt, g.shards[b.shard as usize].key(b.start)))).collect();
     Stitching { customer_of_record, customer_of_node, customer_keys, identifiers, refused }
 }
 

@@ -16,7 +16,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::channels::{self, Classifier};
 use crate::config::{Config, SourceKind, SourceSpec};
-use crate::identity::{IdGraph, IdKind, Records, SharedNodes};
+use crate::identity::{IdGraph, IdKind, LocalIds, Records, SharedNodes};
 use crate::intern::{Interner, Sym};
 use crate::io::schema;
 use crate::io::{Batch, Head, RawTable};
@@ -249,7 +249,7 @@ struct Normalizer<'c> {
     cfg: &'c Config,
     excluded: &'c [String],
     strings: Interner,
-    ids: &'c SharedNodes,
+    ids: LocalIds,
     records: Records,
     classifier: Classifier,
     touches: Vec<Touch>,
@@ -312,7 +312,7 @@ pub fn normalize<'c>(cfg: &'c Config, tables: &[RawTable]) -> Result<Dataset> {
     };
     let mut all = Merged::default();
     ordered_parallel(jobs, work, |done| all.take(done, &|_| {}))?;
-    Ok(all.finish(cfg, shared.ids))
+    all.finish(cfg, shared.ids)
 }
 
 /// Reads and normalizes every configured source, streaming each file in blocks that are split
@@ -352,7 +352,7 @@ pub fn load_and_normalize<'c>(cfg: &'c Config, progress: &(dyn Fn(u64) + Sync)) 
     };
     let mut all = Merged::default();
     ordered_parallel(jobs, work, |done| all.take(done, progress))?;
-    Ok(all.finish(cfg, shared.ids))
+    all.finish(cfg, shared.ids)
 }
 
 /// Runs `work` on every item on all threads (as many as rayon's pool has) and hands the results
@@ -434,7 +434,7 @@ impl<'c> Shared<'c> {
             cfg,
             excluded: &self.excluded,
             strings: Interner::new(),
-            ids: &self.ids,
+            ids: LocalIds::default(),
             records: Records::default(),
             classifier: self.classifier.clone(),
             touches: Vec::new(),
@@ -489,6 +489,8 @@ impl<'c> Shared<'c> {
                 }
             }
         }
+        let global = self.ids.resolve(&n.ids);
+        n.records.remap(&global);
         Partial {
             strings: n.strings,
             records: n.records,
@@ -597,13 +599,13 @@ impl Merged {
         self.summary.rejects.extend(p.rejects.into_iter().take(room));
     }
 
-    fn finish(mut self, cfg: &Config, ids: SharedNodes) -> Dataset {
+    fn finish(mut self, cfg: &Config, ids: SharedNodes) -> Result<Dataset> {
         self.end_file();
         let has_offline_source = cfg.sources.iter().any(|s| s.kind == SourceKind::Receipts);
         let has_costs = cfg.sources.iter().any(|s| s.kind == SourceKind::Costs);
         let mut ds = Dataset {
             strings: self.strings,
-            graph: IdGraph::from_parts(ids, self.records),
+            graph: IdGraph::from_parts(ids, self.records)?,
             touches: self.touches,
             conversions: self.conversions,
             summary: self.summary,
@@ -612,7 +614,7 @@ impl Merged {
             has_costs,
         };
         settle_conversions(&mut ds, &self.excluded_orders);
-        ds
+        Ok(ds)
     }
 }
 
@@ -948,9 +950,9 @@ impl<'c> Normalizer<'c> {
                 return rejected(fi, "missing identifier", "");
             };
             let v = match kind {
-                IdKind::Phone => value::phone(raw, &self.cfg.default_country),
-                IdKind::Email => value::email(raw),
-                _ => Some(raw.to_string()),
+                IdKind::Phone => value::phone(raw, &self.cfg.default_country).map(std::borrow::Cow::Owned),
+                IdKind::Email => value::email(raw).map(std::borrow::Cow::Owned),
+                _ => Some(std::borrow::Cow::Borrowed(raw)),
             };
             let Some(v) = v else {
                 return rejected(fi, format!("`{raw}` is not a valid {}", kind.name()), raw);

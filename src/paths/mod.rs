@@ -14,10 +14,10 @@ pub mod table;
 
 use std::ops::Range;
 
-use rayon::slice::ParallelSliceMut as _;
+use rayon::prelude::*;
 
 use crate::config::Config;
-use crate::identity::{hash_id, stitch, Stitching};
+use crate::identity::{hash_id, hex_key, stitch, Stitching};
 use crate::intern::Sym;
 use crate::normalize::{Dataset, TouchKind};
 
@@ -27,6 +27,8 @@ pub struct PTouch {
     pub ts: i64,
     pub customer: u32,
     pub kind: TouchKind,
+    /// Index of the input file (it fits in the struct's padding).
+    pub file: u16,
     pub channel: Sym,
     pub source: Sym,
     pub medium: Sym,
@@ -107,9 +109,8 @@ impl PathSet {
     /// The customer's display key; customers with no usable identifier are named by the
     /// conversion they made.
     pub fn customer_key(&self, customer: u32, conv: Option<&PConversion>, salt: &str) -> String {
-        let k = &self.stitching.customer_keys[customer as usize];
-        if !k.is_empty() {
-            return k.clone();
+        if let Some(k) = self.stitching.customer_keys[customer as usize] {
+            return hex_key(k);
         }
         match conv {
             Some(c) => format!("anon-{}", hash_id(salt, &format!("{}{}", if c.offline { "r" } else { "o" }, self.label(c.id)))),
@@ -119,8 +120,18 @@ impl PathSet {
 }
 
 /// Stitches customers and builds their paths.
-pub fn build(mut data: Dataset, cfg: &Config) -> PathSet {
-    let stitching = stitch(&data.graph, cfg.max_customers_per_identifier, &cfg.salt);
+pub fn build(data: Dataset, cfg: &Config) -> PathSet {
+    let stitching = stitch_customers(&data, cfg);
+    assemble(data, stitching, cfg)
+}
+
+/// The customers of a dataset: the first half of [`build`], timed on its own.
+pub fn stitch_customers(data: &Dataset, cfg: &Config) -> Stitching {
+    stitch(&data.graph, cfg.max_customers_per_identifier, &cfg.salt)
+}
+
+/// Builds the paths of customers already stitched: the second half of [`build`].
+pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSet {
     if !stitching.refused.is_empty() {
         let list: Vec<String> =
             stitching.refused.iter().take(10).map(|r| format!("{} {} ({} customers)", r.kind.name(), r.value, r.customers)).collect();
@@ -135,41 +146,33 @@ pub fn build(mut data: Dataset, cfg: &Config) -> PathSet {
     let rank = |s: Sym| ranks[s as usize];
 
     // Timelines.
-    let mut touches: Vec<(PTouch, u16)> = data
+    let mut touches: Vec<PTouch> = data
         .touches
-        .iter()
-        .map(|t| {
-            (
-                PTouch {
-                    ts: t.ts,
-                    customer: stitching.customer_of_record[t.record as usize],
-                    kind: t.kind,
-                    channel: t.channel,
-                    source: t.source,
-                    medium: t.medium,
-                    campaign: t.campaign,
-                },
-                t.file,
-            )
+        .par_iter()
+        .map(|t| PTouch {
+            ts: t.ts,
+            customer: stitching.customer_of_record[t.record as usize],
+            kind: t.kind,
+            file: t.file,
+            channel: t.channel,
+            source: t.source,
+            medium: t.medium,
+            campaign: t.campaign,
         })
         .collect();
     let key = |t: &PTouch| (t.customer, t.ts, t.kind, rank(t.channel), rank(t.source), rank(t.medium), rank(t.campaign));
-    touches.par_sort_unstable_by_key(|(t, f)| (key(t), *f));
+    touches.par_sort_unstable_by_key(|t| (key(t), t.file));
     let mut dups = vec![0u64; data.summary.files.len()];
-    let mut deduped: Vec<PTouch> = Vec::with_capacity(touches.len());
-    for (t, f) in touches {
-        if let Some(last) = deduped.last() {
-            if key(last) == key(&t) {
-                dups[f as usize] += 1;
-                continue;
-            }
+    touches.dedup_by(|t, kept| {
+        let same = key(t) == key(kept);
+        if same {
+            dups[t.file as usize] += 1;
         }
-        deduped.push(t);
-    }
+        same
+    });
     for (f, n) in dups.into_iter().enumerate() {
         data.summary.files[f].refilter("duplicate touch: same customer, time and tags (kept once)", n);
     }
-    let touches = deduped;
 
     // Conversions, canonical order.
     let mut conversions: Vec<PConversion> = data
@@ -250,14 +253,16 @@ pub fn build(mut data: Dataset, cfg: &Config) -> PathSet {
         let start = after.max(lo + tl.partition_point(|x| x.ts < last_ts - lookback));
         nulls.push(Path { conversion: None, customer: c as u32, start: start as u32, end: hi as u32, floor: after as u32, nulls: 1.0 });
     }
-    nulls.par_sort_by(|a, b| {
-        let (ta, tb) = (&touches[a.start as usize], &touches[b.start as usize]);
-        (touches[a.end as usize - 1].ts, ta.ts, &stitching.customer_keys[a.customer as usize]).cmp(&(
-            touches[b.end as usize - 1].ts,
-            tb.ts,
-            &stitching.customer_keys[b.customer as usize],
-        ))
-    });
+    // Sorted on keys gathered once: comparing through `touches` costs a cache miss per look.
+    let mut order: Vec<(i64, i64, Option<u64>, u32)> = nulls
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (touches[p.end as usize - 1].ts, touches[p.start as usize].ts, stitching.customer_keys[p.customer as usize], i as u32)
+        })
+        .collect();
+    order.par_sort_unstable();
+    let nulls: Vec<Path> = order.into_iter().map(|(.., i)| nulls[i as usize].clone()).collect();
     paths.extend(nulls);
 
     PathSet { data, stitching, touches, conversions, paths, converting, lookback, customers_with_touches, ranks, timed: true }

@@ -107,6 +107,7 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
                 ts: i as i64,
                 customer: row as u32,
                 kind: TouchKind::Visit,
+                file: 0,
                 channel: sym,
                 source: 0,
                 medium: 0,
@@ -147,7 +148,7 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
     let stitching = Stitching {
         customer_of_record: Vec::new(),
         customer_of_node: Vec::new(),
-        customer_keys: vec![String::new(); customers],
+        customer_keys: vec![None; customers],
         identifiers: vec![0; customers],
         refused: Vec::new(),
     };
