@@ -589,8 +589,10 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
             });
         }
     }
+    // Pairs without a candidate were joined in step 2; each pair is listed both ways, so the
+    // runs of the candidates hold every pair left to join.
     for &(a, b) in &pairs {
-        if !refused_flag[a as usize] && !refused_flag[b as usize] {
+        if candidate[a as usize] && !refused_flag[a as usize] && !refused_flag[b as usize] {
             uf.union(a, b);
         }
     }

@@ -4,17 +4,18 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone};
 use chrono_tz::Tz;
 
-/// Parses timestamps of one source; caches the zone offset per local date because most exports
-/// hold many rows per day and zone look-ups are the expensive part.
+/// Parses timestamps of one source; caches the zone offset per local date because exports
+/// hold many rows per day, in any order, and zone look-ups are the expensive part.
 pub struct TimeParser {
     tz: Tz,
-    format: Option<String>,
-    cache: Option<(NaiveDate, i64)>,
+    format: Option<std::rc::Rc<str>>,
+    /// Offset of each local date seen; `None` for a date whose offset changes within the day.
+    cache: rustc_hash::FxHashMap<NaiveDate, Option<i64>>,
 }
 
 impl TimeParser {
     pub fn new(tz: Tz, format: Option<String>) -> Self {
-        TimeParser { tz, format, cache: None }
+        TimeParser { tz, format: format.map(std::rc::Rc::from), cache: Default::default() }
     }
 
     /// UTC Unix seconds, or a short description of what is wrong.
@@ -52,10 +53,8 @@ impl TimeParser {
     fn local_to_utc(&mut self, naive: NaiveDateTime) -> i64 {
         let date = naive.date();
         let secs = naive.and_utc().timestamp();
-        if let Some((d, off)) = self.cache {
-            if d == date {
-                return secs - off;
-            }
+        if let Some(&Some(off)) = self.cache.get(&date) {
+            return secs - off;
         }
         // Offsets of a named zone can change within a day (DST), so only cache days whose
         // midnight and end share one offset.
@@ -70,8 +69,10 @@ impl TimeParser {
         let off = offset_at(naive);
         let start = offset_at(date.and_time(NaiveTime::MIN));
         let end = date.and_hms_opt(23, 59, 59).map(offset_at).unwrap_or(start);
-        if start == end && start == off {
-            self.cache = Some((date, off));
+        // A zone's history has a few hundred changes at most, but a file of garbage dates must
+        // not grow the cache without bound.
+        if self.cache.len() < 100_000 {
+            self.cache.insert(date, (start == end && start == off).then_some(off));
         }
         secs - off
     }

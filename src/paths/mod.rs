@@ -161,7 +161,14 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
         })
         .collect();
     let key = |t: &PTouch| (t.customer, t.ts, t.kind, rank(t.channel), rank(t.source), rank(t.medium), rank(t.campaign));
-    touches.par_sort_unstable_by_key(|t| (key(t), t.file));
+    // Sorting on (customer, time) alone is much cheaper; touches that share both (rare) are
+    // then ordered by their tags, which gives the same order as sorting on the full key.
+    touches.par_sort_unstable_by_key(|t| (t.customer, t.ts));
+    touches.par_chunk_by_mut(|a, b| (a.customer, a.ts) == (b.customer, b.ts)).for_each(|run| {
+        if run.len() > 1 {
+            run.sort_unstable_by_key(|t| (key(t), t.file));
+        }
+    });
     let mut dups = vec![0u64; data.summary.files.len()];
     touches.dedup_by(|t, kept| {
         let same = key(t) == key(kept);
