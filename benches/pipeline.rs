@@ -1,6 +1,6 @@
 //! criterion micro-benchmarks of the pipeline's stages, so a regression in one stage shows up
-//! on its own: loading, normalizing (interning, parsing, channel rules), stitching and path
-//! building, and each model's attribution pass.
+//! on its own: loading, normalizing (interning, parsing, channel rules), stitching (identifier
+//! pairs, union-find, customer keys), path building, and each model's attribution pass.
 //!
 //! By default they run on the demo exports built into the binary. To measure at scale, generate
 //! data and point `TOUCHPATH_BENCH_CONFIG` at a config for it:
@@ -31,10 +31,19 @@ fn stages(c: &mut Criterion) {
     g.bench_function("load", |b| b.iter(|| cfg.sources.iter().map(|s| touchpath::io::load(s).expect("loads")).collect::<Vec<_>>()));
     let tables: Vec<_> = cfg.sources.iter().map(|s| touchpath::io::load(s).expect("loads")).collect();
     g.bench_function("normalize", |b| b.iter(|| touchpath::normalize::normalize(&cfg, &tables).expect("normalizes")));
-    g.bench_function("stitch+paths", |b| {
+    g.bench_function("load+normalize (streaming, as a run does)", |b| {
+        b.iter(|| touchpath::normalize::load_and_normalize(&cfg, &|_| {}).expect("normalizes"))
+    });
+    let data = touchpath::normalize::normalize(&cfg, &tables).expect("normalizes");
+    g.bench_function("stitch (union-find, customer keys)", |b| b.iter(|| touchpath::paths::stitch_customers(&data, &cfg)));
+    g.bench_function("paths", |b| {
         b.iter_batched(
-            || touchpath::normalize::normalize(&cfg, &tables).expect("normalizes"),
-            |data| touchpath::paths::build(data, &cfg),
+            || {
+                let data = touchpath::normalize::normalize(&cfg, &tables).expect("normalizes");
+                let stitching = touchpath::paths::stitch_customers(&data, &cfg);
+                (data, stitching)
+            },
+            |(data, stitching)| touchpath::paths::assemble(data, stitching, &cfg),
             BatchSize::LargeInput,
         )
     });

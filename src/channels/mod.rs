@@ -117,7 +117,10 @@ impl Classifier {
 
     /// Whether a referrer host is the site itself (internal navigation is no traffic source).
     pub fn is_internal(&self, host: &str, landing_host: Option<&str>) -> bool {
-        landing_host == Some(host) || self.site_domains.iter().any(|d| host == d || host.ends_with(&format!(".{d}")))
+        landing_host == Some(host)
+            || self.site_domains.iter().any(|d| {
+                host == d || (host.len() > d.len() && host.ends_with(d.as_str()) && host.as_bytes()[host.len() - d.len() - 1] == b'.')
+            })
     }
 
     /// Every rule in the order they are tried: origin, channel, and the source, medium,
@@ -200,6 +203,16 @@ mod tests {
     fn ch(c: &Classifier, s: &str, m: &str, r: &str) -> String {
         let t = Tags { source: s.into(), medium: m.into(), campaign: String::new(), referrer: r.into() };
         c.explain(&t).1.to_string()
+    }
+
+    #[test]
+    fn internal_referrers() {
+        let c = Classifier::new(&[], true, &["shop.ru".to_string()]).unwrap();
+        assert!(c.is_internal("shop.ru", None));
+        assert!(c.is_internal("m.shop.ru", None));
+        assert!(!c.is_internal("myshop.ru", None));
+        assert!(!c.is_internal("shop.ru.evil.com", None));
+        assert!(c.is_internal("other.com", Some("other.com")));
     }
 
     #[test]

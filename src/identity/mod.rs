@@ -403,13 +403,22 @@ impl IdGraph {
     /// Where every id's key is, with its kind tag so that asking an id's kind reads 8 bytes.
     fn locations(&self) -> &[Loc] {
         self.locate.get_or_init(|| {
-            let mut at = vec![Loc { shard: 0, tag: 0, start: 0 }; self.next as usize];
-            for (si, shard) in self.shards.iter().enumerate() {
+            use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+            // Shards are read on every core at once; each writes the slots of its own ids, in
+            // random order, so the slots are atomics (a relaxed store costs what a plain one does).
+            let at: Vec<AtomicU64> = (0..self.next as usize).into_par_iter().map(|_| AtomicU64::new(0)).collect();
+            self.shards.par_iter().enumerate().for_each(|(si, shard)| {
                 for (id, start, key) in shard.entries() {
-                    at[id as usize] = Loc { shard: si as u8, tag: key.first().copied().unwrap_or(0), start };
+                    let tag = key.first().copied().unwrap_or(0);
+                    at[id as usize].store(((si as u64) << 40) | ((tag as u64) << 32) | start as u64, Relaxed);
                 }
-            }
-            at
+            });
+            at.into_par_iter()
+                .map(|a| {
+                    let v = a.into_inner();
+                    Loc { shard: (v >> 40) as u8, tag: (v >> 32) as u8, start: v as u32 }
+                })
+                .collect()
         })
     }
 
@@ -550,19 +559,22 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     pairs.dedup();
     let persistent: Vec<bool> =
         (0..n).into_par_iter().map(|x| x == 0 || IdKind::from_tag(locs.get(x).map_or(0, |l| l.tag)).is_persistent()).collect();
-    let mut degree = vec![0u32; n];
-    for &(a, b) in &pairs {
-        if persistent[b as usize] {
-            degree[a as usize] += 1;
-        }
+    // Pairs are sorted, so each identifier's neighbours are one run.
+    let mut candidate = vec![false; n];
+    let over: Vec<u32> = pairs
+        .par_chunk_by(|x, y| x.0 == y.0)
+        .filter(|run| run.len() > max_customers && run.iter().filter(|(_, b)| persistent[*b as usize]).count() > max_customers)
+        .map(|run| run[0].0)
+        .collect();
+    for a in over {
+        candidate[a as usize] = true;
     }
-    let candidate: Vec<bool> = degree.iter().map(|&d| d as usize > max_customers).collect();
-    drop(degree);
 
     // 2. Groups without the candidates.
     let mut uf = UnionFind::new(n);
+    // Each pair is listed both ways: one of them is enough to join.
     for &(a, b) in &pairs {
-        if !candidate[a as usize] && !candidate[b as usize] {
+        if a < b && !candidate[a as usize] && !candidate[b as usize] {
             uf.union(a, b);
         }
     }
@@ -642,40 +654,40 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     drop(root);
     drop(customer_of_root);
 
-    // Display keys come from content (the smallest identifier), never from input order. Keys
-    // are read in buffer order and compared on their first 16 bytes, so the full comparison
-    // (a random read) is only for keys that share them.
-    #[derive(Clone, Copy)]
-    struct Best {
-        prefix: u128,
-        shard: u32,
-        start: u32,
-    }
-    let prefix = |k: &[u8]| {
-        let mut p = [0u8; 16];
-        let take = k.len().min(16);
-        p[..take].copy_from_slice(&k[..take]);
-        u128::from_be_bytes(p)
-    };
-    let mut best = vec![Best { prefix: 0, shard: u32::MAX, start: 0 }; customers as usize];
-    for (si, shard) in g.shards.iter().enumerate() {
-        for (id, start, key) in shard.entries() {
-            let c = customer_of_node[id as usize];
-            if c == u32::MAX {
-                continue;
+    // Display keys come from content (the smallest identifier), never from input order. Keys are
+    // compared on their first 16 bytes, read on every core at once (each is a random read); the
+    // full comparison is only for keys that share them. Ids are visited in order, and customers
+    // are numbered in record order, so the pass over them reads memory nearly in order.
+    let prefixes: Vec<u128> = (0..n)
+        .into_par_iter()
+        .with_min_len(1 << 12)
+        .map(|id| {
+            if customer_of_node[id] == u32::MAX {
+                return 0;
             }
-            let b = &mut best[c as usize];
-            let p = prefix(key);
-            let better = b.shard == u32::MAX || p < b.prefix || (p == b.prefix && key < g.shards[b.shard as usize].key(b.start));
-            if better {
-                *b = Best { prefix: p, shard: si as u32, start };
-            }
+            let k = g.key_bytes(id as u32);
+            let mut p = [0u8; 16];
+            let take = k.len().min(16);
+            p[..take].copy_from_slice(&k[..take]);
+            u128::from_be_bytes(p)
+        })
+        .collect();
+    // The best so far sits with its prefix, so each step reads one place at random, not two.
+    let mut best = vec![(0u128, u32::MAX); customers as usize];
+    for (id, &c) in customer_of_node.iter().enumerate() {
+        if c == u32::MAX {
+            continue;
+        }
+        let (p, b) = (prefixes[id], &mut best[c as usize]);
+        let better = b.1 == u32::MAX || p < b.0 || (p == b.0 && g.key_bytes(id as u32) < g.key_bytes(b.1));
+        if better {
+            *b = (p, id as u32);
         }
     }
+    drop(prefixes);
     // Anonymous customers get no key here: only the records' own content (a receipt id) can
     // name them without depending on input order, and that is known to the caller.
-    let customer_keys =
-        best.par_iter().map(|b| (b.shard != u32::MAX).then(|| hash_u64(salt, g.shards[b.shard as usize].key(b.start)))).collect();
+    let customer_keys = best.par_iter().map(|&(_, b)| (b != u32::MAX).then(|| hash_u64(salt, g.key_bytes(b)))).collect();
     Stitching { customer_of_record, customer_of_node, customer_keys, identifiers, refused }
 }
 

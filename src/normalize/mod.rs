@@ -781,8 +781,11 @@ impl<'c> Normalizer<'c> {
                 }
             }
         }
-        let landing_host = landing.and_then(url::host);
-        let referrer = f.get(f.ix.referrer, row).and_then(url::host).filter(|h| !self.classifier.is_internal(h, landing_host.as_deref()));
+        // The landing page's host only matters for a visit that has a referrer.
+        let referrer = f
+            .get(f.ix.referrer, row)
+            .and_then(url::host)
+            .filter(|h| !self.classifier.is_internal(h, landing.and_then(url::host).as_deref()));
         let ref_sym = referrer.as_deref().map_or(0, |h| self.strings.intern(h));
         let c = campaign.as_deref().map_or(0, |c| self.strings.intern(c));
         if source.is_none() && medium.is_none() {
@@ -816,9 +819,8 @@ impl<'c> Normalizer<'c> {
         let Some(cid) = f.get(client, row) else {
             return rejected(client, "missing client id", "");
         };
-        let cid = cid.to_string();
         self.nodes.clear();
-        self.nodes.push(self.ids.intern(IdKind::ClientId, &cid));
+        self.nodes.push(self.ids.intern(IdKind::ClientId, cid));
         self.push_ids(f, row, &[(f.ix.user_id, IdKind::UserId), (f.ix.phone, IdKind::Phone), (f.ix.email, IdKind::Email)]);
         let record = self.record();
         let (source, medium, campaign, referrer) = self.visit_tags(f, row);

@@ -3,7 +3,11 @@
 
 /// Trims and maps the placeholders exports use for "no value" to `None`.
 pub fn clean(v: Option<&str>) -> Option<&str> {
-    let t = v?.trim().trim_matches('\u{feff}');
+    let v = v?;
+    // Nearly every value begins and ends with a printable ASCII byte: nothing to trim, and the
+    // Unicode-aware trims (whitespace, byte-order marks) are only for the rest.
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x7f);
+    let t = if plain(v.as_bytes().first()) && plain(v.as_bytes().last()) { v } else { v.trim().trim_matches('\u{feff}') };
     if is_placeholder(t) {
         None
     } else {
@@ -14,7 +18,12 @@ pub fn clean(v: Option<&str>) -> Option<&str> {
 fn is_placeholder(t: &str) -> bool {
     const PLACEHOLDERS: [&str; 14] =
         ["-", "--", "—", "null", "none", "nil", "nan", "n/a", "na", "(not set)", "(none)", "not set", "undefined", "(null)"];
-    t.is_empty() || (t.len() <= 11 && PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(t)))
+    // Each placeholder begins with `-`, `n`, `u`, `(` or the first byte of `—`: a value that
+    // does not is compared with none of them.
+    let Some(&first) = t.as_bytes().first() else {
+        return true;
+    };
+    t.len() <= 11 && matches!(first | 0x20, b'-' | b'n' | b'u' | b'(' | 0xe2) && PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(t))
 }
 
 /// Normalizes a phone number to E.164 digits without `+` (`8 (915) 123-45-67` → `79151234567`).
@@ -132,6 +141,14 @@ mod tests {
         }
         assert_eq!(clean(Some(" x ")), Some("x"));
         assert_eq!(clean(None), None);
+        // Trimmed the Unicode way (no-break space, BOM) only where the ends are not plain ASCII.
+        assert_eq!(clean(Some("\u{feff}NaN\t")), None);
+        assert_eq!(clean(Some("\u{feff}abc")), Some("abc"));
+        assert_eq!(clean(Some("ёлка\u{a0}")), Some("ёлка"));
+        // Near misses of placeholders are values.
+        for v in ["nano", "-1", "Undefined stock", "(test)", "x-"] {
+            assert_eq!(clean(Some(v)), Some(v), "{v:?}");
+        }
     }
 
     #[test]

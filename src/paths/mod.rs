@@ -210,7 +210,7 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     }
     let customers_with_touches = touch_start.iter().filter(|&&s| s != u32::MAX).count();
     let mut by_customer: Vec<u32> = (0..conversions.len() as u32).collect();
-    by_customer.sort_by_key(|&i| (conversions[i as usize].customer, i));
+    by_customer.sort_unstable_by_key(|&i| (conversions[i as usize].customer, i));
 
     let lookback = cfg.lookback.seconds();
     let mut paths: Vec<Path> = vec![Path { conversion: None, customer: 0, start: 0, end: 0, floor: 0, nulls: 0.0 }; conversions.len()];
