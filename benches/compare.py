@@ -112,7 +112,11 @@ print(out.height)
 
 def timed(cmd):
     """Wall seconds and peak resident memory (MiB) of one run, measured by GNU time."""
-    out = subprocess.run(["/usr/bin/time", "-f", "%e %M", *cmd], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    out = subprocess.run(["/usr/bin/time", "-f", "%e %M", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if out.returncode != 0:
+        # A job that fails (out of memory, refused by touchpath's memory check) is reported as
+        # such and the others still run.
+        raise RuntimeError(out.stderr.strip().splitlines()[0] if out.stderr.strip() else f"exit {out.returncode}")
     wall, kib = out.stderr.strip().splitlines()[-1].split()
     return float(wall), int(kib) / 1024.0
 
@@ -190,19 +194,25 @@ def main():
     results = []
     for name, cmd in jobs:
         walls, peaks = [], []
-        for _ in range(a.runs):
-            w, p = timed(cmd)
-            walls.append(w)
-            peaks.append(p)
+        try:
+            for _ in range(a.runs):
+                w, p = timed(cmd)
+                walls.append(w)
+                peaks.append(p)
+        except RuntimeError as e:
+            print(f"{name:70} FAILED: {e}", flush=True)
+            results.append({"job": name, "failed": str(e)})
+            continue
         results.append({"job": name, "median_s": statistics.median(walls), "min_s": min(walls), "max_s": max(walls), "peak_mib": max(peaks)})
         r = results[-1]
         print(f"{name:70} median {r['median_s']:7.2f} s  ({r['min_s']:.2f}–{r['max_s']:.2f})  peak {r['peak_mib']:8.0f} MiB", flush=True)
-    base = next(r for r in results if r["job"].startswith("touchpath CSV, comparable"))
-    for r in results:
-        if not r["job"].startswith("touchpath"):
-            print(f"{r['job']}: {r['median_s'] / base['median_s']:.2f}× the time of touchpath on the same job")
-    heur = results[0]["median_s"]
-    print(f"markov + shapley add {100 * (results[1]['median_s'] / heur - 1):.0f}% over the heuristic run")
+    ok = {r["job"]: r for r in results if "median_s" in r}
+    base = next((r for name, r in ok.items() if name.startswith("touchpath CSV, comparable")), None)
+    for name, r in ok.items():
+        if base and not name.startswith("touchpath"):
+            print(f"{name}: {r['median_s'] / base['median_s']:.2f}× the time of touchpath on the same job")
+    if "median_s" in results[0] and "median_s" in results[1]:
+        print(f"markov + shapley add {100 * (results[1]['median_s'] / results[0]['median_s'] - 1):.0f}% over the heuristic run")
     with open(f"{d}/results.json", "w", encoding="utf-8") as fh:
         json.dump(results, fh, indent=2)
 

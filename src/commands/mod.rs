@@ -229,8 +229,9 @@ pub fn prepare(cfg: &Config, data: &DataArgs, v: Verbosity) -> Result<PathSet> {
 }
 
 /// Peak memory of a run: a fixed part plus so many bytes per byte of input, in tenths, by how
-/// the input is stored. Measured (BENCHMARKS.md): 10M visits, 1.86 GB of CSV, peak 2.8 GB; the
-/// same from 0.25 GB of Parquet, peak 3.6 GB; 1M visits, 178 MB of CSV, peak 0.4 GB. Rounded up.
+/// the input is stored. Measured (BENCHMARKS.md): 1M visits, 178 MB of CSV, peak 0.4 GB; 10M
+/// visits, 1.78 GB of CSV, peak 2.9 GB, or 0.25 GB of Parquet, peak 4.0 GB; 50M visits, 8.9 GB
+/// of CSV, peak 14.1 GB, or 1.26 GB of Parquet, peak 17.2 GB. Rounded up.
 const MEMORY_BASE: u64 = 256 << 20;
 const MEMORY_TENTHS_CSV: u64 = 17;
 const MEMORY_TENTHS_GZIP: u64 = 100;
