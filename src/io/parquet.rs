@@ -16,6 +16,7 @@ const ROWS_PER_BLOCK: usize = 1 << 16;
 
 pub fn open(name: &str, kind: SourceKind, bytes: &[u8]) -> Result<Source<'static>> {
     super::thrift_guard::check_footer(bytes).map_err(|e| anyhow!("not a readable Parquet file: {e}"))?;
+    super::thrift_guard::check_pages(bytes, memory_total()).map_err(|e| anyhow!("not a readable Parquet file: {e}"))?;
     // The Parquet reader panics on some malformed metadata instead of returning an error: a
     // broken file must be an error like any other, never a crash.
     let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ParquetReader::new(Cursor::new(bytes)).set_rechunk(true).finish()));
@@ -43,6 +44,15 @@ pub fn open(name: &str, kind: SourceKind, bytes: &[u8]) -> Result<Source<'static
         .step_by(ROWS_PER_BLOCK)
         .map(move |start| Ok(Block::Rows { columns: columns.clone(), start, len: ROWS_PER_BLOCK.min(height - start) }));
     Ok(Source { head, layout, blocks: Box::new(blocks) })
+}
+
+/// The machine's memory in bytes (unbounded where it cannot be read): a file claiming more rows
+/// than it could ever hold is refused before the reader allocates for them.
+fn memory_total() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| info.lines().find(|l| l.starts_with("MemTotal:"))?.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(u64::MAX, |kb| kb.saturating_mul(1024))
 }
 
 /// Rows `start..start + len` as a batch (a null is an empty field).

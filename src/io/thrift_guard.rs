@@ -3,8 +3,13 @@
 //! up front, so a corrupt or hostile file could ask for hundreds of gigabytes and abort the
 //! process. Every element of a list takes at least one byte, so a list claiming more elements
 //! than bytes remain is corrupt, and the file is refused with an error instead.
+//!
+//! The same holds for the page headers inside the column chunks, which the reader trusts while
+//! decoding: [`check_pages`] walks them before the reader runs and refuses a page that claims
+//! more bytes than its chunk holds or more values than its row group has rows, and a file whose
+//! claimed rows could not fit in memory.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 
 const MAX_DEPTH: usize = 64;
 
@@ -83,6 +88,57 @@ impl Reader<'_> {
         }
     }
 
+    fn zigzag(&mut self) -> Result<i64> {
+        let v = self.varint()?;
+        Ok((v >> 1) as i64 ^ -((v & 1) as i64))
+    }
+
+    /// Decodes integers, lists and structures (what the page checks read); skips the rest.
+    fn decode(&mut self, ty: u8, depth: usize) -> Result<Val> {
+        match ty {
+            4..=6 => Ok(Val::Int(self.zigzag()?)),
+            9 | 10 => {
+                if depth > MAX_DEPTH {
+                    bail!("the metadata nests deeper than {MAX_DEPTH} levels");
+                }
+                let h = self.byte()?;
+                let n = if h >> 4 == 15 { self.varint()? } else { u64::from(h >> 4) };
+                let elem = h & 0x0f;
+                let elem = if elem == 1 || elem == 2 { 3 } else { elem };
+                let mut out = Vec::new();
+                self.elements(n, depth, |r, d| {
+                    out.push(r.decode(elem, d)?);
+                    Ok(())
+                })?;
+                Ok(Val::List(out))
+            }
+            12 => Ok(Val::Struct(self.decode_struct(depth + 1)?)),
+            other => self.value(other, depth).map(|_| Val::Other),
+        }
+    }
+
+    fn decode_struct(&mut self, depth: usize) -> Result<Vec<(i16, Val)>> {
+        if depth > MAX_DEPTH {
+            bail!("the metadata nests deeper than {MAX_DEPTH} levels");
+        }
+        let (mut out, mut last) = (Vec::new(), 0i16);
+        loop {
+            let h = self.byte()?;
+            if h == 0 {
+                return Ok(out);
+            }
+            let id = match h >> 4 {
+                0 => self.zigzag()? as i16,
+                delta => last.wrapping_add(i16::from(delta)),
+            };
+            last = id;
+            let ty = h & 0x0f;
+            // A boolean field carries its value in the type; there is nothing after it.
+            let v = if ty == 1 || ty == 2 { Val::Other } else { self.decode(ty, depth)? };
+            out.push((id, v));
+        }
+    }
+
     fn elements(&mut self, n: u64, depth: usize, mut each: impl FnMut(&mut Self, usize) -> Result<()>) -> Result<()> {
         if n > self.remaining() {
             bail!("a list claims {n} elements but only {} bytes remain", self.remaining());
@@ -122,6 +178,100 @@ pub fn check_footer(file: &[u8]) -> Result<()> {
     r.fields(0)
 }
 
+/// A Thrift value as far as the page checks need it.
+enum Val {
+    Int(i64),
+    List(Vec<Val>),
+    Struct(Vec<(i16, Val)>),
+    Other,
+}
+
+fn field(s: &[(i16, Val)], id: i16) -> Option<&Val> {
+    s.iter().find(|(i, _)| *i == id).map(|(_, v)| v)
+}
+
+fn int(s: &[(i16, Val)], id: i16) -> Option<i64> {
+    match field(s, id) {
+        Some(Val::Int(v)) => Some(*v),
+        _ => None,
+    }
+}
+
+fn structure(s: &[(i16, Val)], id: i16) -> Option<&[(i16, Val)]> {
+    match field(s, id) {
+        Some(Val::Struct(v)) => Some(v),
+        _ => None,
+    }
+}
+
+fn list(s: &[(i16, Val)], id: i16) -> &[Val] {
+    match field(s, id) {
+        Some(Val::List(v)) => v,
+        _ => &[],
+    }
+}
+
+/// Bytes each value of a column takes once read, at the least (a string view).
+const BYTES_PER_VALUE: u128 = 16;
+
+/// Walks every page header of every column chunk (after [`check_footer`] has passed). A page
+/// must lie inside its chunk and the chunk inside the file; a page may not claim more values
+/// than its row group has rows (touchpath reads flat tables, where a page holds one value per
+/// row at most); and the rows all row groups claim must fit in `memory` bytes once read.
+pub fn check_pages(file: &[u8], memory: u64) -> Result<()> {
+    let n = file.len();
+    let len = u32::from_le_bytes([file[n - 8], file[n - 7], file[n - 6], file[n - 5]]) as usize;
+    let footer = n - 8 - len;
+    let meta = Reader { b: &file[footer..n - 8], pos: 0 }.decode_struct(0)?;
+    let mut cells: u128 = 0;
+    for (g, rg) in list(&meta, 4).iter().enumerate() {
+        let Val::Struct(rg) = rg else { bail!("row group {g} is not a structure") };
+        let rows = int(rg, 3).unwrap_or(0);
+        if rows < 0 {
+            bail!("row group {g} claims {rows} rows");
+        }
+        let columns = list(rg, 1);
+        cells += rows as u128 * columns.len() as u128;
+        for (c, chunk) in columns.iter().enumerate() {
+            let Val::Struct(chunk) = chunk else { bail!("row group {g}, column {c} is not a structure") };
+            let Some(md) = structure(chunk, 3) else { continue };
+            let where_ = || format!("row group {g}, column {c}");
+            let data = int(md, 9).unwrap_or(-1);
+            let start = match int(md, 11) {
+                Some(d) if d > 0 && d < data => d,
+                _ => data,
+            };
+            let size = int(md, 7).unwrap_or(-1);
+            if start < 4 || size < 0 || start.checked_add(size).is_none_or(|e| e as u64 > footer as u64) {
+                bail!("{}: its pages ({size} bytes from byte {start}) lie outside the file's data", where_());
+            }
+            let (mut pos, end) = (start as usize, (start + size) as usize);
+            while pos < end {
+                let mut r = Reader { b: &file[pos..end], pos: 0 };
+                let h = r.decode_struct(0).with_context(|| format!("{}: a page header at byte {pos}", where_()))?;
+                let (raw, packed) = (int(&h, 2).unwrap_or(-1), int(&h, 3).unwrap_or(-1));
+                if packed < 0 || packed as u64 > r.remaining() || raw < 0 {
+                    bail!("{}: a page at byte {pos} claims {packed} bytes ({raw} unpacked) where {} remain", where_(), r.remaining());
+                }
+                if raw as u64 > memory {
+                    bail!("{}: a page at byte {pos} unpacks to {raw} bytes, more than the memory available", where_());
+                }
+                for header in [5, 7, 8] {
+                    let values = structure(&h, header).and_then(|s| int(s, 1)).unwrap_or(0);
+                    if values < 0 || values > rows {
+                        bail!("{}: a page at byte {pos} claims {values} values in a row group of {rows} rows", where_());
+                    }
+                }
+                pos += r.pos + packed as usize;
+            }
+        }
+    }
+    if cells * BYTES_PER_VALUE > u128::from(memory) {
+        bail!("the file claims {cells} values, more than the memory available can hold");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +282,110 @@ mod tests {
         f.extend_from_slice(&(meta.len() as u32).to_le_bytes());
         f.extend_from_slice(b"PAR1");
         f
+    }
+
+    /// A Thrift compact writer, just enough for hand-made Parquet files.
+    struct W {
+        b: Vec<u8>,
+        last: Vec<i16>,
+    }
+
+    impl W {
+        fn varint(&mut self, mut v: u64) {
+            while v >= 0x80 {
+                self.b.push((v as u8) | 0x80);
+                v >>= 7;
+            }
+            self.b.push(v as u8);
+        }
+        fn field(&mut self, id: i16, ty: u8) {
+            let last = self.last.last_mut().unwrap();
+            let d = id - *last;
+            *last = id;
+            if (1..=15).contains(&d) {
+                self.b.push(((d as u8) << 4) | ty);
+            } else {
+                self.b.push(ty);
+                self.varint(((id << 1) ^ (id >> 15)) as u16 as u64);
+            }
+        }
+        fn int(&mut self, id: i16, v: i64) {
+            self.field(id, 6);
+            self.varint(((v << 1) ^ (v >> 63)) as u64);
+        }
+        fn begin(&mut self, id: i16) {
+            self.field(id, 12);
+            self.last.push(0);
+        }
+        fn list(&mut self, id: i16, n: u8) {
+            self.field(id, 9);
+            self.b.push((n << 4) | 12);
+        }
+        fn element(&mut self) {
+            self.last.push(0);
+        }
+        fn end(&mut self) {
+            self.b.push(0);
+            self.last.pop();
+        }
+    }
+
+    /// One row group of `rows` rows, one column, one data page claiming `values` values and
+    /// `packed` bytes, of which `present` follow it.
+    fn parquet(rows: i64, values: i64, packed: i64, present: usize, chunk_extra: i64) -> Vec<u8> {
+        let mut page = W { b: Vec::new(), last: vec![0] };
+        page.int(1, 0);
+        page.int(2, packed);
+        page.int(3, packed);
+        page.begin(5);
+        page.int(1, values);
+        page.end();
+        page.b.push(0);
+        page.b.extend(std::iter::repeat_n(0u8, present));
+        let mut f = b"PAR1".to_vec();
+        let chunk = page.b.len() as i64 + chunk_extra;
+        f.extend_from_slice(&page.b);
+        let mut m = W { b: Vec::new(), last: vec![0] };
+        m.int(1, 1);
+        m.int(3, rows);
+        m.list(4, 1);
+        m.element();
+        m.list(1, 1);
+        m.element();
+        m.int(2, 4);
+        m.begin(3);
+        m.int(7, chunk);
+        m.int(9, 4);
+        m.end();
+        m.end();
+        m.int(3, rows);
+        m.end();
+        m.b.push(0);
+        f.extend_from_slice(&m.b);
+        f.extend_from_slice(&(m.b.len() as u32).to_le_bytes());
+        f.extend_from_slice(b"PAR1");
+        f
+    }
+
+    fn pages(f: &[u8], memory: u64) -> Result<()> {
+        check_footer(f)?;
+        check_pages(f, memory)
+    }
+
+    #[test]
+    fn sane_pages_pass_and_page_bombs_fail() {
+        assert!(pages(&parquet(3, 3, 8, 8, 0), 1 << 30).is_ok());
+        let err = |f: Vec<u8>, memory: u64| pages(&f, memory).unwrap_err().to_string();
+        let e = err(parquet(3, 1 << 40, 8, 8, 0), 1 << 30);
+        assert!(e.contains("claims 1099511627776 values in a row group of 3 rows"), "{e}");
+        let e = err(parquet(3, 3, 1 << 30, 8, 0), 1 << 40);
+        assert!(e.contains("claims 1073741824 bytes"), "{e}");
+        let e = err(parquet(3, 3, 8, 8, 1 << 20), 1 << 30);
+        assert!(e.contains("outside the file"), "{e}");
+        let e = err(parquet(1 << 40, 3, 8, 8, 0), 1 << 30);
+        assert!(e.contains("more than the memory available"), "{e}");
+        let e = err(parquet(3, 3, 1 << 20, 1 << 20, 0), 1 << 10);
+        assert!(e.contains("unpacks to 1048576 bytes"), "{e}");
     }
 
     #[test]
