@@ -220,8 +220,13 @@ const BYTES_PER_VALUE: u128 = 16;
 /// row at most); and the rows all row groups claim must fit in `memory` bytes once read.
 pub fn check_pages(file: &[u8], memory: u64) -> Result<()> {
     let n = file.len();
-    let len = u32::from_le_bytes([file[n - 8], file[n - 7], file[n - 6], file[n - 5]]) as usize;
-    let footer = n - 8 - len;
+    let len = match file.get(n.saturating_sub(8)..n.saturating_sub(4)) {
+        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]) as usize,
+        _ => bail!("not a Parquet file (too short)"),
+    };
+    let Some(footer) = n.checked_sub(12 + len).map(|x| x + 4) else {
+        bail!("the footer claims {len} bytes of metadata in a {n}-byte file")
+    };
     let meta = Reader { b: &file[footer..n - 8], pos: 0 }.decode_struct(0)?;
     let mut cells: u128 = 0;
     for (g, rg) in list(&meta, 4).iter().enumerate() {
@@ -375,6 +380,7 @@ mod tests {
     #[test]
     fn sane_pages_pass_and_page_bombs_fail() {
         assert!(pages(&parquet(3, 3, 8, 8, 0), 1 << 30).is_ok());
+        assert!(check_pages(b"PAR1", 1 << 30).is_err());
         let err = |f: Vec<u8>, memory: u64| pages(&f, memory).unwrap_err().to_string();
         let e = err(parquet(3, 1 << 40, 8, 8, 0), 1 << 30);
         assert!(e.contains("claims 1099511627776 values in a row group of 3 rows"), "{e}");
