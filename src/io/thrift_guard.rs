@@ -211,6 +211,65 @@ fn list(s: &[(i16, Val)], id: i16) -> &[Val] {
     }
 }
 
+/// What a field of the metadata must be, where the reader trusts it: it reads a field by its
+/// number, not by the type the file writes, so a list written as a number would have the
+/// reader take the bytes after it for a list header (and allocate for the count it finds there).
+#[derive(Clone, Copy)]
+enum Shape {
+    Structure,
+    List,
+    ListOfStructures,
+}
+
+fn expect(s: &[(i16, Val)], fields: &[(i16, Shape)], what: &str) -> Result<()> {
+    for &(id, shape) in fields {
+        let ok = match (field(s, id), shape) {
+            (None, _) | (Some(Val::Struct(_)), Shape::Structure) | (Some(Val::List(_)), Shape::List) => true,
+            (Some(Val::List(items)), Shape::ListOfStructures) => items.iter().all(|v| matches!(v, Val::Struct(_))),
+            _ => false,
+        };
+        if !ok {
+            bail!("field {id} of the {what} is not of the type the format gives it");
+        }
+    }
+    Ok(())
+}
+
+fn structures<'a>(s: &'a [(i16, Val)], id: i16) -> impl Iterator<Item = &'a [(i16, Val)]> + 'a {
+    list(s, id).iter().filter_map(|v| match v {
+        Val::Struct(x) => Some(x.as_slice()),
+        _ => None,
+    })
+}
+
+/// Checks the shape of every structure and list field the reader decodes (Parquet's
+/// `parquet.thrift`: FileMetaData, SchemaElement, RowGroup, ColumnChunk, ColumnMetaData).
+fn check_shapes(meta: &[(i16, Val)]) -> Result<()> {
+    use Shape::*;
+    expect(
+        meta,
+        &[(2, ListOfStructures), (4, ListOfStructures), (5, ListOfStructures), (7, ListOfStructures), (8, Structure)],
+        "file metadata",
+    )?;
+    for schema in structures(meta, 2) {
+        expect(schema, &[(10, Structure)], "schema")?;
+    }
+    for rg in structures(meta, 4) {
+        expect(rg, &[(1, ListOfStructures), (4, ListOfStructures)], "row group")?;
+        for chunk in structures(rg, 1) {
+            expect(chunk, &[(3, Structure), (8, Structure)], "column chunk")?;
+            if let Some(md) = structure(chunk, 3) {
+                expect(
+                    md,
+                    &[(2, List), (3, List), (8, ListOfStructures), (12, Structure), (13, ListOfStructures), (16, Structure)],
+                    "column metadata",
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Bytes each value of a column takes once read, at the least (a string view).
 const BYTES_PER_VALUE: u128 = 16;
 
@@ -228,6 +287,7 @@ pub fn check_pages(file: &[u8], memory: u64) -> Result<()> {
         bail!("the footer claims {len} bytes of metadata in a {n}-byte file")
     };
     let meta = Reader { b: &file[footer..n - 8], pos: 0 }.decode_struct(0)?;
+    check_shapes(&meta)?;
     let mut cells: u128 = 0;
     for (g, rg) in list(&meta, 4).iter().enumerate() {
         let Val::Struct(rg) = rg else { bail!("row group {g} is not a structure") };
