@@ -267,11 +267,7 @@ pub fn memory_estimate(cfg: &Config) -> (u64, u64) {
 /// of letting the system kill it halfway.
 fn check_memory(cfg: &Config) -> Result<()> {
     let (input, need) = memory_estimate(cfg);
-    let available = cfg.memory_limit.or_else(|| {
-        let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-        let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-        line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
-    });
+    let available = cfg.memory_limit.or_else(|| crate::io::meminfo("MemAvailable"));
     match available {
         Some(avail) if need > avail => {
             let gb = |b: u64| b as f64 / (1u64 << 30) as f64;

@@ -213,3 +213,11 @@ pub fn load(spec: &SourceSpec) -> Result<RawTable> {
     let name = spec.location.display_name();
     RawTable::collect(open(spec)?).with_context(|| format!("reading {name} ({})", spec.kind))
 }
+
+/// A figure of the system's memory from `/proc/meminfo` (`MemTotal`, `MemAvailable`), in bytes;
+/// `None` where it cannot be read.
+pub fn meminfo(key: &str) -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.strip_prefix(key).is_some_and(|rest| rest.starts_with(':')))?;
+    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb.saturating_mul(1024))
+}

@@ -49,10 +49,7 @@ pub fn open(name: &str, kind: SourceKind, bytes: &[u8]) -> Result<Source<'static
 /// The machine's memory in bytes (unbounded where it cannot be read): a file claiming more rows
 /// than it could ever hold is refused before the reader allocates for them.
 fn memory_total() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|info| info.lines().find(|l| l.starts_with("MemTotal:"))?.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(u64::MAX, |kb| kb.saturating_mul(1024))
+    super::meminfo("MemTotal").unwrap_or(u64::MAX)
 }
 
 /// Rows `start..start + len` as a batch (a null is an empty field).
