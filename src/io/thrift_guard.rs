@@ -221,7 +221,7 @@ enum Shape {
     ListOfStructures,
 }
 
-fn expect(s: &[(i16, Val)], fields: &[(i16, Shape)], what: &str) -> Result<()> {
+fn require_shapes(s: &[(i16, Val)], fields: &[(i16, Shape)], what: &str) -> Result<()> {
     for &(id, shape) in fields {
         let ok = match (field(s, id), shape) {
             (None, _) | (Some(Val::Struct(_)), Shape::Structure) | (Some(Val::List(_)), Shape::List) => true,
@@ -246,20 +246,20 @@ fn structures<'a>(s: &'a [(i16, Val)], id: i16) -> impl Iterator<Item = &'a [(i1
 /// `parquet.thrift`: FileMetaData, SchemaElement, RowGroup, ColumnChunk, ColumnMetaData).
 fn check_shapes(meta: &[(i16, Val)]) -> Result<()> {
     use Shape::*;
-    expect(
+    require_shapes(
         meta,
         &[(2, ListOfStructures), (4, ListOfStructures), (5, ListOfStructures), (7, ListOfStructures), (8, Structure)],
         "file metadata",
     )?;
     for schema in structures(meta, 2) {
-        expect(schema, &[(10, Structure)], "schema")?;
+        require_shapes(schema, &[(10, Structure)], "schema")?;
     }
     for rg in structures(meta, 4) {
-        expect(rg, &[(1, ListOfStructures), (4, ListOfStructures)], "row group")?;
+        require_shapes(rg, &[(1, ListOfStructures), (4, ListOfStructures)], "row group")?;
         for chunk in structures(rg, 1) {
-            expect(chunk, &[(3, Structure), (8, Structure)], "column chunk")?;
+            require_shapes(chunk, &[(3, Structure), (8, Structure)], "column chunk")?;
             if let Some(md) = structure(chunk, 3) {
-                expect(
+                require_shapes(
                     md,
                     &[(2, List), (3, List), (8, ListOfStructures), (12, Structure), (13, ListOfStructures), (16, Structure)],
                     "column metadata",
