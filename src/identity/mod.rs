@@ -443,6 +443,16 @@ struct Loc {
     start: u32,
 }
 
+/// Joins the identifiers of one record that `keep` accepts.
+fn join_all(uf: &mut UnionFind, members: &[u32], keep: impl Fn(u32) -> bool) {
+    let mut kept = members.iter().copied().filter(|&x| keep(x));
+    if let Some(first) = kept.next() {
+        for x in kept {
+            uf.union(first, x);
+        }
+    }
+}
+
 struct UnionFind {
     parent: Vec<u32>,
 }
@@ -543,46 +553,64 @@ pub fn scrub<'a>(text: &'a str, salt: &str) -> std::borrow::Cow<'a, str> {
 }
 
 pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
+    use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
     let n = g.node_count();
     let locs = g.locations();
+    let records = g.records() as u32;
+    let persistent: Vec<bool> =
+        (0..n).into_par_iter().map(|x| x == 0 || IdKind::from_tag(locs.get(x).map_or(0, |l| l.tag)).is_persistent()).collect();
     // 1. Candidates: identifiers that co-occur with more distinct persistent identifiers than
     //    the limit. Only they can join more customers than the limit, so only they are examined.
-    let mut pairs: Vec<(u32, u32)> = (0..g.records() as u32)
+    //    Co-occurrences counted with repeats bound the distinct count from above, so only the
+    //    identifiers above the limit by that count have their neighbours listed and sorted:
+    //    usually a small share of the pairs every record would give.
+    let seen: Vec<AtomicU32> = (0..n).into_par_iter().map(|_| AtomicU32::new(0)).collect();
+    let limit = u32::try_from(max_customers).unwrap_or(u32::MAX);
+    (0..records).into_par_iter().with_min_len(1 << 14).for_each(|r| {
+        let m = g.record(r);
+        if m.len() > 1 {
+            for &x in m {
+                // Counting stops past the limit, so a hub cannot overflow its counter.
+                if seen[x as usize].load(Relaxed) <= limit {
+                    seen[x as usize].fetch_add(m.len() as u32 - 1, Relaxed);
+                }
+            }
+        }
+    });
+    let maybe = |x: u32| seen[x as usize].load(Relaxed) > limit;
+    let mut near: Vec<(u32, u32)> = (0..records)
         .into_par_iter()
         .with_min_len(1 << 14)
         .flat_map_iter(|r| {
-            let m = g.record(r);
-            (0..m.len()).flat_map(move |i| m[i + 1..].iter().flat_map(move |&b| [(m[i], b), (b, m[i])]))
+            let m = if g.record(r).len() > 1 { g.record(r) } else { &[] };
+            m.iter().filter(|&&a| maybe(a)).flat_map(move |&a| m.iter().filter(move |&&b| b != a).map(move |&b| (a, b)))
         })
         .collect();
-    pairs.par_sort_unstable();
-    pairs.dedup();
-    let persistent: Vec<bool> =
-        (0..n).into_par_iter().map(|x| x == 0 || IdKind::from_tag(locs.get(x).map_or(0, |l| l.tag)).is_persistent()).collect();
-    // Pairs are sorted, so each identifier's neighbours are one run.
+    drop(seen);
+    near.par_sort_unstable();
+    near.dedup();
+    // The listed neighbours are sorted, so each identifier's are one run.
     let mut candidate = vec![false; n];
-    let over: Vec<u32> = pairs
+    let over: Vec<u32> = near
         .par_chunk_by(|x, y| x.0 == y.0)
         .filter(|run| run.len() > max_customers && run.iter().filter(|(_, b)| persistent[*b as usize]).count() > max_customers)
         .map(|run| run[0].0)
         .collect();
+    let any_candidate = !over.is_empty();
     for a in over {
         candidate[a as usize] = true;
     }
 
-    // 2. Groups without the candidates.
+    // 2. Groups without the candidates: a record's other identifiers are all joined.
     let mut uf = UnionFind::new(n);
-    // Each pair is listed both ways: one of them is enough to join.
-    for &(a, b) in &pairs {
-        if a < b && !candidate[a as usize] && !candidate[b as usize] {
-            uf.union(a, b);
-        }
+    for r in 0..records {
+        join_all(&mut uf, g.record(r), |x| !candidate[x as usize]);
     }
     // 3. A candidate whose persistent neighbours lie in more groups than the limit is refused;
     //    the others join.
     let mut refused_flag = vec![false; n];
     let mut refused = Vec::new();
-    for run in pairs.chunk_by(|x, y| x.0 == y.0) {
+    for run in near.chunk_by(|x, y| x.0 == y.0) {
         let a = run[0].0;
         if !candidate[a as usize] {
             continue;
@@ -601,14 +629,17 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
             });
         }
     }
-    // Pairs without a candidate were joined in step 2; each pair is listed both ways, so the
-    // runs of the candidates hold every pair left to join.
-    for &(a, b) in &pairs {
-        if candidate[a as usize] && !refused_flag[a as usize] && !refused_flag[b as usize] {
-            uf.union(a, b);
+    drop(near);
+    // A candidate that is not refused joins every identifier it shares a record with, except
+    // refused ones; the record's other identifiers were joined in step 2.
+    if any_candidate {
+        for r in 0..records {
+            let m = g.record(r);
+            if m.iter().any(|&x| candidate[x as usize] && !refused_flag[x as usize]) {
+                join_all(&mut uf, m, |x| !refused_flag[x as usize]);
+            }
         }
     }
-    drop(pairs);
     refused.sort_by(|x, y| y.customers.cmp(&x.customers).then_with(|| x.value.cmp(&y.value)));
     // Every parent has a smaller index than its child (the smaller root always wins), so one
     // pass in index order finds every root.
@@ -621,7 +652,7 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     //    identifiers are all refused (or that has none) is a customer of its own.
     let mut customer_of_root = vec![u32::MAX; n];
     let mut customers = 0u32;
-    let customer_of_record: Vec<u32> = (0..g.records() as u32)
+    let customer_of_record: Vec<u32> = (0..records)
         .map(|r| {
             let usable = g.record(r).iter().copied().find(|&x| !refused_flag[x as usize]);
             let slot = match usable {
@@ -735,6 +766,52 @@ mod tests {
         // Under the limit, the same phone joins them.
         let s = stitch(&g, 5, "salt");
         assert!(s.refused.is_empty());
+    }
+
+    #[test]
+    fn refusal_keeps_the_rest_of_a_record_joined() {
+        // A hub on six receipts of different people, one of which also carries the buyer's
+        // card and e-mail: the hub is refused, the card and e-mail still join each other.
+        let mut g = IdGraph::default();
+        let hub = g.node(IdKind::Phone, "74950000000");
+        let mut recs = Vec::new();
+        for i in 0..6 {
+            let card = g.node(IdKind::LoyaltyCard, &format!("card{i}"));
+            recs.push(g.add_record(&[card, hub]));
+        }
+        let mail = g.node(IdKind::Email, "a@example.ru");
+        let card0 = g.find_node(IdKind::LoyaltyCard, "card0").unwrap();
+        let both = g.add_record(&[mail, hub, card0]);
+        let s = stitch(&g, 3, "salt");
+        assert_eq!(s.refused.len(), 1);
+        assert_eq!(s.customer_of_node[hub as usize], u32::MAX);
+        assert_eq!(s.customer_of_record[both as usize], s.customer_of_record[recs[0] as usize]);
+        assert_ne!(s.customer_of_record[recs[0] as usize], s.customer_of_record[recs[1] as usize]);
+        assert_eq!(s.customers(), 6);
+    }
+
+    #[test]
+    fn a_busy_identifier_of_one_person_joins() {
+        // A phone on many records that all belong to one person (logins linked one to the
+        // next) is a candidate by its neighbour count but joins: its neighbours are one group.
+        let mut g = IdGraph::default();
+        let phone = g.node(IdKind::Phone, "79161234567");
+        let mut recs = Vec::new();
+        let mut prev = None;
+        for i in 0..8 {
+            let order = g.node(IdKind::OrderId, &format!("o{i}"));
+            let user = g.node(IdKind::UserId, &format!("u{i}"));
+            if let Some(p) = prev {
+                g.add_record(&[p, user]);
+            }
+            prev = Some(user);
+            recs.push(g.add_record(&[order, phone, user]));
+        }
+        let s = stitch(&g, 3, "salt");
+        assert!(s.refused.is_empty());
+        assert_eq!(s.customers(), 1);
+        assert!(recs.iter().all(|&r| s.customer_of_record[r as usize] == 0));
+        assert_eq!(s.customer_of_node[phone as usize], 0, "the phone itself joins the person");
     }
 
     #[test]

@@ -242,24 +242,27 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
 
     // Non-converting paths: touches after the last conversion, within the lookback before the
     // last of them.
-    let mut nulls = Vec::new();
-    for c in 0..n_customers {
-        if touch_start[c] == u32::MAX {
-            continue;
-        }
-        let (lo, hi) = (touch_start[c] as usize, touch_end[c] as usize);
-        let tl = &touches[lo..hi];
-        let after = match last_conv_ts[c] {
-            Some(t) => lo + tl.partition_point(|x| x.ts <= t),
-            None => lo,
-        };
-        if after >= hi {
-            continue;
-        }
-        let last_ts = touches[hi - 1].ts;
-        let start = after.max(lo + tl.partition_point(|x| x.ts < last_ts - lookback));
-        nulls.push(Path { conversion: None, customer: c as u32, start: start as u32, end: hi as u32, floor: after as u32, nulls: 1.0 });
-    }
+    let nulls: Vec<Path> = (0..n_customers)
+        .into_par_iter()
+        .with_min_len(1 << 12)
+        .filter_map(|c| {
+            if touch_start[c] == u32::MAX {
+                return None;
+            }
+            let (lo, hi) = (touch_start[c] as usize, touch_end[c] as usize);
+            let tl = &touches[lo..hi];
+            let after = match last_conv_ts[c] {
+                Some(t) => lo + tl.partition_point(|x| x.ts <= t),
+                None => lo,
+            };
+            if after >= hi {
+                return None;
+            }
+            let last_ts = touches[hi - 1].ts;
+            let start = after.max(lo + tl.partition_point(|x| x.ts < last_ts - lookback));
+            Some(Path { conversion: None, customer: c as u32, start: start as u32, end: hi as u32, floor: after as u32, nulls: 1.0 })
+        })
+        .collect();
     // Sorted on keys gathered once: comparing through `touches` costs a cache miss per look.
     let mut order: Vec<(i64, i64, Option<u64>, u32)> = nulls
         .par_iter()
@@ -269,8 +272,8 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
         })
         .collect();
     order.par_sort_unstable();
-    let nulls: Vec<Path> = order.into_iter().map(|(.., i)| nulls[i as usize].clone()).collect();
-    paths.extend(nulls);
+    paths.reserve_exact(nulls.len());
+    paths.par_extend(order.into_par_iter().map(|(.., i)| nulls[i as usize].clone()));
 
     PathSet { data, stitching, touches, conversions, paths, converting, lookback, customers_with_touches, ranks, timed: true }
 }
