@@ -133,6 +133,22 @@ fn missing_config_suggests_init_and_demo() {
 }
 
 #[test]
+fn model_names_are_checked_before_any_input_is_read() {
+    // The export does not exist: a typo in --model must be reported, not the missing file that
+    // loading would have found first.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("touchpath.toml"), "[[sources]]\nkind = \"orders\"\npath = \"absent.csv\"\n").unwrap();
+    for cmd in ["report", "snapshot"] {
+        tp().current_dir(dir.path())
+            .args([cmd, "--model", "last_click"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("unknown model `last_click`").and(predicate::str::contains("absent.csv").not()));
+    }
+    tp().current_dir(dir.path()).args(["report", "--model", "last-click"]).assert().code(1).stderr(predicate::str::contains("absent.csv"));
+}
+
+#[test]
 fn usage_errors_exit_2() {
     tp().args(["report", "--config", &tiny(), "--model", "nonsense"]).assert().code(2).stderr(predicate::str::contains("unknown model"));
     tp().args(["report", "--config", &tiny(), "--by", "planet"]).assert().code(2);

@@ -13,6 +13,7 @@ use crate::reports::{attribute, CreditRow, Dimension, Report};
 
 pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<()> {
     let dim = parse_dimension(&a.spec.by, a.spec.table.paths.is_some())?;
+    crate::models::check_names(&a.spec.model)?;
     let fmt = format(&a.out)?;
     let input = input(cfg_path, &mut a.data, a.spec.table.source(), &mut a.out, &mut [&mut a.credits], v)?;
     let mut credits = a.credits.as_ref().map(|_| Vec::new());

@@ -207,6 +207,12 @@ pub struct LocalIds {
 }
 
 impl LocalIds {
+    /// Room for `n` identifiers: a batch's table then never grows (and rehashes) row by row.
+    pub fn with_capacity(n: usize) -> LocalIds {
+        let shard = Shard { table: hashbrown::HashTable::with_capacity(n), buf: Vec::with_capacity(n * 24), ids: Vec::with_capacity(n) };
+        LocalIds { shard, count: 0 }
+    }
+
     pub fn intern(&mut self, kind: IdKind, value: &str) -> u32 {
         let h = hash_key(kind, value);
         let count = &mut self.count;

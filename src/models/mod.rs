@@ -124,13 +124,30 @@ pub fn registry(p: &ModelParams) -> Vec<Box<dyn Model>> {
     ]
 }
 
-/// Resolves `--model` (comma-separated names or `all`) against the registry.
-pub fn select(spec: &str, p: &ModelParams, set: &PathSet) -> Result<Vec<Box<dyn Model>>> {
-    let all = registry(p);
+/// Checks `--model` names before any input is read, so a typo fails at once rather than after
+/// minutes of loading.
+pub fn check_names(spec: &str) -> Result<()> {
+    let all = registry(&ModelParams::default());
     let wanted: Vec<&str> = spec.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
     if wanted.is_empty() {
-        bail!("--model needs at least one model name (or `all`)");
+        bail!(crate::UsageError("--model needs at least one model name (or `all`)".into()));
     }
+    for w in wanted.iter().filter(|w| **w != "all") {
+        if !all.iter().any(|m| m.name() == *w) {
+            bail!(crate::UsageError(format!(
+                "unknown model `{w}`; models: {}",
+                all.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Resolves `--model` (comma-separated names or `all`) against the registry.
+pub fn select(spec: &str, p: &ModelParams, set: &PathSet) -> Result<Vec<Box<dyn Model>>> {
+    check_names(spec)?;
+    let all = registry(p);
+    let wanted: Vec<&str> = spec.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
     let usable = |m: &dyn Model| -> std::result::Result<(), String> {
         if m.needs_timestamps() && !set.timed {
             return Err("it needs touch times, and a path table has none".into());
@@ -139,14 +156,6 @@ pub fn select(spec: &str, p: &ModelParams, set: &PathSet) -> Result<Vec<Box<dyn 
     };
     if wanted.contains(&"all") {
         return Ok(all.into_iter().filter(|m| usable(m.as_ref()).is_ok()).collect());
-    }
-    for w in &wanted {
-        if !all.iter().any(|m| m.name() == *w) {
-            bail!(crate::UsageError(format!(
-                "unknown model `{w}`; models: {}",
-                all.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
-            )));
-        }
     }
     let mut chosen = Vec::new();
     for m in all {

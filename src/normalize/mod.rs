@@ -434,7 +434,7 @@ impl<'c> Shared<'c> {
             cfg,
             excluded: &self.excluded,
             strings: Interner::new(),
-            ids: LocalIds::default(),
+            ids: LocalIds::with_capacity(batch.height()),
             records: Records::default(),
             classifier: self.classifier.clone(),
             touches: Vec::new(),
