@@ -588,7 +588,9 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
         .into_par_iter()
         .with_min_len(1 << 14)
         .flat_map_iter(|r| {
-            let m = if g.record(r).len() > 1 { g.record(r) } else { &[] };
+            // A record of one identifier has no neighbours to list.
+            let m = g.record(r);
+            let m = if m.len() > 1 { m } else { &[] };
             m.iter().filter(|&&a| maybe(a)).flat_map(move |&a| m.iter().filter(move |&&b| b != a).map(move |&b| (a, b)))
         })
         .collect();
