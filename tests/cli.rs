@@ -593,6 +593,42 @@ fn windows_1251_russian_export_equals_its_utf8_iso_twin() {
 }
 
 #[test]
+fn parquet_twins_of_the_tiny_exports_give_the_same_report() {
+    // Every tiny export as Parquet text columns, an empty field as a null, two rows per row
+    // group: the report must not change.
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let tiny_dir = root().join("testdata/tiny");
+    let mut config = std::fs::read_to_string(tiny_dir.join("touchpath.toml")).unwrap();
+    for name in ["visits", "calls", "orders", "receipts", "links"] {
+        let text = std::fs::read_to_string(tiny_dir.join(format!("{name}.csv"))).unwrap();
+        let delimiter = if text.lines().next().unwrap().contains(';') { b';' } else { b',' };
+        let mut rdr = csv::ReaderBuilder::new().delimiter(delimiter).from_reader(text.as_bytes());
+        let headers: Vec<String> = rdr.headers().unwrap().iter().map(str::to_string).collect();
+        let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+        let columns: Vec<Column> = headers
+            .iter()
+            .enumerate()
+            .map(|(j, h)| {
+                let v: Vec<Option<&str>> = rows.iter().map(|r| r.get(j).filter(|s| !s.is_empty())).collect();
+                Series::new(h.as_str().into(), v).into_column()
+            })
+            .collect();
+        let mut df = DataFrame::new(rows.len(), columns).unwrap();
+        let mut f = std::fs::File::create(dir.path().join(format!("{name}.parquet"))).unwrap();
+        ParquetWriter::new(&mut f).with_row_group_size(Some(2)).finish(&mut df).unwrap();
+        config = config.replace(&format!("\"{name}.csv\""), &format!("\"{name}.parquet\""));
+    }
+    let cfg = dir.path().join("touchpath.toml");
+    std::fs::write(&cfg, &config).unwrap();
+    assert!(!config.contains(".csv"));
+    let args = ["report", "--format", "csv", "--model", "all"];
+    let want = stdout(&[&args[..], &["--config", &tiny()]].concat());
+    let got = stdout(&[&args[..], &["--config", cfg.to_str().unwrap()]].concat());
+    assert_eq!(got, want);
+}
+
+#[test]
 fn a_malformed_parquet_file_is_an_error_not_a_crash() {
     // Found by the parquet_export fuzz target: the Parquet reader panics on the first file's
     // metadata, and the second's asks it for 185 GB.

@@ -13,7 +13,6 @@ pub mod thrift_guard;
 use std::io::Read;
 
 use anyhow::{bail, Context as _, Result};
-use polars::prelude::*;
 use rayon::prelude::*;
 
 use crate::config::{FileFormat, Location, SourceKind, SourceSpec};
@@ -80,7 +79,7 @@ impl Batch {
 /// range of rows of a Parquet file.
 pub enum Block {
     Text { bytes: Vec<u8>, first_line: u64, offset: u64 },
-    Rows { columns: std::sync::Arc<Vec<StringChunked>>, start: usize, len: usize },
+    Parquet(parquet::Group),
 }
 
 /// How a block's bytes are turned into text.
@@ -110,7 +109,7 @@ impl Block {
                 pool::give_bytes(bytes);
                 batch
             }
-            Block::Rows { columns, start, len } => Ok(parquet::rows(&columns, start, len)),
+            Block::Parquet(group) => group.rows(layout.width),
         }
     }
 }
@@ -199,7 +198,7 @@ pub fn open(spec: &SourceSpec) -> Result<Source<'static>> {
     let name = spec.location.display_name();
     let source = match spec.format {
         FileFormat::Csv => reader(&spec.location).and_then(|r| csv::open(&name, spec.kind, r, spec.delimiter, spec.encoding)),
-        FileFormat::Parquet => read_bytes(&spec.location).and_then(|b| parquet::open(&name, spec.kind, &b)),
+        FileFormat::Parquet => read_bytes(&spec.location).and_then(|b| parquet::open(&name, spec.kind, b)),
     }
     .with_context(|| format!("reading {name} ({})", spec.kind))?;
     if source.head.headers.is_empty() {

@@ -1,48 +1,64 @@
-//! Parquet exports (warehouse dumps, GA4 BigQuery extracts), read by polars and turned into text
-//! columns so that one normalization path serves every format.
+//! Parquet exports (warehouse dumps, GA4 BigQuery extracts), read by polars one row group at a
+//! time and turned into text columns, so that one normalization path serves every format and a
+//! file is decoded on every core without being held whole as columns.
 
+use std::borrow::Cow;
 use std::io::Cursor;
+use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
+use polars::io::parquet::read::FileMetadata;
 use polars::prelude::*;
-
-use std::sync::Arc;
 
 use super::{Batch, Block, Decode, Head, Layout, RawTable, Source};
 use crate::config::SourceKind;
 
-/// Rows per block of a Parquet file.
-const ROWS_PER_BLOCK: usize = 1 << 16;
+/// An opened Parquet file: its bytes and its metadata, decoded once.
+pub struct File {
+    bytes: Cow<'static, [u8]>,
+    metadata: Arc<FileMetadata>,
+}
 
-pub fn open(name: &str, kind: SourceKind, bytes: &[u8]) -> Result<Source<'static>> {
-    super::thrift_guard::check_footer(bytes).map_err(|e| anyhow!("not a readable Parquet file: {e}"))?;
-    super::thrift_guard::check_pages(bytes, memory_total()).map_err(|e| anyhow!("not a readable Parquet file: {e}"))?;
-    // The Parquet reader panics on some malformed metadata instead of returning an error: a
-    // broken file must be an error like any other, never a crash.
-    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ParquetReader::new(Cursor::new(bytes)).set_rechunk(true).finish()));
-    let df = match read {
-        Ok(r) => r.map_err(|e| anyhow!("not a readable Parquet file: {e}"))?,
+/// Row groups are what the format lets a reader decode on their own; a block is one of them.
+pub struct Group {
+    file: Arc<File>,
+    /// The first row of the group in the file, and its row count.
+    start: usize,
+    len: usize,
+}
+
+/// The Parquet reader panics on some malformed files instead of returning an error: a broken
+/// file must be an error like any other, never a crash.
+fn guarded<T>(what: impl FnOnce() -> PolarsResult<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(what)) {
+        Ok(r) => r.map_err(|e| anyhow!("not a readable Parquet file: {e}")),
         Err(p) => {
             let why = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
-            return Err(anyhow!("not a readable Parquet file (its metadata is malformed: {why})"));
+            Err(anyhow!("not a readable Parquet file (its metadata is malformed: {why})"))
         }
-    };
-    let height = df.height();
-    let mut headers = Vec::with_capacity(df.width());
-    let mut columns = Vec::with_capacity(df.width());
-    for col in df.columns() {
-        headers.push(col.name().to_string());
-        let text =
-            col.cast(&DataType::String).map_err(|e| anyhow!("column `{}` ({}) cannot be read as text: {e}", col.name(), col.dtype()))?;
-        columns.push(text.str()?.clone());
     }
-    drop(df);
+}
+
+pub fn open(name: &str, kind: SourceKind, bytes: Cow<'static, [u8]>) -> Result<Source<'static>> {
+    super::thrift_guard::check_footer(&bytes).map_err(|e| anyhow!("not a readable Parquet file: {e}"))?;
+    super::thrift_guard::check_pages(&bytes, memory_total()).map_err(|e| anyhow!("not a readable Parquet file: {e}"))?;
+    let (metadata, schema) = guarded(|| {
+        let mut reader = ParquetReader::new(Cursor::new(&bytes[..]));
+        Ok((reader.get_metadata()?.clone(), reader.schema()?))
+    })?;
+    let headers: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let mut groups = Vec::with_capacity(metadata.row_groups.len());
+    let mut start = 0usize;
+    for g in &metadata.row_groups {
+        if g.num_rows() > 0 {
+            groups.push((start, g.num_rows()));
+        }
+        start = start.saturating_add(g.num_rows());
+    }
+    let file = Arc::new(File { bytes, metadata });
     let layout = Layout { delimiter: 0, width: headers.len(), decode: Decode::Utf8 };
     let head = Head { name: name.to_string(), kind, headers, delimiter: None, encoding: "parquet" };
-    let columns = Arc::new(columns);
-    let blocks = (0..height)
-        .step_by(ROWS_PER_BLOCK)
-        .map(move |start| Ok(Block::Rows { columns: columns.clone(), start, len: ROWS_PER_BLOCK.min(height - start) }));
+    let blocks = groups.into_iter().map(move |(start, len)| Ok(Block::Parquet(Group { file: file.clone(), start, len })));
     Ok(Source { head, layout, blocks: Box::new(blocks) })
 }
 
@@ -52,26 +68,90 @@ fn memory_total() -> u64 {
     super::meminfo("MemTotal").unwrap_or(u64::MAX)
 }
 
-/// Rows `start..start + len` as a batch (a null is an empty field).
-pub fn rows(columns: &[StringChunked], start: usize, len: usize) -> Batch {
-    let width = columns.len().max(1);
-    let mut batch = Batch::new(width, len * width * 8);
-    let mut text = String::new();
-    let slices: Vec<StringChunked> = columns.iter().map(|c| c.slice(start as i64, len)).collect();
-    let mut values: Vec<_> = slices.iter().map(|c| c.iter()).collect();
-    for row in 0..len {
-        for v in values.iter_mut() {
-            text.push_str(v.next().flatten().unwrap_or(""));
-            batch.ends.push(text.len() as u32);
+impl Group {
+    /// Decodes the row group and lays its rows out as a batch (a null is an empty field).
+    pub fn rows(self, width: usize) -> Result<Batch> {
+        let (file, start, len) = (&self.file, self.start, self.len);
+        let df = guarded(|| {
+            let mut reader = ParquetReader::new(Cursor::new(&file.bytes[..])).with_slice(Some((start, len)));
+            reader.set_metadata(file.metadata.clone());
+            reader.finish()
+        })?;
+        let mut columns = Vec::with_capacity(df.width());
+        for col in df.columns() {
+            let text = col
+                .cast(&DataType::String)
+                .map_err(|e| anyhow!("column `{}` ({}) cannot be read as text: {e}", col.name(), col.dtype()))?;
+            columns.push(text.str()?.clone());
         }
-        batch.lines.push((start + row + 1) as u64);
+        if columns.len() != width || df.height() != len {
+            return Err(anyhow!("not a readable Parquet file: rows {}..{} do not have the file's {width} columns", start + 1, start + len));
+        }
+        let mut batch = Batch::new(width.max(1), len * width * 8);
+        let mut text = String::new();
+        let mut values: Vec<_> = columns.iter().map(|c| c.iter()).collect();
+        for row in 0..len {
+            for v in values.iter_mut() {
+                text.push_str(v.next().flatten().unwrap_or(""));
+                batch.ends.push(text.len() as u32);
+            }
+            batch.lines.push((start + row + 1) as u64);
+        }
+        batch.rows_read = len as u64;
+        batch.bytes = text.len() as u64;
+        batch.text = text;
+        Ok(batch)
     }
-    batch.rows_read = len as u64;
-    batch.bytes = text.len() as u64;
-    batch.text = text;
-    batch
 }
 
 pub fn load(name: &str, kind: SourceKind, bytes: &[u8]) -> Result<RawTable> {
-    RawTable::collect(open(name, kind, bytes)?)
+    RawTable::collect(open(name, kind, Cow::Owned(bytes.to_vec()))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(row_group: usize) -> Vec<u8> {
+        let id: Vec<Option<&str>> = vec![Some("a"), Some("b"), None, Some("d"), Some("e"), Some("f"), Some("g"), Some("h")];
+        let n: Vec<Option<i64>> = vec![Some(1), None, Some(3), Some(4), Some(5), Some(6), Some(7), Some(-8)];
+        let x: Vec<Option<f64>> = vec![Some(0.5); 8];
+        let mut df = DataFrame::new(
+            8,
+            vec![
+                Series::new("id".into(), id).into_column(),
+                Series::new("n".into(), n).into_column(),
+                Series::new("x".into(), x).into_column(),
+            ],
+        )
+        .unwrap();
+        let mut buf = Vec::new();
+        ParquetWriter::new(&mut buf).with_row_group_size(Some(row_group)).finish(&mut df).unwrap();
+        buf
+    }
+
+    #[test]
+    fn reads_row_groups_as_batches_in_order() {
+        let t = load("t.parquet", SourceKind::Visits, &file(3)).unwrap();
+        assert_eq!(t.headers, vec!["id", "n", "x"]);
+        // The writer evens the groups out; what matters is that there are several.
+        assert!(t.batches.len() > 1);
+        assert_eq!(t.batches.iter().map(|b| b.height()).sum::<usize>(), 8);
+        let rows: Vec<(String, String, u64)> = t
+            .batches
+            .iter()
+            .flat_map(|b| (0..b.height()).map(move |r| (b.get(r, 0).to_string(), b.get(r, 1).to_string(), b.lines[r])))
+            .collect();
+        assert_eq!(rows[1], ("b".to_string(), String::new(), 2), "a null is an empty field");
+        assert_eq!(rows[2], (String::new(), "3".to_string(), 3));
+        assert_eq!(rows[7], ("h".to_string(), "-8".to_string(), 8), "rows are numbered across row groups");
+        assert_eq!(t.batches[1].get(1, 2), "0.5");
+        // One row group or many: the same rows.
+        let whole = load("t.parquet", SourceKind::Visits, &file(100)).unwrap();
+        assert_eq!(whole.batches.len(), 1);
+        let flat = |t: &RawTable| -> Vec<String> {
+            t.batches.iter().flat_map(|b| (0..b.height()).flat_map(move |r| (0..3).map(move |c| b.get(r, c).to_string()))).collect()
+        };
+        assert_eq!(flat(&t), flat(&whole));
+    }
 }
