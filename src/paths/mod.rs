@@ -91,6 +91,9 @@ pub struct PathSet {
     pub ranks: Vec<u32>,
     /// Whether touches carry real times (false for an aggregated path table).
     pub timed: bool,
+    /// File and customer of every call as read, duplicates included: match rates count records.
+    /// The dataset's own touches are dropped once the timelines are built (they are as large).
+    pub calls: Vec<(u16, u32)>,
 }
 
 impl PathSet {
@@ -145,9 +148,11 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     let ranks = data.strings.ranks();
     let rank = |s: Sym| ranks[s as usize];
 
-    // Timelines.
-    let mut touches: Vec<PTouch> = data
-        .touches
+    // Timelines. The dataset's touches are not kept: at 50M visits they are 1.7 GB.
+    let raw = std::mem::take(&mut data.touches);
+    let calls: Vec<(u16, u32)> =
+        raw.iter().filter(|t| t.kind == TouchKind::Call).map(|t| (t.file, stitching.customer_of_record[t.record as usize])).collect();
+    let mut touches: Vec<PTouch> = raw
         .par_iter()
         .map(|t| PTouch {
             ts: t.ts,
@@ -160,6 +165,7 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
             campaign: t.campaign,
         })
         .collect();
+    drop(raw);
     let key = |t: &PTouch| (t.customer, t.ts, t.kind, rank(t.channel), rank(t.source), rank(t.medium), rank(t.campaign));
     // Sorting on (customer, time) alone is much cheaper; touches that share both (rare) are
     // then ordered by their tags, which gives the same order as sorting on the full key.
@@ -275,5 +281,5 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     paths.reserve_exact(nulls.len());
     paths.par_extend(order.into_par_iter().map(|(.., i)| nulls[i as usize].clone()));
 
-    PathSet { data, stitching, touches, conversions, paths, converting, lookback, customers_with_touches, ranks, timed: true }
+    PathSet { data, stitching, touches, conversions, paths, converting, lookback, customers_with_touches, ranks, timed: true, calls }
 }

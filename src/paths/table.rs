@@ -163,6 +163,7 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
         customers_with_touches: 0,
         ranks,
         timed: false,
+        calls: Vec::new(),
     })
 }
 

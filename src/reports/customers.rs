@@ -116,10 +116,10 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
         e.0 += 1;
         e.1 += u64::from(web_of_record(c.record));
     }
-    for t in set.data.touches.iter().filter(|t| t.kind == TouchKind::Call) {
-        let e = per_file.entry(t.file).or_default();
+    for &(file, customer) in &set.calls {
+        let e = per_file.entry(file).or_default();
         e.0 += 1;
-        e.1 += u64::from(web_of_record(t.record));
+        e.1 += u64::from(cust[customer as usize].web);
     }
     for (file, (total, matched)) in &per_file {
         let name = files.get(*file as usize).map(|f| format!("{} ({})", f.file, f.kind)).unwrap_or_default();

@@ -56,9 +56,11 @@ pub fn stitch_stats(set: &PathSet, top: usize) -> StitchStats {
         let k = kinds.get(file as usize)?.kind.as_str();
         SourceKind::ALL.iter().position(|x| x.name() == k)
     };
-    for t in &set.data.touches {
+    // Timelines hold each touch once; a touch dropped as a duplicate has a twin of the same
+    // kind on the same customer, so the flags are the same.
+    for t in &set.touches {
         if let Some(k) = kind_index(t.file) {
-            per_kind[k].1[set.stitching.customer_of_record[t.record as usize] as usize] = true;
+            per_kind[k].1[t.customer as usize] = true;
         }
     }
     for c in &set.data.conversions {
