@@ -230,12 +230,12 @@ pub fn prepare(cfg: &Config, data: &DataArgs, v: Verbosity) -> Result<PathSet> {
 
 /// Peak memory of a run: a fixed part plus so many bytes per byte of input, in tenths, by how
 /// the input is stored. Measured (BENCHMARKS.md): 1M visits, 178 MB of CSV, peak 0.4 GB; 10M
-/// visits, 1.78 GB of CSV, peak 2.9 GB, or 0.25 GB of Parquet, peak 4.0 GB; 50M visits, 8.9 GB
-/// of CSV, peak 14.1 GB, or 1.26 GB of Parquet, peak 17.2 GB. Rounded up.
+/// visits, 1.78 GB of CSV, peak 2.5 GB; 50M visits, 8.9 GB of CSV, peak 12.3 GB, or 1.26 GB
+/// of Parquet, peak 12.2 GB. Rounded up, with room for exports denser in identifiers.
 const MEMORY_BASE: u64 = 256 << 20;
-const MEMORY_TENTHS_CSV: u64 = 17;
+const MEMORY_TENTHS_CSV: u64 = 15;
 const MEMORY_TENTHS_GZIP: u64 = 100;
-const MEMORY_TENTHS_PARQUET: u64 = 160;
+const MEMORY_TENTHS_PARQUET: u64 = 120;
 
 /// The memory a run over these inputs is expected to need at its peak.
 pub fn memory_estimate(cfg: &Config) -> (u64, u64) {
