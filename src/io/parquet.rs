@@ -85,7 +85,13 @@ impl Group {
             columns.push(text.str()?.clone());
         }
         if columns.len() != width || df.height() != len {
-            return Err(anyhow!("not a readable Parquet file: rows {}..{} do not have the file's {width} columns", start + 1, start + len));
+            return Err(anyhow!(
+                "not a readable Parquet file: rows {}–{} (one row group) read as {} rows of {} columns; the file declares {len} rows of {width}",
+                start + 1,
+                start + len,
+                df.height(),
+                columns.len()
+            ));
         }
         let mut batch = Batch::new(width.max(1), len * width * 8);
         let mut text = String::new();

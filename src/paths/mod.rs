@@ -77,6 +77,7 @@ impl Path {
 
 /// Customers' timelines and paths: the input of every model.
 pub struct PathSet {
+    /// The normalized inputs. Their touches have been moved into `touches` (as timelines).
     pub data: Dataset,
     pub stitching: Stitching,
     pub touches: Vec<PTouch>,
