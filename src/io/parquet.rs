@@ -47,6 +47,8 @@ pub fn open(name: &str, kind: SourceKind, bytes: Cow<'static, [u8]>) -> Result<S
         Ok((reader.get_metadata()?.clone(), reader.schema()?))
     })?;
     let headers: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let sizes: Vec<usize> = metadata.row_groups.iter().map(|g| g.num_rows()).collect();
+    check_group_sizes(&sizes, headers.len(), super::meminfo("MemAvailable").unwrap_or(u64::MAX))?;
     let mut groups = Vec::with_capacity(metadata.row_groups.len());
     let mut start = 0usize;
     for g in &metadata.row_groups {
@@ -60,6 +62,27 @@ pub fn open(name: &str, kind: SourceKind, bytes: Cow<'static, [u8]>) -> Result<S
     let head = Head { name: name.to_string(), kind, headers, delimiter: None, encoding: "parquet" };
     let blocks = groups.into_iter().map(move |(start, len)| Ok(Block::Parquet(Group { file: file.clone(), start, len })));
     Ok(Source { head, layout, blocks: Box::new(blocks) })
+}
+
+/// A row group is decoded whole (slicing one re-decodes it from its start), so one that would
+/// not fit is refused with a clear error before the reader allocates for it: a few kilobytes of
+/// run-length-encoded nulls can declare a billion rows. Per row and column, the decoder's value
+/// (16 bytes for text) and the batch's field end (4 bytes), plus the row's line number.
+fn check_group_sizes(rows: &[usize], width: usize, available: u64) -> Result<()> {
+    let per_row = 8 + 20 * width.max(1) as u64;
+    for (i, &n) in rows.iter().enumerate() {
+        let need = (n as u64).saturating_mul(per_row);
+        if need > available / 4 {
+            let gb = |b: u64| b as f64 / 1e9;
+            return Err(anyhow!(
+                "not a readable Parquet file: row group {} holds {n} rows of {width} columns, about {:.1} GB once decoded, more than a quarter of the {:.1} GB of memory available; write the file with smaller row groups",
+                i + 1,
+                gb(need),
+                gb(available)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The machine's memory in bytes (unbounded where it cannot be read): a file claiming more rows
@@ -134,6 +157,15 @@ mod tests {
         let mut buf = Vec::new();
         ParquetWriter::new(&mut buf).with_row_group_size(Some(row_group)).finish(&mut df).unwrap();
         buf
+    }
+
+    #[test]
+    fn a_row_group_too_large_for_memory_is_refused() {
+        // 12 columns: 248 bytes a row once decoded.
+        assert!(check_group_sizes(&[1_000_000, 1_000_000], 12, 4_000_000_000).is_ok());
+        let err = check_group_sizes(&[1_000_000, 20_000_000], 12, 4_000_000_000).unwrap_err().to_string();
+        assert!(err.contains("row group 2 holds 20000000 rows of 12 columns"), "{err}");
+        assert!(err.contains("smaller row groups"), "{err}");
     }
 
     #[test]
