@@ -125,8 +125,8 @@ pub fn registry(p: &ModelParams) -> Vec<Box<dyn Model>> {
 }
 
 /// Checks `--model` names before any input is read, so a typo fails at once rather than after
-/// minutes of loading.
-pub fn check_names(spec: &str) -> Result<()> {
+/// minutes of loading; returns the names asked for (`all` among them, if given).
+pub fn check_names(spec: &str) -> Result<Vec<&str>> {
     let all = registry(&ModelParams::default());
     let wanted: Vec<&str> = spec.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
     if wanted.is_empty() {
@@ -140,14 +140,13 @@ pub fn check_names(spec: &str) -> Result<()> {
             )));
         }
     }
-    Ok(())
+    Ok(wanted)
 }
 
 /// Resolves `--model` (comma-separated names or `all`) against the registry.
 pub fn select(spec: &str, p: &ModelParams, set: &PathSet) -> Result<Vec<Box<dyn Model>>> {
-    check_names(spec)?;
+    let wanted = check_names(spec)?;
     let all = registry(p);
-    let wanted: Vec<&str> = spec.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
     let usable = |m: &dyn Model| -> std::result::Result<(), String> {
         if m.needs_timestamps() && !set.timed {
             return Err("it needs touch times, and a path table has none".into());
