@@ -199,29 +199,46 @@ fn record_boundary(b: &[u8], delimiter: u8) -> Option<usize> {
     last
 }
 
-/// Splits one record starting at `pos` into `out` (field text, quotes removed) and `ends`;
-/// returns where the next record starts and counts the line breaks consumed.
-fn split_record(b: &[u8], mut pos: usize, delimiter: u8, out: &mut Vec<u8>, ends: &mut Vec<u32>, lines: &mut u64) -> usize {
+/// Splits one record starting at `pos`, pushing each field's start and end to `spans`. A field
+/// is a span of the block itself unless its quotes had to be undone (an escaped quote, text after
+/// the closing quote): then it is written to `extra`, its span indexes `extra`, and its place in
+/// `spans` is noted in `moved`. Returns where the next record starts and counts the line breaks
+/// consumed.
+fn split_record(b: &[u8], mut pos: usize, delimiter: u8, out: &mut Fields, lines: &mut u64) -> usize {
     let n = b.len();
     loop {
+        let mut quoted = None;
+        let mut copied = false;
+        let extra_start = out.extra.len();
         if pos < n && b[pos] == b'"' {
             pos += 1;
+            let open = pos;
             loop {
                 match memchr::memchr(b'"', &b[pos..]) {
                     None => {
                         *lines += memchr::memchr_iter(b'\n', &b[pos..]).count() as u64;
-                        out.extend_from_slice(&b[pos..]);
+                        if copied {
+                            out.extra.extend_from_slice(&b[pos..]);
+                        } else {
+                            quoted = Some((open, n));
+                        }
                         pos = n;
                         break;
                     }
                     Some(off) => {
                         let q = pos + off;
                         *lines += memchr::memchr_iter(b'\n', &b[pos..q]).count() as u64;
-                        out.extend_from_slice(&b[pos..q]);
                         if b.get(q + 1) == Some(&b'"') {
-                            out.push(b'"');
+                            copied = true;
+                            out.extra.extend_from_slice(&b[pos..q]);
+                            out.extra.push(b'"');
                             pos = q + 2;
                         } else {
+                            if copied {
+                                out.extra.extend_from_slice(&b[pos..q]);
+                            } else {
+                                quoted = Some((open, q));
+                            }
                             pos = q + 1;
                             break;
                         }
@@ -235,8 +252,18 @@ fn split_record(b: &[u8], mut pos: usize, delimiter: u8, out: &mut Vec<u8>, ends
         let start = pos;
         pos = memchr::memchr2(delimiter, b'\n', &b[pos..]).map_or(n, |o| pos + o);
         let end = if pos > start && b[pos - 1] == b'\r' && (pos == n || b[pos] == b'\n') { pos - 1 } else { pos };
-        out.extend_from_slice(&b[start..end]);
-        ends.push(out.len() as u32);
+        match quoted {
+            None if !copied => out.push(start, end),
+            Some((qs, qe)) if start == end => out.push(qs, qe),
+            _ => {
+                if let Some((qs, qe)) = quoted {
+                    out.extra.extend_from_slice(&b[qs..qe]);
+                }
+                out.extra.extend_from_slice(&b[start..end]);
+                out.moved.push(out.spans.len() as u32);
+                out.push(extra_start, out.extra.len());
+            }
+        }
         if pos < n && b[pos] == delimiter {
             pos += 1;
             continue;
@@ -249,84 +276,166 @@ fn split_record(b: &[u8], mut pos: usize, delimiter: u8, out: &mut Vec<u8>, ends
     }
 }
 
+/// The fields of a block as they are split: spans of the block's text, and the text of fields
+/// whose quotes had to be undone.
+#[derive(Default)]
+struct Fields {
+    spans: Vec<u32>,
+    extra: Vec<u8>,
+    moved: Vec<u32>,
+}
+
+impl Fields {
+    fn push(&mut self, start: usize, end: usize) {
+        // Blocks are refused past 2 GB (see `tokenize`), so offsets fit.
+        self.spans.push(start as u32);
+        self.spans.push(end as u32);
+    }
+
+    /// Drops the fields from the `mark`-th span on (a rejected or blank row).
+    fn truncate(&mut self, mark: usize, extra_mark: usize) {
+        self.spans.truncate(mark);
+        self.extra.truncate(extra_mark);
+        while self.moved.last().is_some_and(|&m| m as usize >= mark) {
+            self.moved.pop();
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.spans.len() / 2
+    }
+
+    /// Field `i`'s bytes; `b` is what the spans were taken from.
+    fn get<'a>(&'a self, b: &'a [u8], i: usize) -> &'a [u8] {
+        let (s, e) = (self.spans[2 * i] as usize, self.spans[2 * i + 1] as usize);
+        if self.moved.binary_search(&(2 * i as u32)).is_ok() {
+            &self.extra[s..e]
+        } else {
+            &b[s..e]
+        }
+    }
+
+    fn is_empty(&self, field: usize) -> bool {
+        self.spans[2 * field] == self.spans[2 * field + 1]
+    }
+}
+
 /// Whether the record at `start..end` is an empty line.
 fn blank(b: &[u8]) -> bool {
     matches!(b, [] | [b'\n'] | [b'\r', b'\n'] | [b'\r'])
 }
 
-/// Splits a block of whole records into a batch; rows with the wrong number of fields become
-/// rejects with their line.
-pub fn tokenize(name: &str, raw: &[u8], first_line: u64, offset: u64, layout: &super::Layout) -> Result<super::Batch> {
-    use super::Decode;
-    let decoded;
-    let (bytes, valid) = match layout.decode {
-        Decode::Cp1251 => {
-            decoded = encoding_rs::WINDOWS_1251.decode_without_bom_handling(raw).0;
-            (decoded.as_bytes(), true)
+/// A block of an auto-detected UTF-8 file that is not all UTF-8: each record that is not is
+/// decoded as Windows-1251, the only other encoding these exports come in. Records end at the
+/// same bytes in both encodings (quotes, delimiters and line breaks are ASCII in both), so the
+/// text splits as the bytes did. Returns the text and the start of each record decoded.
+fn decode_mixed(raw: &[u8], delimiter: u8) -> (String, Vec<usize>) {
+    let mut text = String::with_capacity(raw.len() + raw.len() / 2);
+    let mut decoded = Vec::new();
+    let mut scratch = Fields::default();
+    let (mut pos, mut lines) = (0, 0);
+    while pos < raw.len() {
+        let start = pos;
+        pos = split_record(raw, pos, delimiter, &mut scratch, &mut lines);
+        scratch.truncate(0, 0);
+        match std::str::from_utf8(&raw[start..pos]) {
+            Ok(row) => text.push_str(row),
+            Err(_) => {
+                decoded.push(text.len());
+                text.push_str(&encoding_rs::WINDOWS_1251.decode_without_bom_handling(&raw[start..pos]).0);
+            }
         }
-        Decode::Utf8 => match std::str::from_utf8(raw) {
-            Ok(_) => (raw, true),
+    }
+    (text, decoded)
+}
+
+/// Splits a block of whole records into a batch; rows with the wrong number of fields become
+/// rejects with their line. Fields are spans of the block's own text: nothing is copied but the
+/// few fields whose quotes had to be undone.
+pub fn tokenize(name: &str, raw: Vec<u8>, first_line: u64, offset: u64, layout: &super::Layout) -> Result<super::Batch> {
+    use super::Decode;
+    // Spans are 32-bit and fields moved out of the block can add up to its size again.
+    if raw.len() > (u32::MAX / 2) as usize {
+        bail!("line {first_line}: a block of more than 2 GB of text (a single record this long is not an export row)");
+    }
+    let raw_len = raw.len() as u64;
+    let (text, decoded) = match layout.decode {
+        Decode::Cp1251 => {
+            let text = encoding_rs::WINDOWS_1251.decode_without_bom_handling(&raw).0.into_owned();
+            super::pool::give_bytes(raw);
+            (text, Vec::new())
+        }
+        Decode::Utf8 => match String::from_utf8(raw) {
+            Ok(text) => (text, Vec::new()),
             Err(e) => bail!(
                 "the file is not valid UTF-8 (first bad byte at offset {}); if it is a Windows-1251 export, set `encoding = \"cp1251\"`",
-                offset + e.valid_up_to() as u64
+                offset + e.utf8_error().valid_up_to() as u64
             ),
         },
-        Decode::Utf8Lenient => (raw, std::str::from_utf8(raw).is_ok()),
+        Decode::Utf8Lenient => match String::from_utf8(raw) {
+            Ok(text) => (text, Vec::new()),
+            Err(e) => {
+                let raw = e.into_bytes();
+                let mixed = decode_mixed(&raw, layout.delimiter);
+                super::pool::give_bytes(raw);
+                mixed
+            }
+        },
     };
+    if text.len() > (u32::MAX / 2) as usize {
+        bail!("line {first_line}: a block of more than 2 GB of text (a single record this long is not an export row)");
+    }
+    let bytes = text.as_bytes();
     let width = layout.width.max(1);
     let mut batch = super::Batch::new(width, bytes.len());
-    batch.bytes = raw.len() as u64;
-    let mut out: Vec<u8> = super::pool::bytes(bytes.len());
-    let mut ends = std::mem::take(&mut batch.ends);
-    let (mut pos, mut line) = (0, first_line);
+    batch.bytes = raw_len;
+    let mut out = Fields { spans: std::mem::take(&mut batch.spans), ..Default::default() };
+    let (mut pos, mut line, mut next_decoded) = (0, first_line, decoded.iter().peekable());
     while pos < bytes.len() {
-        let (start, row_line, out_mark, ends_mark) = (pos, line, out.len(), ends.len());
-        pos = split_record(bytes, pos, layout.delimiter, &mut out, &mut ends, &mut line);
-        if out.len() > u32::MAX as usize {
-            bail!("line {row_line}: a block of more than 4 GB of text");
-        }
-        let mut fields = ends.len() - ends_mark;
-        if fields == 1 && out.len() == out_mark && blank(&bytes[start..pos]) {
-            ends.truncate(ends_mark);
+        let (start, row_line, mark, extra_mark) = (pos, line, out.spans.len(), out.extra.len());
+        pos = split_record(bytes, pos, layout.delimiter, &mut out, &mut line);
+        let was_decoded = next_decoded.next_if(|&&d| d == start).is_some();
+        let mut fields = out.len() - mark / 2;
+        if fields == 1 && out.is_empty(mark / 2) && blank(&bytes[start..pos]) {
+            out.truncate(mark, extra_mark);
             continue;
         }
         batch.rows_read += 1;
         // A trailing empty field from a line ending in the delimiter is common and harmless.
-        if fields == width + 1 && ends[ends.len() - 1] == ends[ends.len() - 2] {
-            ends.pop();
+        if fields == width + 1 && out.is_empty(out.len() - 1) {
+            out.truncate(out.spans.len() - 2, out.extra.len());
             fields -= 1;
         }
         if fields != width {
-            let text = String::from_utf8_lossy(bytes[start..pos].strip_suffix(b"\n").unwrap_or(&bytes[start..pos]));
+            let text = &text[start..pos];
             batch.rejects.push(Reject {
                 file: name.to_string(),
                 line: row_line,
                 column: String::new(),
                 reason: format!("expected {width} fields, found {fields}"),
-                value: truncate(text.trim_end_matches('\r'), 200),
+                value: truncate(text.strip_suffix('\n').unwrap_or(text).trim_end_matches('\r'), 200),
             });
-            out.truncate(out_mark);
-            ends.truncate(ends_mark);
+            out.truncate(mark, extra_mark);
             continue;
         }
-        if !valid && std::str::from_utf8(&out[out_mark..]).is_err() {
-            // Auto-detection read the file's start as UTF-8; this row is not, so it is taken as
-            // Windows-1251, the only other encoding these exports come in.
-            let row: Vec<u8> = out.split_off(out_mark);
-            let field_ends: Vec<u32> = ends.split_off(ends_mark);
-            let mut from = 0usize;
-            for e in field_ends {
-                let e = e as usize - out_mark;
-                out.extend_from_slice(encoding_rs::WINDOWS_1251.decode_without_bom_handling(&row[from..e]).0.as_bytes());
-                ends.push(out.len() as u32);
-                from = e;
-            }
+        if was_decoded {
             batch.cp1251_rows += 1;
         }
         batch.lines.push(row_line);
     }
-    batch.text = String::from_utf8(out).map_err(|e| anyhow!("{name}: text is not UTF-8 after decoding: {e}"))?;
-    batch.ends = ends;
+    // The moved fields go after the block's text, so every span indexes one string. They are
+    // pieces of the text cut at ASCII bytes, so they are text too.
+    let base = text.len() as u32;
+    let mut text = text;
+    if !out.extra.is_empty() {
+        text.push_str(std::str::from_utf8(&out.extra).map_err(|e| anyhow!("{name}: text is not UTF-8 after decoding: {e}"))?);
+        for &m in &out.moved {
+            out.spans[m as usize] += base;
+            out.spans[m as usize + 1] += base;
+        }
+    }
+    batch.text = text;
+    batch.spans = out.spans;
     Ok(batch)
 }
 
@@ -400,23 +509,23 @@ pub fn open<'a>(
         }
         blocks.fill(want)?;
     }
-    let (mut out, mut ends) = (Vec::new(), vec![0u32]);
+    let mut out = Fields::default();
     let consumed = if blocks.buf.iter().all(|&c| c == b'\n' || c == b'\r') {
         blocks.buf.len()
     } else {
-        split_record(&blocks.buf, 0, delimiter, &mut out, &mut ends, &mut lines)
+        split_record(&blocks.buf, 0, delimiter, &mut out, &mut lines)
     };
-    blocks.buf.drain(..consumed);
-    blocks.offset += consumed as u64;
-    blocks.line = 1 + lines;
-    let mut headers = Vec::with_capacity(ends.len().saturating_sub(1));
-    for w in ends.windows(2) {
-        let field = &out[w[0] as usize..w[1] as usize];
+    let mut headers = Vec::with_capacity(out.len());
+    for i in 0..out.len() {
+        let field = out.get(&blocks.buf, i);
         headers.push(match decode {
             super::Decode::Cp1251 => encoding_rs::WINDOWS_1251.decode_without_bom_handling(field).0.into_owned(),
             _ => String::from_utf8(field.to_vec()).map_err(|_| anyhow!("cannot read the header row: it is not valid UTF-8"))?,
         });
     }
+    blocks.buf.drain(..consumed);
+    blocks.offset += consumed as u64;
+    blocks.line = 1 + lines;
     let headers: Vec<String> = headers.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_string()).collect();
     let layout = super::Layout { delimiter, width: headers.len(), decode };
     let head = super::Head { name: name.to_string(), kind, headers, delimiter: Some(delimiter), encoding: enc_name };
@@ -495,6 +604,41 @@ mod tests {
         assert_eq!((b.get(2, 0), b.get(2, 1)), ("last", "row"));
         // Blank lines are skipped; a quoted line break still counts as a line.
         assert_eq!(b.lines, vec![2, 4, 6]);
+    }
+
+    #[test]
+    fn quoted_fields_that_must_be_rewritten_sit_beside_those_that_need_not() {
+        // Header with an escaped quote; text after a closing quote; an empty quoted field; a
+        // trailing delimiter; an unclosed quote running to the end.
+        let t = load(
+            "t.csv",
+            SourceKind::Visits,
+            b"\"a \"\"1\"\"\";b;c\n\"ab\"cd;\"\";plain;\n\"q\"\"\";\"x\"\r\n1;2;3\n\"open;end",
+            None,
+            Encoding::Auto,
+        )
+        .unwrap();
+        assert_eq!(t.headers, vec!["a \"1\"", "b", "c"]);
+        let b = &t.batches[0];
+        assert_eq!((b.get(0, 0), b.get(0, 1), b.get(0, 2)), ("abcd", "", "plain"));
+        assert_eq!(b.lines, vec![2, 4]);
+        assert_eq!((b.get(1, 0), b.get(1, 1), b.get(1, 2)), ("1", "2", "3"));
+        let reasons: Vec<(u64, &str)> = b.rejects.iter().map(|r| (r.line, r.reason.as_str())).collect();
+        assert_eq!(reasons, vec![(3, "expected 3 fields, found 2"), (5, "expected 3 fields, found 1")]);
+    }
+
+    #[test]
+    fn rows_of_a_utf8_file_that_are_not_utf8_are_read_as_cp1251() {
+        // Auto-detection found the file's start to be UTF-8; this block is not all UTF-8.
+        let mut raw = b"\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0;1\n".to_vec();
+        raw.extend_from_slice(b"\xcc\xee\xf1\xea\xe2\xe0;2\n\"\xcc\"\"\xee\";3\n\xcc;4;5\n");
+        let layout = super::super::Layout { delimiter: b';', width: 2, decode: super::super::Decode::Utf8Lenient };
+        let b = &tokenize("t.csv", raw, 2, 0, &layout).unwrap();
+        let rows: Vec<(&str, &str)> = (0..b.height()).map(|r| (b.get(r, 0), b.get(r, 1))).collect();
+        assert_eq!(rows, vec![("Москва", "1"), ("Москва", "2"), ("М\"о", "3")]);
+        assert_eq!(b.cp1251_rows, 2, "the rejected row is not counted as read");
+        assert_eq!(b.rejects.len(), 1);
+        assert_eq!(b.rejects[0].value, "М;4;5");
     }
 
     #[test]

@@ -29,12 +29,12 @@ pub struct Head {
     pub encoding: &'static str,
 }
 
-/// Rows of one block, every field as text: one buffer and the end offset of each field.
+/// Rows of one block, every field as text: one buffer and the span of each field in it.
 #[derive(Debug, Default)]
 pub struct Batch {
     pub(crate) text: String,
-    /// `ends[i]..ends[i + 1]` is field `i` (row-major); `ends[0] == 0`.
-    pub(crate) ends: Vec<u32>,
+    /// `spans[2 * i]..spans[2 * i + 1]` is field `i` (row-major) in `text`.
+    pub(crate) spans: Vec<u32>,
     width: usize,
     /// Line (CSV, header included) or row number (Parquet) of each row, 1-based.
     pub lines: Vec<u64>,
@@ -50,9 +50,7 @@ pub struct Batch {
 
 impl Batch {
     pub(crate) fn new(width: usize, capacity: usize) -> Batch {
-        let mut ends = pool::ends(capacity / 8 + 1);
-        ends.push(0);
-        Batch { text: String::new(), ends, width, ..Default::default() }
+        Batch { text: String::new(), spans: pool::ends(capacity / 4 + 2), width, ..Default::default() }
     }
 
     pub fn height(&self) -> usize {
@@ -62,13 +60,13 @@ impl Batch {
     /// Hands the buffers back to this thread's pool for the next block.
     pub fn recycle(self) {
         pool::give_bytes(self.text.into_bytes());
-        pool::give_ends(self.ends);
+        pool::give_ends(self.spans);
     }
 
     /// Field `col` of row `row`, exactly as written (quotes removed).
     pub fn get(&self, row: usize, col: usize) -> &str {
-        let i = row * self.width + col;
-        match (self.ends.get(i), self.ends.get(i + 1)) {
+        let i = 2 * (row * self.width + col);
+        match (self.spans.get(i), self.spans.get(i + 1)) {
             (Some(&a), Some(&b)) => self.text.get(a as usize..b as usize).unwrap_or(""),
             _ => "",
         }
@@ -104,11 +102,7 @@ impl Block {
     /// Splits the block into fields.
     pub fn parse(self, name: &str, layout: &Layout) -> Result<Batch> {
         match self {
-            Block::Text { bytes, first_line, offset } => {
-                let batch = csv::tokenize(name, &bytes, first_line, offset, layout);
-                pool::give_bytes(bytes);
-                batch
-            }
+            Block::Text { bytes, first_line, offset } => csv::tokenize(name, bytes, first_line, offset, layout),
             Block::Parquet(group) => group.rows(layout.width),
         }
     }

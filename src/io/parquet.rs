@@ -121,10 +121,18 @@ impl Group {
         let mut values: Vec<_> = columns.iter().map(|c| c.iter()).collect();
         for row in 0..len {
             for v in values.iter_mut() {
+                batch.spans.push(text.len() as u32);
                 text.push_str(v.next().flatten().unwrap_or(""));
-                batch.ends.push(text.len() as u32);
+                batch.spans.push(text.len() as u32);
             }
             batch.lines.push((start + row + 1) as u64);
+        }
+        if text.len() > u32::MAX as usize {
+            return Err(anyhow!(
+                "rows {}–{} (one row group) hold more than 4 GB of text; write the file with smaller row groups",
+                start + 1,
+                start + len
+            ));
         }
         batch.rows_read = len as u64;
         batch.bytes = text.len() as u64;
