@@ -24,6 +24,9 @@ impl TimeParser {
         if let Some(fmt) = self.format.clone() {
             return self.parse_with_format(s, &fmt);
         }
+        if let Some(naive) = common(s.as_bytes()) {
+            return Ok(self.local_to_utc(naive));
+        }
         if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
             return unix(s);
         }
@@ -130,6 +133,26 @@ fn split_offset(s: &str) -> (&str, Option<i64>) {
     (t, None)
 }
 
+/// The two layouts nearly every export uses, `31.10.2026 14:05:00` and `2026-10-31 14:05:00`
+/// (or with `T`), read without the general parser's searching; anything else is `None` and goes
+/// to [`parse_auto`], which reads these the same way.
+fn common(b: &[u8]) -> Option<NaiveDateTime> {
+    if b.len() != 19 || b[13] != b':' || b[16] != b':' || !(b[10] == b' ' || b[10] == b'T' && b[4] == b'-') {
+        return None;
+    }
+    let two = |i: usize| -> Option<u32> {
+        let (h, l) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+        (h < 10 && l < 10).then_some(h as u32 * 10 + l as u32)
+    };
+    let (y, m, d) = match (b[2], b[4], b[5], b[7]) {
+        (b'.', _, b'.', _) => (two(6)? * 100 + two(8)?, two(3)?, two(0)?),
+        (_, b'-', _, b'-') => (two(0)? * 100 + two(2)?, two(5)?, two(8)?),
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(y as i32, m, d)?;
+    Some(date.and_time(NaiveTime::from_hms_opt(two(11)?, two(14)?, two(17)?)?))
+}
+
 /// Recognises the supported layouts. Returns the naive date-time and an explicit offset if any.
 pub fn parse_auto(s: &str) -> Option<(NaiveDateTime, Option<i64>)> {
     let (body, offset) = split_offset(s);
@@ -204,6 +227,32 @@ mod tests {
         assert_eq!(p.parse("2026-10-31 14:05:00.123"), Ok(utc("2026-10-31 11:05:00")));
         assert_eq!(p.parse("2026-10-31T09:05:00-0200"), Ok(utc("2026-10-31 11:05:00")));
         assert_eq!(p.parse("2026-10-31 14:05:00"), Ok(utc("2026-10-31 11:05:00")));
+    }
+
+    #[test]
+    fn the_common_layouts_read_as_the_general_parser_reads_them() {
+        // Both paths then go through the same zone conversion, so UTC shows any difference.
+        let mut p = TimeParser::new(chrono_tz::UTC, None);
+        for s in [
+            "31.10.2026 14:05:00",
+            "2026-10-31 14:05:00",
+            "2026-10-31T14:05:00",
+            "29.02.2024 23:59:59",
+            "01.01.0001 00:00:00",
+            "29.02.2026 10:00:00",
+            "31.04.2026 10:00:00",
+            "31.10.2026 24:00:00",
+            "31.10.2026 14:60:00",
+            "31.10.2026 14:05:60",
+            "31.10.2026T14:05:00",
+            "3a.10.2026 14:05:00",
+            "2026/10/31 14:05:00",
+            "2026-10-31 14:05:0x",
+            "31.10.2026 14:05:+0",
+        ] {
+            let general = parse_auto(s).map(|(n, off)| n.and_utc().timestamp() - off.unwrap_or(0));
+            assert_eq!(p.parse(s).ok(), general, "{s}");
+        }
     }
 
     #[test]
