@@ -317,6 +317,17 @@ impl Records {
         self.offsets.len() - 1
     }
 
+    /// Identifiers carried, counted once per record.
+    pub fn members(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Room for `records` more records carrying `members` identifiers in all.
+    pub fn reserve(&mut self, records: usize, members: usize) {
+        self.offsets.reserve_exact(records);
+        self.members.reserve_exact(members);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -499,17 +510,39 @@ pub struct Stitching {
     pub customer_of_record: Vec<u32>,
     /// Customer index of every identifier; `u32::MAX` for refused ones.
     pub customer_of_node: Vec<u32>,
-    /// Stable key of each customer: salted hash of its smallest identifier (see [`hash_u64`]);
-    /// `None` for a customer known by no usable identifier. Ordered as the hex keys shown.
-    pub customer_keys: Vec<Option<u64>>,
+    /// Each customer's smallest identifier (`u32::MAX` for a customer known by none), whose
+    /// salted hash is its stable key (see [`Stitching::key`]). Hashing every customer up front
+    /// costs more than the rest of a run's key work: most keys are never looked at.
+    key_nodes: Vec<u32>,
+    salt: String,
     /// Identifiers per customer, by kind (for `stitch` statistics).
     pub identifiers: Vec<u32>,
     pub refused: Vec<Refused>,
 }
 
 impl Stitching {
+    /// The outcome for customers known only by number (a path table): none has a key.
+    pub fn keyless(customers: usize) -> Stitching {
+        Stitching {
+            customer_of_record: Vec::new(),
+            customer_of_node: Vec::new(),
+            key_nodes: vec![u32::MAX; customers],
+            salt: String::new(),
+            identifiers: vec![0; customers],
+            refused: Vec::new(),
+        }
+    }
+
     pub fn customers(&self) -> usize {
-        self.customer_keys.len()
+        self.key_nodes.len()
+    }
+
+    /// Stable key of a customer: salted hash of its smallest identifier (see [`hash_u64`]);
+    /// `None` for a customer known by no usable identifier. Ordered as the hex keys shown.
+    /// `g` is the graph this stitching was made from.
+    pub fn key(&self, g: &IdGraph, customer: u32) -> Option<u64> {
+        let node = *self.key_nodes.get(customer as usize)?;
+        (node != u32::MAX).then(|| hash_u64(&self.salt, g.key_bytes(node)))
     }
 }
 
@@ -726,8 +759,8 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     drop(prefixes);
     // Anonymous customers get no key here: only the records' own content (a receipt id) can
     // name them without depending on input order, and that is known to the caller.
-    let customer_keys = best.par_iter().map(|&(_, b)| (b != u32::MAX).then(|| hash_u64(salt, g.key_bytes(b)))).collect();
-    Stitching { customer_of_record, customer_of_node, customer_keys, identifiers, refused }
+    let key_nodes = best.into_iter().map(|(_, b)| b).collect();
+    Stitching { customer_of_record, customer_of_node, key_nodes, salt: salt.to_string(), identifiers, refused }
 }
 
 #[cfg(test)]
@@ -835,7 +868,8 @@ mod tests {
                 let ny = g.node(IdKind::Email, y);
                 g.add_record(&[nx, ny]);
             }
-            let mut k = stitch(&g, 20, "s").customer_keys;
+            let s = stitch(&g, 20, "s");
+            let mut k: Vec<Option<u64>> = (0..s.customers() as u32).map(|c| s.key(&g, c)).collect();
             k.sort();
             k
         };

@@ -270,6 +270,9 @@ const REJECT_KEEP: usize = 100_000;
 /// One input file as the workers see it.
 struct FileCtx<'c> {
     file: u16,
+    /// Size of a CSV file on disk, to make room for its rows at once (for a gzip file this falls
+    /// short, which costs only the growing it would have cost anyway).
+    size: Option<u64>,
     head: Head,
     layout: crate::io::Layout,
     fields: Fields,
@@ -295,7 +298,8 @@ pub fn normalize<'c>(cfg: &'c Config, tables: &[RawTable]) -> Result<Dataset> {
         let head = table.head();
         let layout =
             crate::io::Layout { delimiter: table.delimiter.unwrap_or(b','), width: table.headers.len(), decode: crate::io::Decode::Utf8 };
-        let ctx = Fields::resolve(&head, spec).map(|fields| Arc::new(FileCtx { file: file as u16, head, layout, fields, spec }));
+        let ctx =
+            Fields::resolve(&head, spec).map(|fields| Arc::new(FileCtx { file: file as u16, size: None, head, layout, fields, spec }));
         let batches: Vec<Result<Job<'_, &Batch>>> = match ctx {
             Ok(ctx) => std::iter::once(Ok(Job::Start(ctx.clone())))
                 .chain(table.batches.iter().map(move |b| Ok(Job::Rows(ctx.clone(), b))))
@@ -325,7 +329,11 @@ pub fn load_and_normalize<'c>(cfg: &'c Config, progress: &(dyn Fn(u64) + Sync)) 
     let jobs = cfg.sources.iter().enumerate().flat_map(|(file, spec)| {
         let opened = crate::io::open(spec).and_then(|source| {
             let fields = Fields::resolve(&source.head, spec)?;
-            Ok((Arc::new(FileCtx { file: file as u16, head: source.head, layout: source.layout, fields, spec }), source.blocks))
+            let size = match (&spec.location, spec.format) {
+                (crate::config::Location::File(p), crate::config::FileFormat::Csv) => std::fs::metadata(p).ok().map(|m| m.len()),
+                _ => None,
+            };
+            Ok((Arc::new(FileCtx { file: file as u16, size, head: source.head, layout: source.layout, fields, spec }), source.blocks))
         });
         let jobs: Box<dyn Iterator<Item = Result<Job<'_, crate::io::Block>>> + Send> = match opened {
             Ok((ctx, blocks)) => {
@@ -406,6 +414,8 @@ fn ordered_parallel<T: Send, R: Send>(
 
 /// One batch's normalized rows, with local string and identifier numbering.
 struct Partial {
+    /// Input bytes the batch covered.
+    bytes: u64,
     strings: Interner,
     records: Records,
     touches: Vec<Touch>,
@@ -492,6 +502,7 @@ impl<'c> Shared<'c> {
         let global = self.ids.resolve(&n.ids);
         n.records.remap(&global);
         Partial {
+            bytes: batch.bytes,
             strings: n.strings,
             records: n.records,
             touches: n.touches,
@@ -518,6 +529,8 @@ struct Merged {
     excluded_orders: Vec<Sym>,
     /// The file being merged, and what its rows could not read.
     current: Option<String>,
+    /// Its size, until room is made for its rows.
+    size: Option<u64>,
     invalid: BTreeMap<&'static str, u64>,
     cp1251_rows: u64,
 }
@@ -530,12 +543,16 @@ impl Merged {
                 self.end_file();
                 self.summary.files.push(FileSummary { file: ctx.head.name.clone(), kind: ctx.spec.kind.to_string(), ..Default::default() });
                 self.current = Some(ctx.head.name.clone());
+                self.size = ctx.size;
             }
             Done::Part(p) => {
                 progress(p.summary.rows_read);
                 self.cp1251_rows += p.cp1251_rows;
                 for (what, n) in &p.invalid {
                     *self.invalid.entry(what).or_default() += n;
+                }
+                if let Some(size) = self.size.take() {
+                    self.make_room(&p, size);
                 }
                 self.absorb(*p);
             }
@@ -555,6 +572,20 @@ impl Merged {
             self.summary.notes.push(format!("{name}: {count} {what} value(s) could not be read and were ignored (the rows were kept)"));
         }
         self.cp1251_rows = 0;
+    }
+
+    /// Room for a whole file's rows, judged from its first part. Growing arrays of this size
+    /// by doubling copies them each time and faults in fresh pages for every copy; a guess that
+    /// falls short only means one doubling more.
+    fn make_room(&mut self, p: &Partial, file_bytes: u64) {
+        if p.bytes == 0 {
+            return;
+        }
+        let scale = file_bytes as f64 / p.bytes as f64 * 1.02;
+        let room = |n: usize| (n as f64 * scale) as usize;
+        self.touches.reserve_exact(room(p.touches.len()));
+        self.conversions.reserve_exact(room(p.conversions.len()));
+        self.records.reserve(room(p.records.len()), room(p.records.members()));
     }
 
     fn absorb(&mut self, p: Partial) {

@@ -120,7 +120,7 @@ impl PathSet {
     /// The customer's display key; customers with no usable identifier are named by the
     /// conversion they made.
     pub fn customer_key(&self, customer: u32, conv: Option<&PConversion>, salt: &str) -> String {
-        if let Some(k) = self.stitching.customer_keys[customer as usize] {
+        if let Some(k) = self.stitching.key(&self.data.graph, customer) {
             return hex_key(k);
         }
         match conv {
@@ -279,14 +279,15 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
         })
         .collect();
     // Sorted on keys gathered once: comparing through `touches` costs a cache miss per look.
-    let mut order: Vec<(i64, i64, Option<u64>, u32)> = nulls
-        .par_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            (touches[p.end as usize - 1].ts, touches[p.start as usize].ts, stitching.customer_keys[p.customer as usize], i as u32)
-        })
-        .collect();
-    order.par_sort_unstable();
+    // Customer keys (a salted hash each) break the rare ties in time, so they are computed only
+    // for those.
+    let mut order: Vec<(i64, i64, u32)> =
+        nulls.par_iter().enumerate().map(|(i, p)| (touches[p.end as usize - 1].ts, touches[p.start as usize].ts, i as u32)).collect();
+    let graph = &data.graph;
+    let customer_key = |i: u32| stitching.key(graph, nulls[i as usize].customer);
+    order.par_sort_unstable_by(|a, b| {
+        (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| customer_key(a.2).cmp(&customer_key(b.2))).then(a.2.cmp(&b.2))
+    });
     paths.reserve_exact(nulls.len());
     paths.par_extend(order.into_par_iter().map(|(.., i)| nulls[i as usize].clone()));
 

@@ -145,13 +145,7 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
         costs: Vec::new(),
         has_costs: false,
     };
-    let stitching = Stitching {
-        customer_of_record: Vec::new(),
-        customer_of_node: Vec::new(),
-        customer_keys: vec![None; customers],
-        identifiers: vec![0; customers],
-        refused: Vec::new(),
-    };
+    let stitching = Stitching::keyless(customers);
     Ok(PathSet {
         data,
         stitching,

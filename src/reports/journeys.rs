@@ -204,7 +204,7 @@ fn month_label(idx: i64) -> String {
 /// Cohorts by month of first touch (in `tz`), with the selected conversions of each cohort.
 /// Every customer with a touch or a selected conversion is in exactly one cohort.
 pub fn cohorts(set: &PathSet, sel: &Selection, tz: chrono_tz::Tz) -> Vec<Cohort> {
-    let customers = set.stitching.customer_keys.len();
+    let customers = set.stitching.customers();
     let mut first: Vec<Option<i64>> = vec![None; customers];
     for t in &set.touches {
         let f = &mut first[t.customer as usize];

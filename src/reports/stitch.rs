@@ -4,6 +4,7 @@
 use crate::config::SourceKind;
 use crate::identity::{hash_id, IdKind, Refused};
 use crate::paths::PathSet;
+use rayon::prelude::*;
 
 pub struct MatchRate {
     pub what: &'static str,
@@ -71,12 +72,13 @@ pub fn stitch_stats(set: &PathSet, top: usize) -> StitchStats {
     let active = (0..n).filter(|&c| per_kind.iter().any(|(_, v)| v[c])).count();
     let per_source =
         per_kind.into_iter().map(|(name, v)| (name, v.iter().filter(|&&b| b).count() as u64)).filter(|(_, c)| *c > 0).collect();
+    let keys: Vec<Option<u64>> = (0..n as u32).into_par_iter().map(|c| set.stitching.key(&set.data.graph, c)).collect();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| {
         set.stitching.identifiers[b]
             .cmp(&set.stitching.identifiers[a])
             .then(touches[b].cmp(&touches[a]))
-            .then_with(|| set.stitching.customer_keys[a].cmp(&set.stitching.customer_keys[b]))
+            .then_with(|| keys[a].cmp(&keys[b]))
     });
     let largest = order
         .into_iter()
