@@ -204,22 +204,28 @@ impl Shard {
 pub struct LocalIds {
     shard: Shard,
     count: u32,
+    /// Hash and key offset of each batch id, so resolving walks them by shard without
+    /// scanning and sorting the table.
+    keys: Vec<(u64, u32)>,
 }
 
 impl LocalIds {
     /// Room for `n` identifiers: a batch's table then never grows (and rehashes) row by row.
     pub fn with_capacity(n: usize) -> LocalIds {
         let shard = Shard { table: hashbrown::HashTable::with_capacity(n), buf: Vec::with_capacity(n * 24), ids: Vec::with_capacity(n) };
-        LocalIds { shard, count: 0 }
+        LocalIds { shard, count: 0, keys: Vec::with_capacity(n) }
     }
 
     pub fn intern(&mut self, kind: IdKind, value: &str) -> u32 {
         let h = hash_key(kind, value);
-        let count = &mut self.count;
+        let (count, start) = (&mut self.count, self.shard.buf.len() as u32);
         let id = self.shard.intern(h, kind, value, || {
             *count += 1;
             *count - 1
         });
+        if self.keys.len() < self.count as usize {
+            self.keys.push((h, start));
+        }
         // A batch is a few megabytes: its own shard cannot fill.
         id.unwrap_or(0)
     }
@@ -256,15 +262,30 @@ impl SharedNodes {
     /// The run-wide id of each of a batch's identifiers, by batch id. Each shard is locked once
     /// per batch rather than once per row.
     pub fn resolve(&self, local: &LocalIds) -> Vec<u32> {
-        let mut slots: Vec<Slot> = local.shard.table.iter().copied().collect();
-        slots.sort_unstable_by_key(|s| shard_of(s.hash));
+        // The batch's ids grouped by shard: a counting sort, two passes over a short array.
+        let mut bounds = [0usize; SHARDS + 1];
+        for &(h, _) in &local.keys {
+            bounds[shard_of(h) + 1] += 1;
+        }
+        for i in 0..SHARDS {
+            bounds[i + 1] += bounds[i];
+        }
+        let mut at = bounds;
+        let mut order = vec![0u32; local.keys.len()];
+        for (id, &(h, _)) in local.keys.iter().enumerate() {
+            order[at[shard_of(h)]] = id as u32;
+            at[shard_of(h)] += 1;
+        }
         let mut map = vec![0u32; local.len()];
-        for run in slots.chunk_by(|a, b| shard_of(a.hash) == shard_of(b.hash)) {
-            let mut shard = self.shards[shard_of(run[0].hash)].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            for s in run {
-                let key = local.shard.key(s.start);
-                match shard.intern_key(s.hash, key, || self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
-                    Some(id) => map[s.id as usize] = id,
+        for (s, run) in bounds.windows(2).enumerate().map(|(s, w)| (s, &order[w[0]..w[1]])) {
+            if run.is_empty() {
+                continue;
+            }
+            let mut shard = self.shards[s].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for &id in run {
+                let (h, start) = local.keys[id as usize];
+                match shard.intern_key(h, local.shard.key(start), || self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+                    Some(g) => map[id as usize] = g,
                     None => self.full.store(true, std::sync::atomic::Ordering::Relaxed),
                 }
             }
