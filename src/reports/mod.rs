@@ -140,7 +140,13 @@ pub fn attribute(
 ) -> Result<Report> {
     let labels = Labels::build(set, dim);
     let fitted: Vec<Option<Box<dyn Fitted>>> = models.iter().map(|m| m.fit(set, &labels)).collect::<Result<_>>()?;
-    let mut sums: Vec<BTreeMap<String, (f64, f64, f64)>> = vec![BTreeMap::new(); models.len()];
+    // Credits are summed per value in path order, as a map by value name would sum them, but
+    // into slots found by index: a name cloned and looked up in a tree for every credit cost
+    // more than the models themselves. Label names are unique; a bucket takes the slot of the
+    // label of the same name, if any.
+    let mut slot_names: Vec<&str> = labels.names.iter().map(String::as_str).collect();
+    let mut bucket_slots: Vec<(&'static str, usize)> = Vec::new();
+    let mut acc: Vec<Vec<Option<(f64, f64, f64)>>> = vec![vec![None; slot_names.len()]; models.len()];
     let first = first_purchases(set);
     let mut buf: Vec<Credit> = Vec::new();
     let mut conversions = 0.0;
@@ -160,10 +166,21 @@ pub fn attribute(
                 None => model.credit(set, path, &mut buf),
             }
             for c in &buf {
-                let (value, touch_at) = match c.target {
-                    Target::Touch(i) => (labels.names[labels.of_touch[i as usize] as usize].clone(), Some(set.touches[i as usize].ts)),
-                    Target::Label(l) => (labels.names[l as usize].clone(), None),
-                    Target::Bucket(b) => (b.to_string(), None),
+                let (slot, touch_at) = match c.target {
+                    Target::Touch(i) => (labels.of_touch[i as usize] as usize, Some(set.touches[i as usize].ts)),
+                    Target::Label(l) => (l as usize, None),
+                    Target::Bucket(b) => match bucket_slots.iter().find(|(name, _)| *name == b) {
+                        Some(&(_, slot)) => (slot, None),
+                        None => {
+                            let slot = slot_names.iter().position(|n| *n == b).unwrap_or_else(|| {
+                                slot_names.push(b);
+                                acc.iter_mut().for_each(|a| a.push(None));
+                                slot_names.len() - 1
+                            });
+                            bucket_slots.push((b, slot));
+                            (slot, None)
+                        }
+                    },
                 };
                 let rev = c.weight * conv.revenue;
                 if let Some(out) = credits_out.as_deref_mut() {
@@ -173,13 +190,13 @@ pub fn attribute(
                         converted_at: set.timed.then_some(conv.ts),
                         customer: customer.clone().unwrap_or_default(),
                         model: model.name(),
-                        value: value.clone(),
+                        value: slot_names[slot].to_string(),
                         touch_at: touch_at.filter(|_| set.timed),
                         credit: c.weight * conv.count,
                         revenue_credit: rev,
                     });
                 }
-                let e = sums[mi].entry(value).or_insert((0.0, 0.0, 0.0));
+                let e = acc[mi][slot].get_or_insert((0.0, 0.0, 0.0));
                 e.0 += c.weight * conv.count;
                 e.1 += rev;
                 if is_first {
@@ -188,6 +205,10 @@ pub fn attribute(
             }
         }
     }
+    let mut sums: Vec<BTreeMap<String, (f64, f64, f64)>> = acc
+        .into_iter()
+        .map(|a| a.into_iter().enumerate().filter_map(|(slot, v)| Some((slot_names[slot].to_string(), v?))).collect())
+        .collect();
     let costs = set.data.has_costs.then(|| costs_by_value(set, dim, sel));
     let mut rows = Vec::new();
     let mut totals = Vec::new();
