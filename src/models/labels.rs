@@ -81,19 +81,37 @@ impl Labels {
     pub fn build(set: &PathSet, dimension: Dimension) -> Labels {
         let mut ids: FxHashMap<String, u32> = FxHashMap::default();
         let mut names = Vec::new();
-        // Most touches repeat a few label combinations, so cache by the touch's interned tags.
+        // Most touches repeat a few label combinations, so cache by the touch's interned tags:
+        // by the one tag's symbol, in an array, where the dimension is one tag.
         let mut by_tags: FxHashMap<(u32, u32, u32, u32), u32> = FxHashMap::default();
+        let mut by_tag: Vec<u32> = vec![u32::MAX; set.data.strings.len()];
+        let one_tag = |t: &PTouch| match dimension {
+            Dimension::Channel => Some(t.channel),
+            Dimension::Source => Some(t.source),
+            Dimension::Medium => Some(t.medium),
+            Dimension::Campaign => Some(t.campaign),
+            Dimension::SourceMedium => None,
+        };
         let of_touch = set
             .touches
             .iter()
             .map(|t| {
-                *by_tags.entry((t.channel, t.source, t.medium, t.campaign)).or_insert_with(|| {
+                let mut label = || {
                     let v = dimension.value(set, t);
                     *ids.entry(v.clone()).or_insert_with(|| {
                         names.push(v);
                         (names.len() - 1) as u32
                     })
-                })
+                };
+                match one_tag(t).and_then(|s| by_tag.get_mut(s as usize)) {
+                    Some(slot) => {
+                        if *slot == u32::MAX {
+                            *slot = label();
+                        }
+                        *slot
+                    }
+                    None => *by_tags.entry((t.channel, t.source, t.medium, t.campaign)).or_insert_with(label),
+                }
             })
             .collect();
         let mut order: Vec<u32> = (0..names.len() as u32).collect();
