@@ -117,7 +117,8 @@ impl Group {
             ));
         }
         let mut batch = Batch::new(width.max(1), len * width * 8);
-        let mut text = String::new();
+        // The thread's spare block buffer (empty, so valid text) saves faulting in fresh pages.
+        let mut text = String::from_utf8(super::pool::bytes(len * width * 16)).unwrap_or_default();
         let mut values: Vec<_> = columns.iter().map(|c| c.iter()).collect();
         for row in 0..len {
             for v in values.iter_mut() {
