@@ -279,17 +279,43 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
         })
         .collect();
     // Sorted on keys gathered once: comparing through `touches` costs a cache miss per look.
-    // Customer keys (a salted hash each) break the rare ties in time, so they are computed only
-    // for those.
-    let mut order: Vec<(i64, i64, u32)> =
-        nulls.par_iter().enumerate().map(|(i, p)| (touches[p.end as usize - 1].ts, touches[p.start as usize].ts, i as u32)).collect();
+    // Customer keys (a salted hash each) break ties in time, so only the customers of tied paths
+    // get one, computed in customer order: that follows the order their identifiers were first
+    // seen, so the reads go nearly in memory order rather than at random.
+    let mut order: Vec<(i64, i64, u32, u32)> = nulls
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| (touches[p.end as usize - 1].ts, touches[p.start as usize].ts, i as u32, p.customer))
+        .collect();
+    order.par_sort_unstable();
+    let same = |a: &(i64, i64, u32, u32), b: &(i64, i64, u32, u32)| (a.0, a.1) == (b.0, b.1);
+    let mut tied: Vec<(u32, u32)> = Vec::new();
+    let mut at = 0usize;
+    for run in order.chunk_by(same) {
+        if run.len() > 1 {
+            tied.extend(run.iter().enumerate().map(|(k, x)| (x.3, (at + k) as u32)));
+        }
+        at += run.len();
+    }
+    tied.par_sort_unstable();
     let graph = &data.graph;
-    let customer_key = |i: u32| stitching.key(graph, nulls[i as usize].customer);
-    order.par_sort_unstable_by(|a, b| {
-        (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| customer_key(a.2).cmp(&customer_key(b.2))).then(a.2.cmp(&b.2))
-    });
+    let mut keys: Vec<(u32, Option<u64>)> = tied.par_iter().map(|&(c, pos)| (pos, stitching.key(graph, c))).collect();
+    drop(tied);
+    keys.par_sort_unstable_by_key(|k| k.0);
+    let mut keys = keys.into_iter().map(|k| k.1);
+    let mut run_keys: Vec<(Option<u64>, (i64, i64, u32, u32))> = Vec::new();
+    for run in order.chunk_by_mut(same) {
+        if run.len() > 1 {
+            run_keys.clear();
+            run_keys.extend(run.iter().map(|&x| (keys.next().flatten(), x)));
+            run_keys.sort_unstable_by_key(|&(k, x)| (k, x.2));
+            for (slot, &(_, x)) in run.iter_mut().zip(&run_keys) {
+                *slot = x;
+            }
+        }
+    }
     paths.reserve_exact(nulls.len());
-    paths.par_extend(order.into_par_iter().map(|(.., i)| nulls[i as usize].clone()));
+    paths.par_extend(order.into_par_iter().map(|(_, _, i, _)| nulls[i as usize].clone()));
 
     PathSet { data, stitching, touches, conversions, paths, converting, lookback, customers_with_touches, ranks, timed: true, calls }
 }
