@@ -126,78 +126,10 @@ struct Slot {
     id: u32,
 }
 
-/// Open addressing with linear probing over slots that carry their key's hash. A look-up reads
-/// one slot (one cache line, nearly always) and then the key; a table of control bytes and
-/// separate buckets reads two lines before the key. At tens of millions of identifiers each of
-/// those is a cache miss, and resolving them is a large share of loading.
-struct Table {
-    /// Hash, key offset plus one (0: vacant), id. All zero when vacant, so a new table is
-    /// zeroed memory that the system hands out untouched.
-    slots: Vec<(u64, u32, u32)>,
-    len: usize,
-}
-
-impl Default for Table {
-    fn default() -> Self {
-        Table::with_capacity(0)
-    }
-}
-
-impl Table {
-    fn with_capacity(n: usize) -> Table {
-        // At most three quarters full: probes stay short with linear probing.
-        let slots = (n + n / 3 + 1).next_power_of_two().max(16);
-        Table { slots: vec![(0, 0, 0); slots], len: 0 }
-    }
-
-    /// The index of the slot holding a key of hash `h` that `eq` accepts, or of the vacant slot
-    /// where it would go.
-    fn probe(&self, h: u64, eq: impl Fn(&Slot) -> bool) -> Result<usize, usize> {
-        let mask = self.slots.len() - 1;
-        let mut i = h as usize & mask;
-        loop {
-            let (hash, start1, id) = self.slots[i];
-            if start1 == 0 {
-                return Err(i);
-            }
-            if hash == h && eq(&Slot { hash, start: start1 - 1, id }) {
-                return Ok(i);
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn find(&self, h: u64, eq: impl Fn(&Slot) -> bool) -> Option<Slot> {
-        self.probe(h, eq).ok().map(|i| {
-            let (hash, start1, id) = self.slots[i];
-            Slot { hash, start: start1 - 1, id }
-        })
-    }
-
-    /// Adds a key known to be absent. Its offset is below `u32::MAX` (see [`Shard::insert`]).
-    fn insert_unique(&mut self, slot: Slot) {
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
-            let grown = vec![(0, 0, 0); self.slots.len() * 2];
-            let old = std::mem::replace(&mut self.slots, grown);
-            for s in old.into_iter().filter(|s| s.1 != 0) {
-                self.place(s);
-            }
-        }
-        self.place((slot.hash, slot.start + 1, slot.id));
-        self.len += 1;
-    }
-
-    fn place(&mut self, cell: (u64, u32, u32)) {
-        if let Err(i) = self.probe(cell.0, |_| false) {
-            self.slots[i] = cell;
-        }
-    }
-}
-
 /// One shard of interned identifiers: keys back to back in one buffer.
 #[derive(Default)]
 struct Shard {
-    table: Table,
+    table: hashbrown::HashTable<Slot>,
     buf: Vec<u8>,
     /// Ids in the order their keys sit in `buf`, so whole-table passes read memory in order.
     ids: Vec<u32>,
@@ -224,6 +156,9 @@ impl Shard {
     fn find(&self, h: u64, kind: IdKind, value: &str) -> Option<u32> {
         self.table
             .find(h, |s| {
+                if s.hash != h {
+                    return false;
+                }
                 let k = self.key(s.start);
                 k.len() == value.len() + 1 && k[0] == kind as u8 && &k[1..] == value.as_bytes()
             })
@@ -240,7 +175,7 @@ impl Shard {
 
     /// Interns a key as stored in another shard (tag and value together).
     fn intern_key(&mut self, h: u64, key: &[u8], next_id: impl FnOnce() -> u32) -> Option<u32> {
-        let found = self.table.find(h, |s| self.key(s.start) == key).map(|s| s.id);
+        let found = self.table.find(h, |s| s.hash == h && self.key(s.start) == key).map(|s| s.id);
         match (found, key.split_first()) {
             (Some(id), _) => Some(id),
             (None, Some((&tag, value))) => self.insert(h, tag, value, next_id),
@@ -258,7 +193,7 @@ impl Shard {
         self.buf.extend_from_slice(value);
         let id = next_id();
         self.ids.push(id);
-        self.table.insert_unique(Slot { hash: h, start, id });
+        self.table.insert_unique(h, Slot { hash: h, start, id }, |s| s.hash);
         Some(id)
     }
 }
@@ -277,7 +212,7 @@ pub struct LocalIds {
 impl LocalIds {
     /// Room for `n` identifiers: a batch's table then never grows (and rehashes) row by row.
     pub fn with_capacity(n: usize) -> LocalIds {
-        let shard = Shard { table: Table::with_capacity(n), buf: Vec::with_capacity(n * 24), ids: Vec::with_capacity(n) };
+        let shard = Shard { table: hashbrown::HashTable::with_capacity(n), buf: Vec::with_capacity(n * 24), ids: Vec::with_capacity(n) };
         LocalIds { shard, count: 0, keys: Vec::with_capacity(n) }
     }
 
