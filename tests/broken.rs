@@ -68,7 +68,7 @@ fn each_broken_export_has_its_expected_outcome() {
     assert!(out.contains("last-click,Direct,3,600,1"), "{out}");
 
     // Malformed Parquet: an error, not a crash.
-    for f in ["malformed.parquet", "allocation-bomb.parquet", "wire-type-bomb.parquet"] {
+    for f in ["malformed.parquet", "allocation-bomb.parquet", "wire-type-bomb.parquet", "schema-type-bomb.parquet"] {
         let (code, _, err) = orders(d, &broken(f), "", "");
         assert_eq!(code, 1, "{f}: {err}");
         assert!(err.contains("not a readable Parquet file"), "{f}: {err}");

@@ -187,7 +187,7 @@ enum Val {
 }
 
 fn field(s: &[(i16, Val)], id: i16) -> Option<&Val> {
-    s.iter().find(|(i, _)| *i == id).map(|(_, v)| v)
+    s.iter().rev().find(|(i, _)| *i == id).map(|(_, v)| v)
 }
 
 fn int(s: &[(i16, Val)], id: i16) -> Option<i64> {
@@ -219,6 +219,9 @@ enum Shape {
     Structure,
     List,
     ListOfStructures,
+    /// An `i64` or `i16`; an enum or `i32` is [`Shape::Int32`].
+    Int,
+    Int32,
 }
 
 fn require_shapes(s: &[(i16, Val)], fields: &[(i16, Shape)], what: &str) -> Result<()> {
@@ -226,6 +229,8 @@ fn require_shapes(s: &[(i16, Val)], fields: &[(i16, Shape)], what: &str) -> Resu
         let ok = match (field(s, id), shape) {
             (None, _) | (Some(Val::Struct(_)), Shape::Structure) | (Some(Val::List(_)), Shape::List) => true,
             (Some(Val::List(items)), Shape::ListOfStructures) => items.iter().all(|v| matches!(v, Val::Struct(_))),
+            (Some(Val::Int(_)), Shape::Int) => true,
+            (Some(Val::Int(v)), Shape::Int32) => i32::try_from(*v).is_ok(),
             _ => false,
         };
         if !ok {
@@ -248,24 +253,67 @@ fn check_shapes(meta: &[(i16, Val)]) -> Result<()> {
     use Shape::*;
     require_shapes(
         meta,
-        &[(2, ListOfStructures), (4, ListOfStructures), (5, ListOfStructures), (7, ListOfStructures), (8, Structure)],
+        &[(1, Int32), (2, ListOfStructures), (3, Int), (4, ListOfStructures), (5, ListOfStructures), (7, ListOfStructures), (8, Structure)],
         "file metadata",
     )?;
+    // Integer fields too: a reader that takes a field by its number reads the bytes of any
+    // other type as an integer and loses its place in the rest of the footer.
     for schema in structures(meta, 2) {
-        require_shapes(schema, &[(10, Structure)], "schema")?;
+        require_shapes(
+            schema,
+            &[(1, Int32), (2, Int32), (3, Int32), (5, Int32), (6, Int32), (7, Int32), (8, Int32), (9, Int32), (10, Structure)],
+            "schema",
+        )?;
     }
     for rg in structures(meta, 4) {
-        require_shapes(rg, &[(1, ListOfStructures), (4, ListOfStructures)], "row group")?;
+        require_shapes(rg, &[(1, ListOfStructures), (2, Int), (3, Int), (4, ListOfStructures), (5, Int), (6, Int), (7, Int)], "row group")?;
         for chunk in structures(rg, 1) {
-            require_shapes(chunk, &[(3, Structure), (8, Structure)], "column chunk")?;
+            require_shapes(chunk, &[(2, Int), (3, Structure), (4, Int), (5, Int32), (6, Int), (7, Int32), (8, Structure)], "column chunk")?;
             if let Some(md) = structure(chunk, 3) {
                 require_shapes(
                     md,
-                    &[(2, List), (3, List), (8, ListOfStructures), (12, Structure), (13, ListOfStructures), (16, Structure)],
+                    &[
+                        (1, Int32),
+                        (2, List),
+                        (3, List),
+                        (4, Int32),
+                        (5, Int),
+                        (6, Int),
+                        (7, Int),
+                        (8, ListOfStructures),
+                        (9, Int),
+                        (10, Int),
+                        (11, Int),
+                        (12, Structure),
+                        (13, ListOfStructures),
+                        (14, Int),
+                        (15, Int32),
+                        (16, Structure),
+                    ],
                     "column metadata",
                 )?;
             }
         }
+    }
+    Ok(())
+}
+
+/// The shapes of a page header's fields (`PageHeader` and the headers it holds).
+fn check_page_shapes(h: &[(i16, Val)]) -> Result<()> {
+    use Shape::*;
+    require_shapes(
+        h,
+        &[(1, Int32), (2, Int32), (3, Int32), (4, Int32), (5, Structure), (6, Structure), (7, Structure), (8, Structure)],
+        "page header",
+    )?;
+    if let Some(d) = structure(h, 5) {
+        require_shapes(d, &[(1, Int32), (2, Int32), (3, Int32), (4, Int32), (5, Structure)], "data page header")?;
+    }
+    if let Some(d) = structure(h, 7) {
+        require_shapes(d, &[(1, Int32), (2, Int32)], "dictionary page header")?;
+    }
+    if let Some(d) = structure(h, 8) {
+        require_shapes(d, &[(1, Int32), (2, Int32), (3, Int32), (4, Int32), (5, Int32), (6, Int32), (8, Structure)], "data page header")?;
     }
     Ok(())
 }
@@ -314,6 +362,7 @@ pub fn check_pages(file: &[u8], memory: u64) -> Result<()> {
             while pos < end {
                 let mut r = Reader { b: &file[pos..end], pos: 0 };
                 let h = r.decode_struct(0).with_context(|| format!("{}: a page header at byte {pos}", where_()))?;
+                check_page_shapes(&h).with_context(|| format!("{}: the page header at byte {pos}", where_()))?;
                 let (raw, packed) = (int(&h, 2).unwrap_or(-1), int(&h, 3).unwrap_or(-1));
                 if packed < 0 || packed as u64 > r.remaining() || raw < 0 {
                     bail!("{}: a page at byte {pos} claims {packed} bytes ({raw} unpacked) where {} remain", where_(), r.remaining());
