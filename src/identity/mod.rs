@@ -97,137 +97,88 @@ impl IdKind {
     }
 }
 
-/// Shards of the identifier table: enough that two threads interning at once rarely meet.
-const SHARDS: usize = 64;
-
 fn hash_key(kind: IdKind, value: &str) -> u64 {
+    hash_tagged(kind as u8, value.as_bytes())
+}
+
+/// The hash of a key as stored (kind tag, then value): a batch hashes while it interns, and the
+/// run's resolution hashes the stored bytes again rather than keep 8 more bytes per identifier.
+fn hash_tagged(tag: u8, value: &[u8]) -> u64 {
     use std::hash::Hasher;
     let mut h = rustc_hash::FxHasher::default();
-    h.write_u8(kind as u8);
-    h.write(value.as_bytes());
+    h.write_u8(tag);
+    h.write(value);
     h.finish()
 }
 
-fn shard_of(h: u64) -> usize {
-    // The hash table itself uses the low bits (bucket) and the top seven (tag): pick the shard
-    // from the middle so neither is starved.
-    ((h >> 32) as usize) % SHARDS
+/// Appends a key to a buffer of keys laid back to back, each a little-endian `u32` length, then
+/// the kind tag and the value; returns where it starts. `None` past 4 GiB, which 32-bit offsets
+/// cannot address.
+fn push_key(buf: &mut Vec<u8>, tag: u8, value: &[u8]) -> Option<u32> {
+    let len = u32::try_from(value.len() + 1).ok()?;
+    let start = u32::try_from(buf.len()).ok().filter(|s| s.checked_add(len).and_then(|e| e.checked_add(4)).is_some())?;
+    buf.extend_from_slice(&len.to_le_bytes());
+    buf.push(tag);
+    buf.extend_from_slice(value);
+    Some(start)
 }
 
-/// Where one interned key lives. The hash and the id sit in the table itself so that a
-/// look-up touches the table and the key bytes and nothing else: at tens of millions of
-/// identifiers every other array read is a cache miss.
+/// The key (tag and value) starting at `start` of a buffer written by [`push_key`].
+fn key_at(buf: &[u8], start: u32) -> &[u8] {
+    let at = start as usize;
+    let len = match buf.get(at..at + 4) {
+        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]) as usize,
+        _ => return b"",
+    };
+    buf.get(at + 4..at + 4 + len).unwrap_or(b"")
+}
+
+/// Where one key of a batch lives. The hash and the id sit in the table itself so that a
+/// look-up touches the table and the key bytes and nothing else.
 #[derive(Clone, Copy)]
 struct Slot {
     hash: u64,
-    /// Offset of the key in the shard's buffer: a little-endian `u32` length, then the kind
-    /// tag and the value.
     start: u32,
     id: u32,
 }
 
-/// One shard of interned identifiers: keys back to back in one buffer.
-#[derive(Default)]
-struct Shard {
-    table: hashbrown::HashTable<Slot>,
-    buf: Vec<u8>,
-    /// Ids in the order their keys sit in `buf`, so whole-table passes read memory in order.
-    ids: Vec<u32>,
-}
-
-impl Shard {
-    /// Keys with their ids, in buffer order.
-    fn entries(&self) -> impl Iterator<Item = (u32, u32, &[u8])> + '_ {
-        let mut at = 0usize;
-        self.ids.iter().map(move |&id| {
-            let start = at as u32;
-            let k = self.key(start);
-            at += 4 + k.len();
-            (id, start, k)
-        })
-    }
-
-    fn key(&self, start: u32) -> &[u8] {
-        let at = start as usize;
-        let len = u32::from_le_bytes([self.buf[at], self.buf[at + 1], self.buf[at + 2], self.buf[at + 3]]) as usize;
-        &self.buf[at + 4..at + 4 + len]
-    }
-
-    fn find(&self, h: u64, kind: IdKind, value: &str) -> Option<u32> {
-        self.table
-            .find(h, |s| {
-                if s.hash != h {
-                    return false;
-                }
-                let k = self.key(s.start);
-                k.len() == value.len() + 1 && k[0] == kind as u8 && &k[1..] == value.as_bytes()
-            })
-            .map(|s| s.id)
-    }
-
-    /// `None` when the shard is full.
-    fn intern(&mut self, h: u64, kind: IdKind, value: &str, next_id: impl FnOnce() -> u32) -> Option<u32> {
-        if let Some(id) = self.find(h, kind, value) {
-            return Some(id);
-        }
-        self.insert(h, kind as u8, value.as_bytes(), next_id)
-    }
-
-    /// Interns a key as stored in another shard (tag and value together).
-    fn intern_key(&mut self, h: u64, key: &[u8], next_id: impl FnOnce() -> u32) -> Option<u32> {
-        let found = self.table.find(h, |s| s.hash == h && self.key(s.start) == key).map(|s| s.id);
-        match (found, key.split_first()) {
-            (Some(id), _) => Some(id),
-            (None, Some((&tag, value))) => self.insert(h, tag, value, next_id),
-            (None, None) => None,
-        }
-    }
-
-    fn insert(&mut self, h: u64, tag: u8, value: &[u8], next_id: impl FnOnce() -> u32) -> Option<u32> {
-        // A shard's buffer is addressed with 32 bits: 4 GiB of identifiers in one shard of 64
-        // is far past what memory allows for the rest of a run, so it is an error, not a case.
-        let len = u32::try_from(value.len() + 1).ok()?;
-        let start = u32::try_from(self.buf.len()).ok().filter(|s| s.checked_add(len + 4).is_some())?;
-        self.buf.extend_from_slice(&len.to_le_bytes());
-        self.buf.push(tag);
-        self.buf.extend_from_slice(value);
-        let id = next_id();
-        self.ids.push(id);
-        self.table.insert_unique(h, Slot { hash: h, start, id }, |s| s.hash);
-        Some(id)
-    }
-}
-
 /// The identifiers of one batch of rows, numbered from 0 in the batch, so that normalizing
-/// takes no lock per row; [`SharedNodes::resolve`] gives them their run-wide ids afterwards.
+/// takes no lock and reads no run-wide table per row; [`IdGraph::from_batches`] gives them
+/// their run-wide ids once every batch is read.
 #[derive(Default)]
 pub struct LocalIds {
-    shard: Shard,
+    table: hashbrown::HashTable<Slot>,
+    buf: Vec<u8>,
     count: u32,
-    /// Hash and key offset of each batch id, so resolving walks them by shard without
-    /// scanning and sorting the table.
-    keys: Vec<(u64, u32)>,
+    /// A key could not be stored (over 4 GiB of identifiers in one batch).
+    full: bool,
 }
 
 impl LocalIds {
     /// Room for `n` identifiers: a batch's table then never grows (and rehashes) row by row.
     pub fn with_capacity(n: usize) -> LocalIds {
-        let shard = Shard { table: hashbrown::HashTable::with_capacity(n), buf: Vec::with_capacity(n * 24), ids: Vec::with_capacity(n) };
-        LocalIds { shard, count: 0, keys: Vec::with_capacity(n) }
+        LocalIds { table: hashbrown::HashTable::with_capacity(n), buf: Vec::with_capacity(n * 24), count: 0, full: false }
     }
 
     pub fn intern(&mut self, kind: IdKind, value: &str) -> u32 {
         let h = hash_key(kind, value);
-        let (count, start) = (&mut self.count, self.shard.buf.len() as u32);
-        let id = self.shard.intern(h, kind, value, || {
-            *count += 1;
-            *count - 1
-        });
-        if self.keys.len() < self.count as usize {
-            self.keys.push((h, start));
+        let buf = &self.buf;
+        let same = |s: &Slot| {
+            let k = key_at(buf, s.start);
+            s.hash == h && k.len() == value.len() + 1 && k[0] == kind as u8 && &k[1..] == value.as_bytes()
+        };
+        if let Some(s) = self.table.find(h, same) {
+            return s.id;
         }
-        // A batch is a few megabytes: its own shard cannot fill.
-        id.unwrap_or(0)
+        let Some(start) = push_key(&mut self.buf, kind as u8, value.as_bytes()) else {
+            // Reported when the batch's keys are resolved.
+            self.full = true;
+            return 0;
+        };
+        let id = self.count;
+        self.count += 1;
+        self.table.insert_unique(h, Slot { hash: h, start, id }, |s| s.hash);
+        id
     }
 
     pub fn len(&self) -> usize {
@@ -237,65 +188,41 @@ impl LocalIds {
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
-}
 
-/// The identifier table while exports are read on several threads at once. Ids are dense but
-/// depend on which thread got there first, so nothing may be ordered by them.
-pub struct SharedNodes {
-    shards: Vec<std::sync::Mutex<Shard>>,
-    next: std::sync::atomic::AtomicU32,
-    full: std::sync::atomic::AtomicBool,
-}
-
-impl Default for SharedNodes {
-    fn default() -> Self {
-        SharedNodes {
-            shards: (0..SHARDS).map(|_| std::sync::Mutex::new(Shard::default())).collect(),
-            // Id 0 is "no identifier".
-            next: std::sync::atomic::AtomicU32::new(1),
-            full: std::sync::atomic::AtomicBool::new(false),
-        }
+    /// The batch's keys in id order, without the look-up table.
+    pub fn into_keys(self) -> BatchKeys {
+        BatchKeys { buf: self.buf, count: self.count, full: self.full }
     }
 }
 
-impl SharedNodes {
-    /// The run-wide id of each of a batch's identifiers, by batch id. Each shard is locked once
-    /// per batch rather than once per row.
-    pub fn resolve(&self, local: &LocalIds) -> Vec<u32> {
-        // The batch's ids grouped by shard: a counting sort, two passes over a short array.
-        let mut bounds = [0usize; SHARDS + 1];
-        for &(h, _) in &local.keys {
-            bounds[shard_of(h) + 1] += 1;
-        }
-        for i in 0..SHARDS {
-            bounds[i + 1] += bounds[i];
-        }
-        let mut at = bounds;
-        let mut order = vec![0u32; local.keys.len()];
-        for (id, &(h, _)) in local.keys.iter().enumerate() {
-            order[at[shard_of(h)]] = id as u32;
-            at[shard_of(h)] += 1;
-        }
-        let mut map = vec![0u32; local.len()];
-        for (s, run) in bounds.windows(2).enumerate().map(|(s, w)| (s, &order[w[0]..w[1]])) {
-            if run.is_empty() {
-                continue;
-            }
-            let mut shard = self.shards[s].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            for &id in run {
-                let (h, start) = local.keys[id as usize];
-                match shard.intern_key(h, local.shard.key(start), || self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
-                    Some(g) => map[id as usize] = g,
-                    None => self.full.store(true, std::sync::atomic::Ordering::Relaxed),
-                }
-            }
-        }
-        map
+/// The keys of one batch, in the order of its ids, waiting for the run's resolution.
+#[derive(Default)]
+pub struct BatchKeys {
+    buf: Vec<u8>,
+    count: u32,
+    full: bool,
+}
+
+impl BatchKeys {
+    /// How many identifiers the batch holds.
+    pub fn len(&self) -> u32 {
+        self.count
     }
 
-    /// Whether an identifier could not be stored (see [`IdGraph::from_parts`]).
-    pub fn overflowed(&self) -> bool {
-        self.full.load(std::sync::atomic::Ordering::Relaxed)
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Each key's start in the buffer, kind tag and value, in id order.
+    fn keys(&self) -> impl Iterator<Item = (u32, u8, &[u8])> + '_ {
+        let mut at = 0usize;
+        std::iter::from_fn(move || {
+            let k = key_at(&self.buf, at as u32);
+            let (&tag, value) = k.split_first()?;
+            let start = at as u32;
+            at += 4 + k.len();
+            Some((start, tag, value))
+        })
     }
 }
 
@@ -325,11 +252,12 @@ impl Records {
         idx
     }
 
-    /// Appends another list; returns the index its first record gets.
-    pub fn append(&mut self, other: &Records) -> u32 {
+    /// Appends another list, adding `id_base` to its identifiers; returns the index its first
+    /// record gets.
+    pub fn append(&mut self, other: &Records, id_base: u32) -> u32 {
         let base = self.len() as u32;
         let shift = self.members.len() as u32;
-        self.members.extend_from_slice(&other.members);
+        self.members.extend(other.members.iter().map(|&m| m + id_base));
         self.offsets.extend(other.offsets[1..].iter().map(|&o| o + shift));
         base
     }
@@ -355,9 +283,7 @@ impl Records {
 
     /// Renumbers identifiers: `map[old] = new`.
     pub fn remap(&mut self, map: &[u32]) {
-        for m in &mut self.members {
-            *m = map[*m as usize];
-        }
+        self.members.par_iter_mut().with_min_len(1 << 16).for_each(|m| *m = map.get(*m as usize).copied().unwrap_or(0));
     }
 
     pub fn get(&self, r: u32) -> &[u32] {
@@ -367,49 +293,161 @@ impl Records {
 
 /// Identifiers (interned with their kind) and the records that link them.
 pub struct IdGraph {
-    shards: Vec<Shard>,
-    next: u32,
-    /// Shard and position of every id, built on first look-up.
-    locate: std::sync::OnceLock<Vec<Loc>>,
+    /// Buffers of keys (see [`push_key`]): one per batch read, or one for a graph built node by
+    /// node.
+    bufs: Vec<Vec<u8>>,
+    /// Where each id's key is; id 0 is "no identifier".
+    locs: Vec<Loc>,
+    /// Ids by key, built on first look-up: only graphs built node by node use it.
+    index: std::sync::OnceLock<hashbrown::HashTable<u32>>,
     records: Records,
 }
 
 impl Default for IdGraph {
     fn default() -> Self {
-        IdGraph {
-            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
-            next: 1,
-            locate: std::sync::OnceLock::new(),
-            records: Records::default(),
-        }
+        IdGraph { bufs: Vec::new(), locs: vec![Loc(0)], index: std::sync::OnceLock::new(), records: Records::default() }
     }
 }
 
 impl IdGraph {
-    /// Fails when the table overflowed while it was filled.
-    pub fn from_parts(nodes: SharedNodes, records: Records) -> anyhow::Result<IdGraph> {
-        if nodes.overflowed() {
-            anyhow::bail!("more identifiers than one run can hold (over 4 GiB in one of {SHARDS} shards): split the exports by period");
+    /// Gives every batch's identifiers their run-wide ids and renumbers the records, which carry
+    /// batch `b`'s id `i` as `base_b + i`, `base_b` being 1 plus the sizes of the batches before.
+    ///
+    /// A run-wide hash table looked up from every batch costs a cache miss or two per identifier
+    /// at tens of millions of them. Sorting every key's (hash, id) instead reads memory in order
+    /// and only compares keys where hashes are equal, nearly always the same key read again.
+    /// Ids are given in order of first appearance, so they do not depend on thread timing.
+    pub fn from_batches(batches: Vec<BatchKeys>, records: Records) -> anyhow::Result<IdGraph> {
+        Self::resolve(batches, records, hash_tagged)
+    }
+
+    /// [`IdGraph::from_batches`] with the hash given, so that tests can make every key collide.
+    fn resolve(batches: Vec<BatchKeys>, mut records: Records, hash: impl Fn(u8, &[u8]) -> u64 + Sync) -> anyhow::Result<IdGraph> {
+        let mut bases = Vec::with_capacity(batches.len());
+        let mut next = 1u64;
+        for b in &batches {
+            if b.full {
+                anyhow::bail!("over 4 GiB of identifiers in one block of an export: split the file");
+            }
+            bases.push(next as u32);
+            next += b.count as u64;
+            if next > u32::MAX as u64 {
+                anyhow::bail!("more identifiers than one run can hold (over 4 billion): split the exports by period");
+            }
         }
-        let shards = nodes.shards.into_iter().map(|m| m.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)).collect();
-        Ok(IdGraph { shards, next: nodes.next.into_inner(), locate: std::sync::OnceLock::new(), records })
+        if batches.len() >= Loc::MAX_BUFS {
+            anyhow::bail!("more blocks than one run can hold: split the exports by period");
+        }
+        let total = next as usize;
+        let batch_of = |p: u32| bases.partition_point(|&b| b <= p) - 1;
+        // 1. Every key's hash, with its provisional id and place in its batch.
+        let mut entries = vec![[0u64; 2]; total - 1];
+        let mut parts = Vec::with_capacity(batches.len());
+        let mut rest = entries.as_mut_slice();
+        for (b, base) in batches.iter().zip(&bases) {
+            let (part, tail) = rest.split_at_mut(b.count as usize);
+            parts.push((part, b, *base));
+            rest = tail;
+        }
+        parts.into_par_iter().for_each(|(part, b, base)| {
+            for (slot, (i, (start, tag, value))) in part.iter_mut().zip(b.keys().enumerate()) {
+                *slot = [hash(tag, value), ((base as u64 + i as u64) << 32) | start as u64];
+            }
+        });
+        entries.par_sort_unstable();
+        // 2. Within each run of equal hashes, the first entry of each distinct key (the one
+        //    seen first) stands for the others. Runs are split between cores whole.
+        let pieces = 64.min(entries.len().max(1));
+        let mut cuts: Vec<usize> = (0..=pieces).map(|i| i * entries.len() / pieces).collect();
+        for c in cuts.iter_mut().skip(1) {
+            while *c < entries.len() && *c > 0 && entries[*c][0] == entries[*c - 1][0] {
+                *c += 1;
+            }
+        }
+        cuts.dedup();
+        let key = |e: &[u64; 2]| key_at(&batches[batch_of((e[1] >> 32) as u32)].buf, e[1] as u32);
+        let mut dups: Vec<(u32, u32)> = cuts
+            .par_windows(2)
+            .flat_map_iter(|w| {
+                let run_of = &entries[w[0]..w[1]];
+                let mut out = Vec::new();
+                let mut heads: Vec<&[u64; 2]> = Vec::new();
+                for (i, e) in run_of.iter().enumerate() {
+                    if i == 0 || e[0] != run_of[i - 1][0] {
+                        heads.clear();
+                        heads.push(e);
+                        continue;
+                    }
+                    let k = key(e);
+                    match heads.iter().find(|h| key(h) == k) {
+                        Some(h) => out.push(((e[1] >> 32) as u32, (h[1] >> 32) as u32)),
+                        None => heads.push(e),
+                    }
+                }
+                out
+            })
+            .collect();
+        drop(entries);
+        dups.par_sort_unstable();
+        // 3. Ids in order of first appearance.
+        let mut map = vec![0u32; total];
+        let mut locs = Vec::with_capacity(total - dups.len());
+        locs.push(Loc(0));
+        let mut dup = dups.iter().peekable();
+        for (b, (batch, &base)) in batches.iter().zip(&bases).enumerate() {
+            for (i, (start, tag, _)) in batch.keys().enumerate() {
+                let p = base as usize + i;
+                match dup.next_if(|d| d.0 as usize == p) {
+                    Some(&(_, first)) => map[p] = map[first as usize],
+                    None => {
+                        map[p] = locs.len() as u32;
+                        locs.push(Loc::new(b, tag, start));
+                    }
+                }
+            }
+        }
+        drop(dups);
+        records.remap(&map);
+        let bufs = batches.into_iter().map(|b| b.buf).collect();
+        Ok(IdGraph { bufs, locs, index: std::sync::OnceLock::new(), records })
     }
 
     pub fn node(&mut self, kind: IdKind, value: &str) -> u32 {
-        let h = hash_key(kind, value);
-        let next = &mut self.next;
-        let id = self.shards[shard_of(h)].intern(h, kind, value, || {
-            *next += 1;
-            *next - 1
-        });
-        self.locate.take();
+        if let Some(id) = self.find_node(kind, value) {
+            return id;
+        }
+        if self.bufs.is_empty() {
+            self.bufs.push(Vec::new());
+        }
+        let b = self.bufs.len() - 1;
         // Only tests and small tables build a graph one node at a time.
-        id.unwrap_or(0)
+        let Some(start) = push_key(&mut self.bufs[b], kind as u8, value.as_bytes()) else {
+            return 0;
+        };
+        let id = self.locs.len() as u32;
+        self.locs.push(Loc::new(b, kind as u8, start));
+        let (bufs, locs) = (&self.bufs, &self.locs);
+        if let Some(index) = self.index.get_mut() {
+            index.insert_unique(hash_key(kind, value), id, |&i| hash_of(bufs, locs, i));
+        }
+        id
     }
 
     pub fn find_node(&self, kind: IdKind, value: &str) -> Option<u32> {
+        let index = self.index.get_or_init(|| {
+            let mut t = hashbrown::HashTable::with_capacity(self.locs.len());
+            for id in 1..self.locs.len() as u32 {
+                t.insert_unique(hash_of(&self.bufs, &self.locs, id), id, |&i| hash_of(&self.bufs, &self.locs, i));
+            }
+            t
+        });
         let h = hash_key(kind, value);
-        self.shards[shard_of(h)].find(h, kind, value)
+        index
+            .find(h, |&i| {
+                let k = self.key_bytes(i);
+                k.len() == value.len() + 1 && k[0] == kind as u8 && &k[1..] == value.as_bytes()
+            })
+            .copied()
     }
 
     /// Adds a record carrying `nodes`; returns its index. A record may carry no identifier.
@@ -427,41 +465,21 @@ impl IdGraph {
 
     /// Ids run from 1 to `node_count() - 1`; 0 is "no identifier".
     pub fn node_count(&self) -> usize {
-        self.next as usize
+        self.locs.len()
     }
 
     /// The node's key as stored (kind tag + value): sorts by kind, then value.
     fn key_bytes(&self, node: u32) -> &[u8] {
-        match (node, self.locations().get(node as usize)) {
-            (1.., Some(l)) => self.shards[l.shard as usize].key(l.start),
-            _ => b"",
-        }
+        key_of(&self.bufs, &self.locs, node)
     }
 
     /// Where every id's key is, with its kind tag so that asking an id's kind reads 8 bytes.
     fn locations(&self) -> &[Loc] {
-        self.locate.get_or_init(|| {
-            use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-            // Shards are read on every core at once; each writes the slots of its own ids, in
-            // random order, so the slots are atomics (a relaxed store costs what a plain one does).
-            let at: Vec<AtomicU64> = (0..self.next as usize).into_par_iter().map(|_| AtomicU64::new(0)).collect();
-            self.shards.par_iter().enumerate().for_each(|(si, shard)| {
-                for (id, start, key) in shard.entries() {
-                    let tag = key.first().copied().unwrap_or(0);
-                    at[id as usize].store(((si as u64) << 40) | ((tag as u64) << 32) | start as u64, Relaxed);
-                }
-            });
-            at.into_par_iter()
-                .map(|a| {
-                    let v = a.into_inner();
-                    Loc { shard: (v >> 40) as u8, tag: (v >> 32) as u8, start: v as u32 }
-                })
-                .collect()
-        })
+        &self.locs
     }
 
     pub fn kind(&self, node: u32) -> IdKind {
-        IdKind::from_tag(self.locations().get(node as usize).map_or(0, |l| l.tag))
+        IdKind::from_tag(self.locs.get(node as usize).map_or(0, |l| l.tag()))
     }
 
     pub fn value(&self, node: u32) -> &str {
@@ -474,11 +492,42 @@ impl IdGraph {
     }
 }
 
+fn key_of<'a>(bufs: &'a [Vec<u8>], locs: &[Loc], node: u32) -> &'a [u8] {
+    match (node, locs.get(node as usize)) {
+        (1.., Some(l)) => bufs.get(l.buf()).map_or(&b""[..], |b| key_at(b, l.start())),
+        _ => b"",
+    }
+}
+
+fn hash_of(bufs: &[Vec<u8>], locs: &[Loc], node: u32) -> u64 {
+    match key_of(bufs, locs, node).split_first() {
+        Some((&tag, value)) => hash_tagged(tag, value),
+        None => 0,
+    }
+}
+
+/// An id's key buffer (24 bits), kind tag (8) and offset in the buffer (32), in one word.
 #[derive(Clone, Copy)]
-struct Loc {
-    shard: u8,
-    tag: u8,
-    start: u32,
+struct Loc(u64);
+
+impl Loc {
+    const MAX_BUFS: usize = 1 << 24;
+
+    fn new(buf: usize, tag: u8, start: u32) -> Loc {
+        Loc(((buf as u64) << 40) | ((tag as u64) << 32) | start as u64)
+    }
+
+    fn buf(self) -> usize {
+        (self.0 >> 40) as usize
+    }
+
+    fn tag(self) -> u8 {
+        (self.0 >> 32) as u8
+    }
+
+    fn start(self) -> u32 {
+        self.0 as u32
+    }
 }
 
 /// Joins the identifiers of one record that `keep` accepts.
@@ -618,7 +667,7 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     let locs = g.locations();
     let records = g.records() as u32;
     let persistent: Vec<bool> =
-        (0..n).into_par_iter().map(|x| x == 0 || IdKind::from_tag(locs.get(x).map_or(0, |l| l.tag)).is_persistent()).collect();
+        (0..n).into_par_iter().map(|x| x == 0 || IdKind::from_tag(locs.get(x).map_or(0, |l| l.tag())).is_persistent()).collect();
     // 1. Candidates: identifiers that co-occur with more distinct persistent identifiers than
     //    the limit. Only they can join more customers than the limit, so only they are examined.
     //    Co-occurrences counted with repeats bound the distinct count from above, so only the
@@ -787,6 +836,65 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Batches of keys and records as the loader merges them: batch ids shifted by the sizes
+    /// of the batches before.
+    fn batches(rows: &[&[&[(IdKind, &str)]]]) -> (Vec<BatchKeys>, Records) {
+        let (mut keys, mut records, mut count) = (Vec::new(), Records::default(), 0u32);
+        for batch in rows {
+            let (mut ids, mut recs) = (LocalIds::with_capacity(4), Records::default());
+            for row in batch.iter() {
+                let nodes: Vec<u32> = row.iter().map(|&(k, v)| ids.intern(k, v)).collect();
+                recs.add(&nodes);
+            }
+            let ids = ids.into_keys();
+            records.append(&recs, count + 1);
+            count += ids.len();
+            keys.push(ids);
+        }
+        (keys, records)
+    }
+
+    fn resolved(g: &IdGraph) -> Vec<Vec<String>> {
+        (0..g.records() as u32).map(|r| g.record(r).iter().map(|&n| format!("{}:{}", g.kind(n).name(), g.value(n))).collect()).collect()
+    }
+
+    #[test]
+    fn batch_ids_resolve_to_one_id_per_key_in_order_of_first_appearance() {
+        use IdKind::*;
+        let rows: &[&[&[(IdKind, &str)]]] = &[
+            &[&[(ClientId, "c1"), (Phone, "79151234567")], &[(ClientId, "c2")]],
+            &[&[(Phone, "79151234567"), (ClientId, "c3")], &[]],
+            &[&[(ClientId, "c2"), (Email, "c2")], &[(ClientId, "c1")]],
+        ];
+        let expect = vec![
+            vec!["client_id:c1", "phone:79151234567"],
+            vec!["client_id:c2"],
+            vec!["phone:79151234567", "client_id:c3"],
+            vec![],
+            vec!["client_id:c2", "email:c2"],
+            vec!["client_id:c1"],
+        ];
+        let (keys, records) = batches(rows);
+        let g = IdGraph::from_batches(keys, records).unwrap();
+        assert_eq!(g.node_count(), 6, "five distinct keys and the empty id 0");
+        assert_eq!(resolved(&g), expect);
+        assert_eq!(g.record(4), &[3, 5], "ids follow first appearance: c1, phone, c2, c3, email");
+        // Every key collides: equal hashes must still be told apart by their keys.
+        let (keys, records) = batches(rows);
+        let g = IdGraph::resolve(keys, records, |_, _| 42).unwrap();
+        assert_eq!(g.node_count(), 6);
+        assert_eq!(resolved(&g), expect);
+        // A graph read from batches is looked up and grown like one built node by node.
+        let (keys, records) = batches(rows);
+        let mut g = IdGraph::from_batches(keys, records).unwrap();
+        assert_eq!(g.find_node(ClientId, "c3"), Some(4));
+        assert_eq!(g.find_node(Email, "c1"), None);
+        assert_eq!(g.node(Phone, "79151234567"), 2);
+        assert_eq!(g.node(Email, "c1"), 6);
+        assert_eq!(g.find_node(Email, "c1"), Some(6));
+        assert_eq!((g.kind(6), g.value(6)), (Email, "c1"));
+    }
 
     #[test]
     fn connected_records_make_one_customer() {

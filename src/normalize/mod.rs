@@ -16,7 +16,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::channels::{self, Classifier};
 use crate::config::{Config, SourceKind, SourceSpec};
-use crate::identity::{IdGraph, IdKind, LocalIds, Records, SharedNodes};
+use crate::identity::{BatchKeys, IdGraph, IdKind, LocalIds, Records};
 use crate::intern::{Interner, Sym};
 use crate::io::schema;
 use crate::io::{Batch, Head, RawTable};
@@ -239,7 +239,6 @@ enum Outcome {
 /// What does not change from one batch to the next.
 struct Shared<'c> {
     cfg: &'c Config,
-    ids: SharedNodes,
     classifier: Classifier,
     excluded: Vec<String>,
 }
@@ -316,7 +315,7 @@ pub fn normalize<'c>(cfg: &'c Config, tables: &[RawTable]) -> Result<Dataset> {
     };
     let mut all = Merged::default();
     ordered_parallel(jobs, work, |done| all.take(done, &|_| {}))?;
-    all.finish(cfg, shared.ids)
+    all.finish(cfg)
 }
 
 /// Reads and normalizes every configured source, streaming each file in blocks that are split
@@ -360,7 +359,7 @@ pub fn load_and_normalize<'c>(cfg: &'c Config, progress: &(dyn Fn(u64) + Sync)) 
     };
     let mut all = Merged::default();
     ordered_parallel(jobs, work, |done| all.take(done, progress))?;
-    all.finish(cfg, shared.ids)
+    all.finish(cfg)
 }
 
 /// Runs `work` on every item on all threads (as many as rayon's pool has) and hands the results
@@ -416,6 +415,7 @@ fn ordered_parallel<T: Send, R: Send>(
 struct Partial {
     /// Input bytes the batch covered.
     bytes: u64,
+    ids: BatchKeys,
     strings: Interner,
     records: Records,
     touches: Vec<Touch>,
@@ -432,7 +432,6 @@ impl<'c> Shared<'c> {
     fn new(cfg: &'c Config) -> Result<Shared<'c>> {
         Ok(Shared {
             cfg,
-            ids: SharedNodes::default(),
             classifier: Classifier::new(&cfg.channel_rules, cfg.use_default_channel_rules, &cfg.site_domains)?,
             excluded: cfg.excluded_statuses.iter().map(|s| value::fold(s)).collect(),
         })
@@ -499,9 +498,8 @@ impl<'c> Shared<'c> {
                 }
             }
         }
-        let global = self.ids.resolve(&n.ids);
-        n.records.remap(&global);
         Partial {
+            ids: n.ids.into_keys(),
             bytes: batch.bytes,
             strings: n.strings,
             records: n.records,
@@ -521,6 +519,9 @@ impl<'c> Shared<'c> {
 #[derive(Default)]
 struct Merged {
     strings: Interner,
+    /// Every batch's identifiers, in merge order, and how many there are.
+    ids: Vec<BatchKeys>,
+    id_count: u32,
     records: Records,
     touches: Vec<Touch>,
     conversions: Vec<Conversion>,
@@ -546,6 +547,9 @@ impl Merged {
                 self.size = ctx.size;
             }
             Done::Part(p) => {
+                if self.id_count as u64 + p.ids.len() as u64 >= u32::MAX as u64 {
+                    bail!("more identifiers than one run can hold (over 4 billion): split the exports by period");
+                }
                 progress(p.summary.rows_read);
                 self.cp1251_rows += p.cp1251_rows;
                 for (what, n) in &p.invalid {
@@ -591,7 +595,10 @@ impl Merged {
     fn absorb(&mut self, p: Partial) {
         let sym: Vec<Sym> = p.strings.iter().map(|s| self.strings.intern(s)).collect();
         let s = |x: Sym| sym[x as usize];
-        let base = self.records.append(&p.records);
+        // Batch ids become provisional run-wide ones, as `IdGraph::from_batches` expects.
+        let base = self.records.append(&p.records, self.id_count + 1);
+        self.id_count += p.ids.len();
+        self.ids.push(p.ids);
         self.touches.extend(p.touches.iter().map(|t| Touch {
             record: t.record + base,
             channel: s(t.channel),
@@ -630,13 +637,13 @@ impl Merged {
         self.summary.rejects.extend(p.rejects.into_iter().take(room));
     }
 
-    fn finish(mut self, cfg: &Config, ids: SharedNodes) -> Result<Dataset> {
+    fn finish(mut self, cfg: &Config) -> Result<Dataset> {
         self.end_file();
         let has_offline_source = cfg.sources.iter().any(|s| s.kind == SourceKind::Receipts);
         let has_costs = cfg.sources.iter().any(|s| s.kind == SourceKind::Costs);
         let mut ds = Dataset {
             strings: self.strings,
-            graph: IdGraph::from_parts(ids, self.records)?,
+            graph: IdGraph::from_batches(self.ids, self.records)?,
             touches: self.touches,
             conversions: self.conversions,
             summary: self.summary,
