@@ -62,53 +62,48 @@ impl Chain {
 
 /// Builds the chain of order `order` and solves it.
 pub fn fit_chain(set: &PathSet, labels: &Labels, order: usize, collapse: bool) -> Result<Chain> {
-    // States are numbered by content (label names), not by first appearance, so that every
-    // sum and every solve runs in the same order whatever the input order.
-    let mut raw: FxHashMap<(Vec<u32>, Vec<u32>), f64> = FxHashMap::default();
-    let key = |seq: &[u32], i: usize| -> Vec<u32> { seq[(i + 1).saturating_sub(order)..=i].to_vec() };
+    // Transitions are counted between states numbered as they first appear, found by their
+    // labels without allocating (millions of journeys), then renumbered by content (label
+    // names) so that every sum and every solve runs in the same order whatever the input
+    // order. Each count is summed in journey order either way.
+    let mut seen: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
+    let mut found: Vec<Vec<u32>> = Vec::new();
+    let mut raw: FxHashMap<(u32, u32), f64> = FxHashMap::default();
     journeys::each(set, labels, collapse, |seq, conv, nulls| {
-        let mut prev: Vec<u32> = Vec::new();
+        let mut prev = START;
         for i in 0..seq.len() {
-            let cur = key(seq, i);
-            *raw.entry((prev, cur.clone())).or_default() += conv + nulls;
+            let labels_of = &seq[(i + 1).saturating_sub(order)..=i];
+            let cur = match seen.get(labels_of) {
+                Some(&s) => s,
+                None => {
+                    let s = found.len() as u32 + 3;
+                    seen.insert(labels_of.to_vec(), s);
+                    found.push(labels_of.to_vec());
+                    s
+                }
+            };
+            *raw.entry((prev, cur)).or_default() += conv + nulls;
             prev = cur;
         }
         if conv > 0.0 {
-            *raw.entry((prev.clone(), vec![u32::MAX])).or_default() += conv;
+            *raw.entry((prev, CONVERSION)).or_default() += conv;
         }
         if nulls > 0.0 {
-            *raw.entry((prev, vec![u32::MAX - 1])).or_default() += nulls;
+            *raw.entry((prev, NULL)).or_default() += nulls;
         }
     });
-    let mut names: Vec<Vec<u32>> =
-        raw.keys().flat_map(|(a, b)| [a.clone(), b.clone()]).filter(|s| !s.is_empty() && s[0] < u32::MAX - 1).collect();
-    names.sort_by(|a, b| {
-        let ra: Vec<u32> = a.iter().map(|&l| labels.rank[l as usize]).collect();
-        let rb: Vec<u32> = b.iter().map(|&l| labels.rank[l as usize]).collect();
-        ra.cmp(&rb)
-    });
-    names.dedup();
+    drop(seen);
+    let mut by_content: Vec<u32> = (0..found.len() as u32).collect();
+    let ranks = |s: &[u32]| -> Vec<u32> { s.iter().map(|&l| labels.rank[l as usize]).collect() };
+    by_content.sort_by_cached_key(|&f| ranks(&found[f as usize]));
+    let mut renumber: Vec<u32> = vec![START, CONVERSION, NULL];
+    renumber.resize(found.len() + 3, 0);
     let mut states: Vec<Vec<u32>> = vec![Vec::new(), Vec::new(), Vec::new()];
-    let mut id: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
-    for n in names {
-        id.insert(n.clone(), states.len() as u32);
-        states.push(n);
+    for f in by_content {
+        renumber[f as usize + 3] = states.len() as u32;
+        states.push(std::mem::take(&mut found[f as usize]));
     }
-    let sid = |s: &Vec<u32>| -> u32 {
-        if s.is_empty() {
-            START
-        } else if s[0] == u32::MAX {
-            CONVERSION
-        } else if s[0] == u32::MAX - 1 {
-            NULL
-        } else {
-            id[s]
-        }
-    };
-    let mut counts: BTreeMap<(u32, u32), f64> = BTreeMap::new();
-    for ((a, b), c) in raw {
-        counts.insert((sid(&a), sid(&b)), c);
-    }
+    let counts: BTreeMap<(u32, u32), f64> = raw.into_iter().map(|((a, b), c)| ((renumber[a as usize], renumber[b as usize]), c)).collect();
     let mut out_total = vec![0.0; states.len()];
     for (&(a, _), &c) in &counts {
         out_total[a as usize] += c;
