@@ -473,11 +473,6 @@ impl IdGraph {
         key_of(&self.bufs, &self.locs, node)
     }
 
-    /// Where every id's key is, with its kind tag so that asking an id's kind reads 8 bytes.
-    fn locations(&self) -> &[Loc] {
-        &self.locs
-    }
-
     pub fn kind(&self, node: u32) -> IdKind {
         IdKind::from_tag(self.locs.get(node as usize).map_or(0, |l| l.tag()))
     }
@@ -664,7 +659,7 @@ pub fn scrub<'a>(text: &'a str, salt: &str) -> std::borrow::Cow<'a, str> {
 pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
     let n = g.node_count();
-    let locs = g.locations();
+    let locs = &g.locs;
     let records = g.records() as u32;
     let persistent: Vec<bool> =
         (0..n).into_par_iter().map(|x| x == 0 || IdKind::from_tag(locs.get(x).map_or(0, |l| l.tag())).is_persistent()).collect();

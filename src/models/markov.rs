@@ -67,7 +67,6 @@ pub fn fit_chain(set: &PathSet, labels: &Labels, order: usize, collapse: bool) -
     // names) so that every sum and every solve runs in the same order whatever the input
     // order. Each count is summed in journey order either way.
     let mut seen: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
-    let mut found: Vec<Vec<u32>> = Vec::new();
     let mut raw: FxHashMap<(u32, u32), f64> = FxHashMap::default();
     journeys::each(set, labels, collapse, |seq, conv, nulls| {
         let mut prev = START;
@@ -76,9 +75,8 @@ pub fn fit_chain(set: &PathSet, labels: &Labels, order: usize, collapse: bool) -
             let cur = match seen.get(labels_of) {
                 Some(&s) => s,
                 None => {
-                    let s = found.len() as u32 + 3;
+                    let s = seen.len() as u32 + 3;
                     seen.insert(labels_of.to_vec(), s);
-                    found.push(labels_of.to_vec());
                     s
                 }
             };
@@ -92,7 +90,10 @@ pub fn fit_chain(set: &PathSet, labels: &Labels, order: usize, collapse: bool) -
             *raw.entry((prev, NULL)).or_default() += nulls;
         }
     });
-    drop(seen);
+    let mut found: Vec<Vec<u32>> = vec![Vec::new(); seen.len()];
+    for (labels_of, s) in seen {
+        found[s as usize - 3] = labels_of;
+    }
     let mut by_content: Vec<u32> = (0..found.len() as u32).collect();
     let ranks = |s: &[u32]| -> Vec<u32> { s.iter().map(|&l| labels.rank[l as usize]).collect() };
     by_content.sort_by_cached_key(|&f| ranks(&found[f as usize]));
