@@ -272,10 +272,40 @@ struct FileCtx<'c> {
     /// Size of a CSV file on disk, to make room for its rows at once (for a gzip file this falls
     /// short, which costs only the growing it would have cost anyway).
     size: Option<u64>,
+    /// Bytes of the CSV files after this one: all of them, and those whose rows are touches.
+    later: Later,
     head: Head,
     layout: crate::io::Layout,
     fields: Fields,
     spec: &'c SourceSpec,
+}
+
+/// Sizes on disk of the files still to come, so that the arrays every file appends to grow
+/// once for the rest of the run rather than once per file (each growth copies them whole).
+#[derive(Clone, Copy, Debug, Default)]
+struct Later {
+    all: u64,
+    touches: u64,
+}
+
+/// The size on disk of a CSV source.
+fn csv_size(spec: &SourceSpec) -> Option<u64> {
+    match (&spec.location, spec.format) {
+        (crate::config::Location::File(p), crate::config::FileFormat::Csv) => std::fs::metadata(p).ok().map(|m| m.len()),
+        _ => None,
+    }
+}
+
+/// [`Later`] for each configured source.
+fn later_sizes(cfg: &Config) -> Vec<Later> {
+    let sizes: Vec<(Option<u64>, bool)> =
+        cfg.sources.iter().map(|s| (csv_size(s), matches!(s.kind, SourceKind::Visits | SourceKind::Calls | SourceKind::Touches))).collect();
+    (0..sizes.len())
+        .map(|i| {
+            let rest = &sizes[i + 1..];
+            Later { all: rest.iter().filter_map(|s| s.0).sum(), touches: rest.iter().filter(|s| s.1).filter_map(|s| s.0).sum() }
+        })
+        .collect()
 }
 
 /// Work for the threads: a file starts, or a piece of it is to be normalized.
@@ -297,8 +327,8 @@ pub fn normalize<'c>(cfg: &'c Config, tables: &[RawTable]) -> Result<Dataset> {
         let head = table.head();
         let layout =
             crate::io::Layout { delimiter: table.delimiter.unwrap_or(b','), width: table.headers.len(), decode: crate::io::Decode::Utf8 };
-        let ctx =
-            Fields::resolve(&head, spec).map(|fields| Arc::new(FileCtx { file: file as u16, size: None, head, layout, fields, spec }));
+        let ctx = Fields::resolve(&head, spec)
+            .map(|fields| Arc::new(FileCtx { file: file as u16, size: None, later: Later::default(), head, layout, fields, spec }));
         let batches: Vec<Result<Job<'_, &Batch>>> = match ctx {
             Ok(ctx) => std::iter::once(Ok(Job::Start(ctx.clone())))
                 .chain(table.batches.iter().map(move |b| Ok(Job::Rows(ctx.clone(), b))))
@@ -323,16 +353,15 @@ pub fn normalize<'c>(cfg: &'c Config, tables: &[RawTable]) -> Result<Dataset> {
 /// blocks are done.
 pub fn load_and_normalize<'c>(cfg: &'c Config, progress: &(dyn Fn(u64) + Sync)) -> Result<Dataset> {
     let shared = Shared::new(cfg)?;
+    let later = later_sizes(cfg);
     // Files are opened one after the other as the threads ask for work, so at most a few blocks
     // of any file are in memory at once.
     let jobs = cfg.sources.iter().enumerate().flat_map(|(file, spec)| {
+        let later = later[file];
         let opened = crate::io::open(spec).and_then(|source| {
             let fields = Fields::resolve(&source.head, spec)?;
-            let size = match (&spec.location, spec.format) {
-                (crate::config::Location::File(p), crate::config::FileFormat::Csv) => std::fs::metadata(p).ok().map(|m| m.len()),
-                _ => None,
-            };
-            Ok((Arc::new(FileCtx { file: file as u16, size, head: source.head, layout: source.layout, fields, spec }), source.blocks))
+            let ctx = FileCtx { file: file as u16, size: csv_size(spec), later, head: source.head, layout: source.layout, fields, spec };
+            Ok((Arc::new(ctx), source.blocks))
         });
         let jobs: Box<dyn Iterator<Item = Result<Job<'_, crate::io::Block>>> + Send> = match opened {
             Ok((ctx, blocks)) => {
@@ -530,8 +559,9 @@ struct Merged {
     excluded_orders: Vec<Sym>,
     /// The file being merged, and what its rows could not read.
     current: Option<String>,
-    /// Its size, until room is made for its rows.
+    /// Its size, until room is made for its rows, and the sizes of the files after it.
     size: Option<u64>,
+    later: Later,
     invalid: BTreeMap<&'static str, u64>,
     cp1251_rows: u64,
 }
@@ -545,6 +575,7 @@ impl Merged {
                 self.summary.files.push(FileSummary { file: ctx.head.name.clone(), kind: ctx.spec.kind.to_string(), ..Default::default() });
                 self.current = Some(ctx.head.name.clone());
                 self.size = ctx.size;
+                self.later = ctx.later;
             }
             Done::Part(p) => {
                 if self.id_count as u64 + p.ids.len() as u64 >= u32::MAX as u64 {
@@ -578,18 +609,20 @@ impl Merged {
         self.cp1251_rows = 0;
     }
 
-    /// Room for a whole file's rows, judged from its first part. Growing arrays of this size
-    /// by doubling copies them each time and faults in fresh pages for every copy; a guess that
-    /// falls short only means one doubling more.
+    /// Room for a whole file's rows and, for the arrays every file appends to, for the files
+    /// after it as if they were like this one, judged from its first part. Growing arrays of
+    /// this size copies them whole and faults in fresh pages for every copy; room that is never
+    /// written costs address space, not memory. A guess that falls short means one growth more,
+    /// at a later file that has more rows per byte.
     fn make_room(&mut self, p: &Partial, file_bytes: u64) {
         if p.bytes == 0 {
             return;
         }
-        let scale = file_bytes as f64 / p.bytes as f64 * 1.02;
-        let room = |n: usize| (n as f64 * scale) as usize;
-        self.touches.reserve_exact(room(p.touches.len()));
-        self.conversions.reserve_exact(room(p.conversions.len()));
-        self.records.reserve(room(p.records.len()), room(p.records.members()));
+        // Later files get half as much again: other exports have other row lengths.
+        let room = |n: usize, later: u64| (n as f64 * (file_bytes as f64 * 1.02 + later as f64 * 1.5) / p.bytes as f64) as usize;
+        self.touches.reserve_exact(room(p.touches.len(), self.later.touches));
+        self.conversions.reserve_exact(room(p.conversions.len(), 0));
+        self.records.reserve(room(p.records.len(), self.later.all), room(p.records.members(), self.later.all));
     }
 
     fn absorb(&mut self, p: Partial) {
