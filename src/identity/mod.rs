@@ -97,6 +97,62 @@ impl IdKind {
     }
 }
 
+/// A key as one word and a few bits of meta (kind tag, length, which packing), when it fits
+/// exactly: two keys pack equal only if they are equal. Digits (up to 19) are read as a number,
+/// with their count keeping leading zeros; other keys of up to 8 bytes are their bytes.
+fn pack(tag: u8, value: &[u8]) -> Option<(u64, u32)> {
+    let meta = |digits: bool| (tag as u32) << 16 | (digits as u32) << 8 | value.len() as u32;
+    if (1..=19).contains(&value.len()) && value.iter().all(u8::is_ascii_digit) {
+        // At most 10^19 - 1, below 2^64.
+        let n = value.iter().fold(0u64, |n, &d| n.wrapping_mul(10).wrapping_add((d - b'0') as u64));
+        return Some((n, meta(true)));
+    }
+    if value.len() <= 8 {
+        let mut word = [0u8; 8];
+        word[..value.len()].copy_from_slice(value);
+        return Some((u64::from_be_bytes(word), meta(false)));
+    }
+    None
+}
+
+/// In sorted `entries`, within each run of `same` ones, every entry that is not the first of
+/// its key: its id and the id of its key's first entry, entries being of one key unless
+/// `differ` tells them apart. Runs are split between cores whole.
+fn runs<E: Sync>(
+    entries: &[E],
+    same: impl Fn(&E, &E) -> bool + Sync,
+    id: impl Fn(&E) -> u32 + Sync,
+    differ: impl Fn(&E, &E) -> bool + Sync,
+) -> Vec<(u32, u32)> {
+    let pieces = 64.min(entries.len().max(1));
+    let mut cuts: Vec<usize> = (0..=pieces).map(|i| i * entries.len() / pieces).collect();
+    for c in cuts.iter_mut().skip(1) {
+        while *c < entries.len() && *c > 0 && same(&entries[*c], &entries[*c - 1]) {
+            *c += 1;
+        }
+    }
+    cuts.dedup();
+    cuts.par_windows(2)
+        .flat_map_iter(|w| {
+            let run_of = &entries[w[0]..w[1]];
+            let mut out = Vec::new();
+            let mut heads: Vec<&E> = Vec::new();
+            for (i, e) in run_of.iter().enumerate() {
+                if i == 0 || !same(e, &run_of[i - 1]) {
+                    heads.clear();
+                    heads.push(e);
+                    continue;
+                }
+                match heads.iter().find(|h| !differ(h, e)) {
+                    Some(h) => out.push((id(e), id(h))),
+                    None => heads.push(e),
+                }
+            }
+            out
+        })
+        .collect()
+}
+
 fn hash_key(kind: IdKind, value: &str) -> u64 {
     hash_tagged(kind as u8, value.as_bytes())
 }
@@ -314,9 +370,11 @@ impl IdGraph {
     /// batch `b`'s id `i` as `base_b + i`, `base_b` being 1 plus the sizes of the batches before.
     ///
     /// A run-wide hash table looked up from every batch costs a cache miss or two per identifier
-    /// at tens of millions of them. Sorting every key's (hash, id) instead reads memory in order
-    /// and only compares keys where hashes are equal, nearly always the same key read again.
-    /// Ids are given in order of first appearance, so they do not depend on thread timing.
+    /// at tens of millions of them. Sorting the keys instead reads memory in order. Most keys
+    /// (client ids, phones, cards, short logins) fit in a word exactly (see [`pack`]), so equal
+    /// words are equal keys; the others are sorted by hash, and keys are compared only where
+    /// hashes are equal, nearly always the same key read again. Ids are given in order of first
+    /// appearance, so they do not depend on thread timing.
     pub fn from_batches(batches: Vec<BatchKeys>, records: Records) -> anyhow::Result<IdGraph> {
         Self::resolve(batches, records, hash_tagged)
     }
@@ -339,55 +397,43 @@ impl IdGraph {
             anyhow::bail!("more blocks than one run can hold: split the exports by period");
         }
         let total = next as usize;
-        let batch_of = |p: u32| bases.partition_point(|&b| b <= p) - 1;
-        // 1. Every key's hash, with its provisional id and place in its batch.
-        let mut entries = vec![[0u64; 2]; total - 1];
+        // 1. Every key as a word that is the key itself, or else as its hash, with its
+        //    provisional id (and, for a hash, where the key is).
+        // Counted first, so that both lists are filled in place on every core.
+        let packed: Vec<usize> =
+            batches.par_iter().map(|b| b.keys().filter(|&(_, tag, value)| pack(tag, value).is_some()).count()).collect();
+        let n_exact = packed.iter().sum::<usize>();
+        let (mut exact, mut hashed) = (vec![[0u64; 2]; n_exact], vec![[0u64; 2]; total - 1 - n_exact]);
         let mut parts = Vec::with_capacity(batches.len());
-        let mut rest = entries.as_mut_slice();
-        for (b, base) in batches.iter().zip(&bases) {
-            let (part, tail) = rest.split_at_mut(b.count as usize);
-            parts.push((part, b, *base));
-            rest = tail;
+        let (mut rest_e, mut rest_h) = (exact.as_mut_slice(), hashed.as_mut_slice());
+        for ((b, &base), &n) in batches.iter().zip(&bases).zip(&packed) {
+            let (e, tail_e) = rest_e.split_at_mut(n);
+            let (h, tail_h) = rest_h.split_at_mut(b.count as usize - n);
+            parts.push((e, h, b, base));
+            (rest_e, rest_h) = (tail_e, tail_h);
         }
-        parts.into_par_iter().for_each(|(part, b, base)| {
-            for (slot, (i, (start, tag, value))) in part.iter_mut().zip(b.keys().enumerate()) {
-                *slot = [hash(tag, value), ((base as u64 + i as u64) << 32) | start as u64];
+        parts.into_par_iter().for_each(|(mut e, mut h, b, base)| {
+            for (i, (start, tag, value)) in b.keys().enumerate() {
+                let p = base as u64 + i as u64;
+                let (list, slot) = match pack(tag, value) {
+                    Some((word, meta)) => (&mut e, [word, ((meta as u64) << 32) | p]),
+                    None => (&mut h, [hash(tag, value), (p << 32) | start as u64]),
+                };
+                if let Some((first, tail)) = std::mem::take(list).split_first_mut() {
+                    *first = slot;
+                    *list = tail;
+                }
             }
         });
-        entries.par_sort_unstable();
-        // 2. Within each run of equal hashes, the first entry of each distinct key (the one
-        //    seen first) stands for the others. Runs are split between cores whole.
-        let pieces = 64.min(entries.len().max(1));
-        let mut cuts: Vec<usize> = (0..=pieces).map(|i| i * entries.len() / pieces).collect();
-        for c in cuts.iter_mut().skip(1) {
-            while *c < entries.len() && *c > 0 && entries[*c][0] == entries[*c - 1][0] {
-                *c += 1;
-            }
-        }
-        cuts.dedup();
+        let (_, _) = rayon::join(|| exact.par_sort_unstable(), || hashed.par_sort_unstable());
+        // 2. Each key's first appearance (its lowest id, first in its run) stands for the
+        //    others.
+        let mut dups = runs(&exact, |a, b| a[0] == b[0] && a[1] >> 32 == b[1] >> 32, |e| e[1] as u32, |_, _| false);
+        drop(exact);
+        let batch_of = |p: u32| bases.partition_point(|&b| b <= p) - 1;
         let key = |e: &[u64; 2]| key_at(&batches[batch_of((e[1] >> 32) as u32)].buf, e[1] as u32);
-        let mut dups: Vec<(u32, u32)> = cuts
-            .par_windows(2)
-            .flat_map_iter(|w| {
-                let run_of = &entries[w[0]..w[1]];
-                let mut out = Vec::new();
-                let mut heads: Vec<&[u64; 2]> = Vec::new();
-                for (i, e) in run_of.iter().enumerate() {
-                    if i == 0 || e[0] != run_of[i - 1][0] {
-                        heads.clear();
-                        heads.push(e);
-                        continue;
-                    }
-                    let k = key(e);
-                    match heads.iter().find(|h| key(h) == k) {
-                        Some(h) => out.push(((e[1] >> 32) as u32, (h[1] >> 32) as u32)),
-                        None => heads.push(e),
-                    }
-                }
-                out
-            })
-            .collect();
-        drop(entries);
+        dups.extend(runs(&hashed, |a, b| a[0] == b[0], |e| (e[1] >> 32) as u32, |a, b| key(a) != key(b)));
+        drop(hashed);
         dups.par_sort_unstable();
         // 3. Ids in order of first appearance.
         let mut map = vec![0u32; total];
@@ -875,11 +921,30 @@ mod tests {
         assert_eq!(g.node_count(), 6, "five distinct keys and the empty id 0");
         assert_eq!(resolved(&g), expect);
         assert_eq!(g.record(4), &[3, 5], "ids follow first appearance: c1, phone, c2, c3, email");
-        // Every key collides: equal hashes must still be told apart by their keys.
-        let (keys, records) = batches(rows);
+        // Keys too long to pack are sorted by hash. Every such key collides here: equal hashes
+        // must still be told apart by their keys.
+        let long: &[&[&[(IdKind, &str)]]] = &[
+            &[&[(Email, "first@example.com"), (OrderId, "ORD-0000001")], &[(Email, "second@example.com")]],
+            &[&[(OrderId, "ORD-0000001"), (Email, "third@example.com")], &[(UserId, "first@example.com")]],
+            &[&[(Email, "second@example.com"), (Email, "first@example.com")]],
+        ];
+        let (keys, records) = batches(long);
         let g = IdGraph::resolve(keys, records, |_, _| 42).unwrap();
-        assert_eq!(g.node_count(), 6);
-        assert_eq!(resolved(&g), expect);
+        assert_eq!(g.node_count(), 6, "five distinct keys and the empty id 0");
+        assert_eq!(g.record(4), &[3, 1], "ids follow first appearance");
+        let (keys, records) = batches(long);
+        assert_eq!(resolved(&g), resolved(&IdGraph::from_batches(keys, records).unwrap()));
+        // Packed keys keep leading zeros, and digits and other bytes of one value stay apart.
+        let packed: &[&[&[(IdKind, &str)]]] = &[
+            &[&[(ClientId, "0123")], &[(ClientId, "123")], &[(ClientId, "00123")]],
+            &[&[(ClientId, "123")], &[(LoyaltyCard, "123")], &[(ClientId, "12345678")], &[(ClientId, "1234567x")]],
+            &[&[(ClientId, "9999999999999999999")], &[(ClientId, "12345678")], &[(ClientId, "0123")]],
+        ];
+        let (keys, records) = batches(packed);
+        let g = IdGraph::resolve(keys, records, |_, _| 42).unwrap();
+        let ids: Vec<&[u32]> = (0..g.records() as u32).map(|r| g.record(r)).collect();
+        assert_eq!(ids, [&[1], &[2], &[3], &[2], &[4], &[5], &[6], &[7], &[5], &[1]]);
+        assert_eq!(g.value(7), "9999999999999999999");
         // A graph read from batches is looked up and grown like one built node by node.
         let (keys, records) = batches(rows);
         let mut g = IdGraph::from_batches(keys, records).unwrap();
@@ -889,6 +954,26 @@ mod tests {
         assert_eq!(g.node(Email, "c1"), 6);
         assert_eq!(g.find_node(Email, "c1"), Some(6));
         assert_eq!((g.kind(6), g.value(6)), (Email, "c1"));
+    }
+
+    proptest::proptest! {
+        /// Two keys pack to the same word and meta only when they are the same key, and every
+        /// key of up to 8 bytes or 19 digits packs.
+        #[test]
+        fn packing_is_exact(
+            a in proptest::prop_oneof!["[0-9]{0,21}", "[0-9a\\x00]{0,10}"],
+            b in proptest::prop_oneof!["[0-9]{0,21}", "[0-9a\\x00]{0,10}"],
+            ta in 0u8..2,
+            tb in 0u8..2,
+        ) {
+            let fits = |s: &str| s.len() <= 8 || (s.len() <= 19 && s.bytes().all(|c| c.is_ascii_digit()));
+            let (x, y) = (pack(b'a' + ta, a.as_bytes()), pack(b'a' + tb, b.as_bytes()));
+            proptest::prop_assert_eq!(x.is_some(), fits(&a));
+            proptest::prop_assert_eq!(y.is_some(), fits(&b));
+            if let (Some(x), Some(y)) = (x, y) {
+                proptest::prop_assert_eq!(x == y, (ta, &a) == (tb, &b));
+            }
+        }
     }
 
     #[test]
