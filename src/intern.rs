@@ -1,6 +1,7 @@
 //! String interning: every distinct label (channel, source, identifier value) is stored once and
 //! referred to by a dense integer, so the per-path loops compare integers, not strings.
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 /// A dense id of an interned string.
@@ -57,7 +58,8 @@ impl Interner {
     /// The byte-order rank of every id: comparing ranks compares the strings.
     pub fn ranks(&self) -> Vec<u32> {
         let mut order: Vec<u32> = (0..self.strings.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| self.strings[a as usize].as_bytes().cmp(self.strings[b as usize].as_bytes()));
+        // Strings are distinct, so an unstable sort has one outcome.
+        order.par_sort_unstable_by(|&a, &b| self.strings[a as usize].as_bytes().cmp(self.strings[b as usize].as_bytes()));
         let mut rank = vec![0u32; order.len()];
         for (r, id) in order.into_iter().enumerate() {
             rank[id as usize] = r as u32;

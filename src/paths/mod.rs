@@ -185,8 +185,10 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
         }
     });
     let mut dups = vec![0u64; data.summary.files.len()];
+    // Equal symbols are equal ranks: no rank is looked up here.
+    let tags = |t: &PTouch| (t.customer, t.ts, t.kind, t.channel, t.source, t.medium, t.campaign);
     touches.dedup_by(|t, kept| {
-        let same = key(t) == key(kept);
+        let same = tags(t) == tags(kept);
         if same {
             dups[t.file as usize] += 1;
         }
@@ -196,21 +198,26 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
         data.summary.files[f].refilter("duplicate touch: same customer, time and tags (kept once)", n);
     }
 
-    // Conversions, canonical order.
-    let mut conversions: Vec<PConversion> = data
+    // Conversions, canonical order, sorted on keys gathered once (comparing through the ranks
+    // costs a cache miss per look). Ids are unique per kind, so no two keys are equal.
+    let mut keyed: Vec<((i64, bool, u32), PConversion)> = data
         .conversions
-        .iter()
-        .map(|c| PConversion {
-            id: c.id,
-            ts: c.ts,
-            revenue: c.revenue,
-            offline: c.offline,
-            customer: stitching.customer_of_record[c.record as usize],
-            line: c.line,
-            count: 1.0,
+        .par_iter()
+        .map(|c| {
+            let pc = PConversion {
+                id: c.id,
+                ts: c.ts,
+                revenue: c.revenue,
+                offline: c.offline,
+                customer: stitching.customer_of_record[c.record as usize],
+                line: c.line,
+                count: 1.0,
+            };
+            ((pc.ts, pc.offline, rank(pc.id)), pc)
         })
         .collect();
-    conversions.sort_unstable_by_key(|c| (c.ts, c.offline, rank(c.id)));
+    keyed.par_sort_unstable_by_key(|k| k.0);
+    let conversions: Vec<PConversion> = keyed.into_par_iter().map(|k| k.1).collect();
 
     // Per customer: touch range, and conversions in time order.
     let n_customers = stitching.customers();
@@ -224,34 +231,51 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
         touch_end[c] = i as u32 + 1;
     }
     let customers_with_touches = touch_start.iter().filter(|&&s| s != u32::MAX).count();
-    let mut by_customer: Vec<u32> = (0..conversions.len() as u32).collect();
-    by_customer.sort_unstable_by_key(|&i| (conversions[i as usize].customer, i));
+    let mut by_customer: Vec<(u32, u32, i64)> = conversions.par_iter().enumerate().map(|(i, c)| (c.customer, i as u32, c.ts)).collect();
+    by_customer.par_sort_unstable();
 
+    // Each customer's conversions in turn, customers side by side.
     let lookback = cfg.lookback.seconds();
+    let timeline = |c: usize| if touch_start[c] == u32::MAX { (0, 0) } else { (touch_start[c] as usize, touch_end[c] as usize) };
+    let found: Vec<(u32, Path)> = by_customer
+        .par_chunk_by(|a, b| a.0 == b.0)
+        .flat_map_iter(|convs| {
+            let c = convs[0].0;
+            let (lo, hi) = timeline(c as usize);
+            let tl = &touches[lo..hi];
+            let mut prev = None;
+            convs.iter().map(move |&(_, ci, ts)| {
+                let floor = match prev.filter(|_| cfg.reset_after_conversion) {
+                    Some(p) => lo + tl.partition_point(|t| t.ts <= p),
+                    None => lo,
+                };
+                let window_start = lo + tl.partition_point(|t| t.ts < ts - lookback);
+                let end = lo + tl.partition_point(|t| t.ts <= ts);
+                let start = window_start.max(floor).min(end);
+                prev = Some(ts);
+                let path = Path {
+                    conversion: Some(ci),
+                    customer: c,
+                    start: start as u32,
+                    end: end as u32,
+                    floor: floor.min(end) as u32,
+                    nulls: 0.0,
+                };
+                (ci, path)
+            })
+        })
+        .collect();
     let mut paths: Vec<Path> = vec![Path { conversion: None, customer: 0, start: 0, end: 0, floor: 0, nulls: 0.0 }; conversions.len()];
+    for (ci, path) in found {
+        paths[ci as usize] = path;
+    }
+    // The time of each customer's last conversion, where touches after it start a journey that
+    // has not converted (yet).
     let mut last_conv_ts: Vec<Option<i64>> = vec![None; n_customers];
-    for &ci in &by_customer {
-        let conv = conversions[ci as usize];
-        let c = conv.customer as usize;
-        let (lo, hi) = if touch_start[c] == u32::MAX { (0, 0) } else { (touch_start[c] as usize, touch_end[c] as usize) };
-        let tl = &touches[lo..hi];
-        let prev = if cfg.reset_after_conversion { last_conv_ts[c] } else { None };
-        let floor = match prev {
-            Some(p) => lo + tl.partition_point(|t| t.ts <= p),
-            None => lo,
-        };
-        let window_start = lo + tl.partition_point(|t| t.ts < conv.ts - lookback);
-        let end = lo + tl.partition_point(|t| t.ts <= conv.ts);
-        let start = window_start.max(floor).min(end);
-        paths[ci as usize] = Path {
-            conversion: Some(ci),
-            customer: conv.customer,
-            start: start as u32,
-            end: end as u32,
-            floor: floor.min(end) as u32,
-            nulls: 0.0,
-        };
-        last_conv_ts[c] = Some(conv.ts);
+    for convs in by_customer.chunk_by(|a, b| a.0 == b.0) {
+        if let Some(&(c, _, ts)) = convs.last() {
+            last_conv_ts[c as usize] = Some(ts);
+        }
     }
     let converting = paths.len();
 
