@@ -296,14 +296,17 @@ fn csv_size(spec: &SourceSpec) -> Option<u64> {
     }
 }
 
-/// [`Later`] for each configured source.
-fn later_sizes(cfg: &Config) -> Vec<Later> {
+/// Each configured source's size on disk (CSV only) and [`Later`].
+fn file_sizes(cfg: &Config) -> Vec<(Option<u64>, Later)> {
     let sizes: Vec<(Option<u64>, bool)> =
         cfg.sources.iter().map(|s| (csv_size(s), matches!(s.kind, SourceKind::Visits | SourceKind::Calls | SourceKind::Touches))).collect();
     (0..sizes.len())
         .map(|i| {
             let rest = &sizes[i + 1..];
-            Later { all: rest.iter().filter_map(|s| s.0).sum(), touches: rest.iter().filter(|s| s.1).filter_map(|s| s.0).sum() }
+            (
+                sizes[i].0,
+                Later { all: rest.iter().filter_map(|s| s.0).sum(), touches: rest.iter().filter(|s| s.1).filter_map(|s| s.0).sum() },
+            )
         })
         .collect()
 }
@@ -353,14 +356,14 @@ pub fn normalize<'c>(cfg: &'c Config, tables: &[RawTable]) -> Result<Dataset> {
 /// blocks are done.
 pub fn load_and_normalize<'c>(cfg: &'c Config, progress: &(dyn Fn(u64) + Sync)) -> Result<Dataset> {
     let shared = Shared::new(cfg)?;
-    let later = later_sizes(cfg);
+    let sizes = file_sizes(cfg);
     // Files are opened one after the other as the threads ask for work, so at most a few blocks
     // of any file are in memory at once.
     let jobs = cfg.sources.iter().enumerate().flat_map(|(file, spec)| {
-        let later = later[file];
+        let (size, later) = sizes[file];
         let opened = crate::io::open(spec).and_then(|source| {
             let fields = Fields::resolve(&source.head, spec)?;
-            let ctx = FileCtx { file: file as u16, size: csv_size(spec), later, head: source.head, layout: source.layout, fields, spec };
+            let ctx = FileCtx { file: file as u16, size, later, head: source.head, layout: source.layout, fields, spec };
             Ok((Arc::new(ctx), source.blocks))
         });
         let jobs: Box<dyn Iterator<Item = Result<Job<'_, crate::io::Block>>> + Send> = match opened {

@@ -237,7 +237,7 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     // Each customer's conversions in turn, customers side by side.
     let lookback = cfg.lookback.seconds();
     let timeline = |c: usize| if touch_start[c] == u32::MAX { (0, 0) } else { (touch_start[c] as usize, touch_end[c] as usize) };
-    let found: Vec<(u32, Path)> = by_customer
+    let mut found: Vec<(u32, Path)> = by_customer
         .par_chunk_by(|a, b| a.0 == b.0)
         .flat_map_iter(|convs| {
             let c = convs[0].0;
@@ -265,10 +265,9 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
             })
         })
         .collect();
-    let mut paths: Vec<Path> = vec![Path { conversion: None, customer: 0, start: 0, end: 0, floor: 0, nulls: 0.0 }; conversions.len()];
-    for (ci, path) in found {
-        paths[ci as usize] = path;
-    }
+    // Every conversion has exactly one path: in conversion order, they are the converting paths.
+    found.par_sort_unstable_by_key(|f| f.0);
+    let mut paths: Vec<Path> = found.into_iter().map(|f| f.1).collect();
     // The time of each customer's last conversion, where touches after it start a journey that
     // has not converted (yet).
     let mut last_conv_ts: Vec<Option<i64>> = vec![None; n_customers];
