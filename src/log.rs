@@ -26,7 +26,51 @@ impl LogFormat {
 }
 
 static FORMAT: OnceLock<LogFormat> = OnceLock::new();
-static STAGES: Mutex<Vec<(&'static str, f64, Option<u64>)>> = Mutex::new(Vec::new());
+static STAGES: Mutex<Vec<Stage>> = Mutex::new(Vec::new());
+
+/// One timed stage: its name, wall seconds, CPU seconds spent by the whole process during it
+/// (user and system), and the process's peak memory at its end.
+#[derive(Clone, Debug)]
+struct Stage {
+    name: &'static str,
+    seconds: f64,
+    cpu: Option<Cpu>,
+    peak: Option<u64>,
+}
+
+/// CPU time of the process, in seconds. System time shows where a stage pays for fresh memory
+/// (page faults), which on virtual machines can cost as much as the work itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cpu {
+    /// In ticks of 1/100 s, so that differences are exact.
+    user: u64,
+    system: u64,
+}
+
+impl Cpu {
+    fn since(self, start: Cpu) -> Cpu {
+        Cpu { user: self.user.saturating_sub(start.user), system: self.system.saturating_sub(start.system) }
+    }
+
+    pub fn user_seconds(self) -> f64 {
+        self.user as f64 / 100.0
+    }
+
+    pub fn system_seconds(self) -> f64 {
+        self.system as f64 / 100.0
+    }
+}
+
+/// CPU time used by the process so far, all threads (Linux; `None` elsewhere). `/proc` counts it
+/// in ticks of 1/100 s on every Linux architecture.
+pub fn cpu_time() -> Option<Cpu> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are plain numbers.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let mut ticks = || fields.next().and_then(|f| f.parse::<u64>().ok());
+    Some(Cpu { user: ticks()?, system: ticks()? })
+}
 
 /// Peak resident memory of the process so far, in bytes (Linux; `None` elsewhere).
 pub fn peak_memory() -> Option<u64> {
@@ -88,10 +132,12 @@ pub fn summary(s: &RunSummary) {
 
 /// Times a stage of the pipeline; `timings` prints them.
 pub fn stage<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), cpu_time());
     let out = f();
+    let seconds = start.elapsed().as_secs_f64();
+    let cpu = cpu.zip(cpu_time()).map(|(a, b)| b.since(a));
     if let Ok(mut s) = STAGES.lock() {
-        s.push((name, start.elapsed().as_secs_f64(), peak_memory()));
+        s.push(Stage { name, seconds, cpu, peak: peak_memory() });
     }
     out
 }
@@ -100,19 +146,31 @@ pub fn stage<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
 pub fn timings(total: f64) {
     let stages = STAGES.lock().map(|s| s.clone()).unwrap_or_default();
     if json_mode() {
-        let list: Vec<Value> = stages.iter().map(|(n, s, m)| json!({"stage": n, "seconds": s, "peak_memory_bytes": m})).collect();
-        eprintln!(
-            "{}",
-            json!({"level": "info", "event": "timings", "stages": list, "total_seconds": total, "peak_memory_bytes": peak_memory()})
-        );
+        let (user, system) = (|c: &Option<Cpu>| c.map(Cpu::user_seconds), |c: &Option<Cpu>| c.map(Cpu::system_seconds));
+        let list: Vec<Value> = stages
+            .iter()
+            .map(|st| {
+                json!({"stage": st.name, "seconds": st.seconds, "user_seconds": user(&st.cpu), "system_seconds": system(&st.cpu),
+                       "peak_memory_bytes": st.peak})
+            })
+            .collect();
+        let now = cpu_time();
+        let event = json!({"level": "info", "event": "timings", "stages": list, "total_seconds": total,
+                           "user_seconds": user(&now), "system_seconds": system(&now), "peak_memory_bytes": peak_memory()});
+        eprintln!("{event}");
     } else {
         // The peak is the process's so far: a stage that adds nothing to it shows the same figure.
         let mib = |m: &Option<u64>| m.map(|b| format!("   peak {:>6} MiB", b / (1 << 20))).unwrap_or_default();
+        // CPU above wall time means the stage ran on several cores.
+        let cpu = |c: &Option<Cpu>| {
+            c.map(|c| format!("   cpu {:>8.2} s (system {:>7.2} s)", c.user_seconds() + c.system_seconds(), c.system_seconds()))
+                .unwrap_or_default()
+        };
         let mut text = String::from("Timings:");
-        for (n, s, m) in &stages {
-            text.push_str(&format!("\n  {n:<16} {s:>9.3} s{}", mib(m)));
+        for st in &stages {
+            text.push_str(&format!("\n  {:<16} {:>9.3} s{}{}", st.name, st.seconds, cpu(&st.cpu), mib(&st.peak)));
         }
-        text.push_str(&format!("\n  {:<16} {total:>9.3} s{}", "total", mib(&peak_memory())));
+        text.push_str(&format!("\n  {:<16} {total:>9.3} s{}{}", "total", cpu(&cpu_time()), mib(&peak_memory())));
         eprintln!("{text}");
     }
 }

@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 
@@ -451,7 +453,21 @@ fn json_logs_are_one_object_per_line() {
     let events: Vec<serde_json::Value> = err.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
     let inputs = events.iter().find(|e| e["event"] == "inputs").expect("an inputs event");
     assert_eq!(inputs["files"][0]["rows_read"], 10);
-    assert!(events.iter().any(|e| e["event"] == "timings"));
+    let timings = events.iter().find(|e| e["event"] == "timings").expect("a timings event");
+    let stages = timings["stages"].as_array().expect("stages");
+    assert_eq!(
+        stages.iter().map(|s| s["stage"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["load+normalize", "stitch", "paths", "models", "write"]
+    );
+    if cfg!(target_os = "linux") {
+        // CPU time per stage is the process's, in hundredths of a second, never negative.
+        for s in stages.iter().chain([timings]) {
+            for k in ["user_seconds", "system_seconds"] {
+                let v = s[k].as_f64().unwrap_or_else(|| panic!("{k} in {s}"));
+                assert!(v >= 0.0 && (v * 100.0 - (v * 100.0).round()).abs() < 1e-6, "{k} = {v}");
+            }
+        }
+    }
     let fail = tp().args(["report", "--config", "nope.toml", "--log-format", "json"]).output().unwrap();
     let line: serde_json::Value = serde_json::from_slice(fail.stderr.trim_ascii()).unwrap();
     assert_eq!(line["level"], "error");
@@ -596,27 +612,13 @@ fn windows_1251_russian_export_equals_its_utf8_iso_twin() {
 fn parquet_twins_of_the_tiny_exports_give_the_same_report() {
     // Every tiny export as Parquet text columns, an empty field as a null, two rows per row
     // group: the report must not change.
-    use polars::prelude::*;
     let dir = tempfile::tempdir().unwrap();
     let tiny_dir = root().join("testdata/tiny");
     let mut config = std::fs::read_to_string(tiny_dir.join("touchpath.toml")).unwrap();
     for name in ["visits", "calls", "orders", "receipts", "links"] {
         let text = std::fs::read_to_string(tiny_dir.join(format!("{name}.csv"))).unwrap();
         let delimiter = if text.lines().next().unwrap().contains(';') { b';' } else { b',' };
-        let mut rdr = csv::ReaderBuilder::new().delimiter(delimiter).from_reader(text.as_bytes());
-        let headers: Vec<String> = rdr.headers().unwrap().iter().map(str::to_string).collect();
-        let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
-        let columns: Vec<Column> = headers
-            .iter()
-            .enumerate()
-            .map(|(j, h)| {
-                let v: Vec<Option<&str>> = rows.iter().map(|r| r.get(j).filter(|s| !s.is_empty())).collect();
-                Series::new(h.as_str().into(), v).into_column()
-            })
-            .collect();
-        let mut df = DataFrame::new(rows.len(), columns).unwrap();
-        let mut f = std::fs::File::create(dir.path().join(format!("{name}.parquet"))).unwrap();
-        ParquetWriter::new(&mut f).with_row_group_size(Some(2)).finish(&mut df).unwrap();
+        common::csv_to_parquet(&text, delimiter, Some(2), &dir.path().join(format!("{name}.parquet")));
         config = config.replace(&format!("\"{name}.csv\""), &format!("\"{name}.parquet\""));
     }
     let cfg = dir.path().join("touchpath.toml");
