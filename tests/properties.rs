@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+mod common;
+
 use proptest::prelude::*;
 
 use touchpath::config::Config;
@@ -204,6 +206,35 @@ proptest! {
             prop_assert_eq!((a.rows_read, a.used, &a.filtered, &a.rejected), (b.rows_read, b.used, &b.filtered, &b.rejected));
         }
         prop_assert_eq!(&data.summary.rejects, &reference.summary.rejects);
+        let set = touchpath::paths::build(data, &cfg);
+        let models = registry(&cfg.models).into_iter().filter(|m| m.applicable(&set).is_ok()).collect::<Vec<_>>();
+        let report = attribute(&set, &models, Dimension::Channel, &Selection::all(), "", None).unwrap();
+        prop_assert_eq!(&report.rows, &whole.report.rows);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// A Parquet row group is normalized in pieces of a CSV block's size, on several threads;
+    /// tiny pieces must give the same accounting and numbers as the CSV file.
+    #[test]
+    fn parquet_row_groups_in_tiny_pieces_change_nothing(e in exports(), block in 1usize..200) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = write(dir.path(), &e, 1, false);
+        let whole = run(&cfg);
+        let parquet = dir.path().join("visits0.parquet");
+        let csv = std::fs::read_to_string(dir.path().join("visits0.csv")).unwrap();
+        common::csv_to_parquet(&csv, b';', None, &parquet);
+        let visits = cfg.sources.iter_mut().find(|s| s.kind == touchpath::config::SourceKind::Visits).unwrap();
+        visits.location = touchpath::config::Location::File(parquet);
+        visits.format = touchpath::config::FileFormat::Parquet;
+        touchpath::io::csv::set_block_bytes(block);
+        let data = touchpath::normalize::load_and_normalize(&cfg, &|_| {});
+        touchpath::io::csv::set_block_bytes(4 << 20);
+        let data = data.unwrap();
+        let visits = data.summary.files.iter().find(|f| f.kind == "visits").unwrap();
+        prop_assert_eq!(visits.rows_read as usize, e.visits.len());
         let set = touchpath::paths::build(data, &cfg);
         let models = registry(&cfg.models).into_iter().filter(|m| m.applicable(&set).is_ok()).collect::<Vec<_>>();
         let report = attribute(&set, &models, Dimension::Channel, &Selection::all(), "", None).unwrap();

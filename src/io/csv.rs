@@ -99,7 +99,7 @@ pub fn set_block_bytes(n: usize) {
     BLOCK_BYTES.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
 }
 
-fn block_bytes() -> usize {
+pub(crate) fn block_bytes() -> usize {
     BLOCK_BYTES.load(std::sync::atomic::Ordering::Relaxed)
 }
 

@@ -99,11 +99,12 @@ pub struct Layout {
 }
 
 impl Block {
-    /// Splits the block into fields.
-    pub fn parse(self, name: &str, layout: &Layout) -> Result<Batch> {
+    /// Splits the block into fields: one batch for a CSV block, and batches of a CSV block's
+    /// size for a Parquet row group.
+    pub fn parse(self, name: &str, layout: &Layout) -> Result<Vec<Batch>> {
         match self {
-            Block::Text { bytes, first_line, offset } => csv::tokenize(name, bytes, first_line, offset, layout),
-            Block::Parquet(group) => group.rows(layout.width),
+            Block::Text { bytes, first_line, offset } => Ok(vec![csv::tokenize(name, bytes, first_line, offset, layout)?]),
+            Block::Parquet(group) => group.rows(layout.width, csv::block_bytes()),
         }
     }
 }
@@ -130,7 +131,8 @@ impl RawTable {
     pub fn collect(source: Source<'_>) -> Result<RawTable> {
         let Source { head, layout, blocks } = source;
         let blocks = blocks.collect::<Result<Vec<_>>>()?;
-        let batches = blocks.into_par_iter().map(|b| b.parse(&head.name, &layout)).collect::<Result<Vec<_>>>()?;
+        let batches: Vec<Batch> =
+            blocks.into_par_iter().map(|b| b.parse(&head.name, &layout)).collect::<Result<Vec<_>>>()?.into_iter().flatten().collect();
         let encoding = if batches.iter().any(|b| b.cp1251_rows > 0) { "utf-8, some rows windows-1251" } else { head.encoding };
         Ok(RawTable { name: head.name, kind: head.kind, headers: head.headers, batches, delimiter: head.delimiter, encoding })
     }

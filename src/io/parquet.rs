@@ -92,8 +92,11 @@ fn memory_total() -> u64 {
 }
 
 impl Group {
-    /// Decodes the row group and lays its rows out as a batch (a null is an empty field).
-    pub fn rows(self, width: usize) -> Result<Batch> {
+    /// Decodes the row group and lays its rows out as batches of about `piece` bytes of text
+    /// each (a null is an empty field). A row group is decoded whole, but writers make them
+    /// large (a million rows is common): cut like a CSV file's blocks, its rows are normalized
+    /// on every core, with per-batch tables small enough to stay in the processor's caches.
+    pub fn rows(self, width: usize, piece: usize) -> Result<Vec<Batch>> {
         let (file, start, len) = (&self.file, self.start, self.len);
         let df = guarded(|| {
             let mut reader = ParquetReader::new(Cursor::new(&file.bytes[..])).with_slice(Some((start, len)));
@@ -116,29 +119,33 @@ impl Group {
                 columns.len()
             ));
         }
-        let mut batch = Batch::new(width.max(1), len * width * 8);
-        // The thread's spare block buffer (empty, so valid text) saves faulting in fresh pages.
-        let mut text = String::from_utf8(super::pool::bytes(len * width * 16)).unwrap_or_default();
+        let piece = piece.max(1);
         let mut values: Vec<_> = columns.iter().map(|c| c.iter()).collect();
-        for row in 0..len {
-            for v in values.iter_mut() {
-                batch.spans.push(text.len() as u32);
-                text.push_str(v.next().flatten().unwrap_or(""));
-                batch.spans.push(text.len() as u32);
+        let mut batches = Vec::new();
+        let mut row = 0;
+        while row < len {
+            let first = row;
+            let mut batch = Batch::new(width.max(1), piece);
+            // The thread's spare block buffer (empty, so valid text) saves faulting in fresh pages.
+            let mut text = String::from_utf8(super::pool::bytes(piece + piece / 4)).unwrap_or_default();
+            while row < len && (row == first || text.len() < piece) {
+                for v in values.iter_mut() {
+                    batch.spans.push(text.len() as u32);
+                    text.push_str(v.next().flatten().unwrap_or(""));
+                    batch.spans.push(text.len() as u32);
+                }
+                batch.lines.push((start + row + 1) as u64);
+                row += 1;
             }
-            batch.lines.push((start + row + 1) as u64);
+            if text.len() > u32::MAX as usize {
+                return Err(anyhow!("row {} holds more than 4 GB of text; no export has values this long", start + first + 1));
+            }
+            batch.rows_read = (row - first) as u64;
+            batch.bytes = text.len() as u64;
+            batch.text = text;
+            batches.push(batch);
         }
-        if text.len() > u32::MAX as usize {
-            return Err(anyhow!(
-                "rows {}–{} (one row group) hold more than 4 GB of text; write the file with smaller row groups",
-                start + 1,
-                start + len
-            ));
-        }
-        batch.rows_read = len as u64;
-        batch.bytes = text.len() as u64;
-        batch.text = text;
-        Ok(batch)
+        Ok(batches)
     }
 }
 
@@ -200,5 +207,26 @@ mod tests {
             t.batches.iter().flat_map(|b| (0..b.height()).flat_map(move |r| (0..3).map(move |c| b.get(r, c).to_string()))).collect()
         };
         assert_eq!(flat(&t), flat(&whole));
+    }
+
+    #[test]
+    fn a_row_group_is_cut_into_pieces_of_the_block_size() {
+        let group = || {
+            let mut blocks = open("t.parquet", SourceKind::Visits, Cow::Owned(file(100))).unwrap().blocks;
+            match (blocks.next(), blocks.next()) {
+                (Some(Ok(Block::Parquet(g))), None) => g,
+                _ => panic!("one row group"),
+            }
+        };
+        // Rows are 4 or 5 bytes of text ("a" "1" "0.5"); a piece takes rows until it holds 7.
+        let pieces = group().rows(3, 7).unwrap();
+        let heights: Vec<usize> = pieces.iter().map(Batch::height).collect();
+        assert_eq!(heights, [2, 2, 2, 2]);
+        let lines: Vec<u64> = pieces.iter().flat_map(|b| b.lines.clone()).collect();
+        assert_eq!(lines, (1..=8).collect::<Vec<u64>>(), "rows keep their numbers across pieces");
+        assert_eq!(pieces.iter().map(|b| b.rows_read).sum::<u64>(), 8);
+        assert_eq!((pieces[1].get(0, 0), pieces[1].get(0, 1), pieces[3].get(1, 1)), ("", "3", "-8"));
+        // A piece smaller than one row still takes a row.
+        assert_eq!(group().rows(3, 1).unwrap().len(), 8);
     }
 }

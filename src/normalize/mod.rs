@@ -9,6 +9,7 @@ pub mod value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use rayon::iter::{IntoParallelIterator as _, ParallelIterator as _};
 use rayon::slice::ParallelSliceMut as _;
 
 use anyhow::{bail, Context as _, Result};
@@ -320,7 +321,8 @@ enum Job<'c, B> {
 /// What the threads hand back, in job order.
 enum Done<'c> {
     Start(Arc<FileCtx<'c>>),
-    Part(Box<Partial>),
+    /// A block's batches, in order.
+    Parts(Vec<Partial>),
 }
 
 /// Normalizes loaded tables (one per configured source, same order).
@@ -343,7 +345,7 @@ pub fn normalize<'c>(cfg: &'c Config, tables: &[RawTable]) -> Result<Dataset> {
     let work = |job: Job<'c, &Batch>| -> Result<Done<'c>> {
         match job {
             Job::Start(ctx) => Ok(Done::Start(ctx)),
-            Job::Rows(ctx, batch) => Ok(Done::Part(Box::new(shared.batch(&ctx, batch)))),
+            Job::Rows(ctx, batch) => Ok(Done::Parts(vec![shared.batch(&ctx, batch)])),
         }
     };
     let mut all = Merged::default();
@@ -381,11 +383,17 @@ pub fn load_and_normalize<'c>(cfg: &'c Config, progress: &(dyn Fn(u64) + Sync)) 
         match job {
             Job::Start(ctx) => Ok(Done::Start(ctx)),
             Job::Rows(ctx, block) => {
-                let batch =
+                let batches =
                     block.parse(&ctx.head.name, &ctx.layout).with_context(|| format!("reading {} ({})", ctx.head.name, ctx.spec.kind))?;
-                let part = shared.batch(&ctx, &batch);
-                batch.recycle();
-                Ok(Done::Part(Box::new(part)))
+                let one = |batch: crate::io::Batch| {
+                    let part = shared.batch(&ctx, &batch);
+                    batch.recycle();
+                    part
+                };
+                // A Parquet row group comes as several batches: they go to every core, in order.
+                let parts =
+                    if batches.len() > 1 { batches.into_par_iter().map(one).collect() } else { batches.into_iter().map(one).collect() };
+                Ok(Done::Parts(parts))
             }
         }
     };
@@ -580,19 +588,21 @@ impl Merged {
                 self.size = ctx.size;
                 self.later = ctx.later;
             }
-            Done::Part(p) => {
-                if self.id_count as u64 + p.ids.len() as u64 >= u32::MAX as u64 {
-                    bail!("more identifiers than one run can hold (over 4 billion): split the exports by period");
+            Done::Parts(parts) => {
+                for p in parts {
+                    if self.id_count as u64 + p.ids.len() as u64 >= u32::MAX as u64 {
+                        bail!("more identifiers than one run can hold (over 4 billion): split the exports by period");
+                    }
+                    progress(p.summary.rows_read);
+                    self.cp1251_rows += p.cp1251_rows;
+                    for (what, n) in &p.invalid {
+                        *self.invalid.entry(what).or_default() += n;
+                    }
+                    if let Some(size) = self.size.take() {
+                        self.make_room(&p, size);
+                    }
+                    self.absorb(p);
                 }
-                progress(p.summary.rows_read);
-                self.cp1251_rows += p.cp1251_rows;
-                for (what, n) in &p.invalid {
-                    *self.invalid.entry(what).or_default() += n;
-                }
-                if let Some(size) = self.size.take() {
-                    self.make_room(&p, size);
-                }
-                self.absorb(*p);
             }
         }
         Ok(())
