@@ -138,7 +138,11 @@ impl Group {
                 row += 1;
             }
             if text.len() > u32::MAX as usize {
-                return Err(anyhow!("row {} holds more than 4 GB of text; no export has values this long", start + first + 1));
+                return Err(anyhow!(
+                    "rows {}–{} hold more than 4 GB of text; no export has values this long",
+                    start + first + 1,
+                    start + row
+                ));
             }
             batch.rows_read = (row - first) as u64;
             batch.bytes = text.len() as u64;

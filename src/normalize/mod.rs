@@ -391,6 +391,7 @@ pub fn load_and_normalize<'c>(cfg: &'c Config, progress: &(dyn Fn(u64) + Sync)) 
                     part
                 };
                 // A Parquet row group comes as several batches: they go to every core, in order.
+                // A single batch (every CSV block) stays on this thread, already one of many.
                 let parts =
                     if batches.len() > 1 { batches.into_par_iter().map(one).collect() } else { batches.into_iter().map(one).collect() };
                 Ok(Done::Parts(parts))
