@@ -66,8 +66,8 @@ impl Batch {
     /// Field `col` of row `row`, exactly as written (quotes removed).
     pub fn get(&self, row: usize, col: usize) -> &str {
         let i = 2 * (row * self.width + col);
-        match (self.spans.get(i), self.spans.get(i + 1)) {
-            (Some(&a), Some(&b)) => self.text.get(a as usize..b as usize).unwrap_or(""),
+        match self.spans.get(i..i + 2) {
+            Some(&[a, b]) => self.text.get(a as usize..b as usize).unwrap_or(""),
             _ => "",
         }
     }

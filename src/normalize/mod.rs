@@ -162,6 +162,9 @@ field_index!(
 /// How one file's columns map to canonical fields.
 struct Fields {
     srcs: Vec<FieldSrc>,
+    /// The column of each field read from one (`u32::MAX` for the others): what nearly every
+    /// look-up needs, without matching on [`FieldSrc`].
+    cols: Vec<u32>,
     kind: SourceKind,
     ix: Ix,
 }
@@ -198,7 +201,8 @@ impl Fields {
             };
             srcs.push(src);
         }
-        Ok(Fields { srcs, kind: spec.kind, ix: Ix::new(spec.kind) })
+        let cols = srcs.iter().map(|s| if let FieldSrc::Column(c, _) = s { *c as u32 } else { u32::MAX }).collect();
+        Ok(Fields { srcs, cols, kind: spec.kind, ix: Ix::new(spec.kind) })
     }
 
     fn column_name(&self, f: usize) -> String {
@@ -222,10 +226,12 @@ struct Rows<'b> {
 impl<'b> Rows<'b> {
     /// The cleaned value of field `f` in row `row` (placeholders are `None`).
     fn get(&self, f: usize, row: usize) -> Option<&'b str> {
-        match self.fields.srcs.get(f)? {
-            FieldSrc::Column(c, _) => value::clean(Some(self.batch.get(row, *c))),
-            FieldSrc::Constant(v) => value::clean(Some(v.as_str())),
-            FieldSrc::Absent => None,
+        match *self.fields.cols.get(f)? {
+            u32::MAX => match self.fields.srcs.get(f)? {
+                FieldSrc::Constant(v) => value::clean(Some(v.as_str())),
+                _ => None,
+            },
+            c => value::clean(Some(self.batch.get(row, c as usize))),
         }
     }
 }
@@ -256,10 +262,15 @@ struct Normalizer<'c> {
     conversions: Vec<Conversion>,
     costs: Vec<Cost>,
     invalid: BTreeMap<&'static str, u64>,
-    referrer_cache: FxHashMap<String, (Sym, Sym)>,
+    /// Source and medium a referrer host implies, by the host's symbol.
+    referrer_cache: FxHashMap<Sym, (Sym, Sym)>,
+    /// The symbols of a direct visit's source and medium, once one is seen.
+    direct: Option<(Sym, Sym)>,
     /// Orders filtered by status: not conversions, but still orders a receipt may fulfil.
     excluded_orders: Vec<Sym>,
     nodes: Vec<u32>,
+    /// A normalized phone, before it is interned.
+    scratch: String,
     summary: FileSummary,
     rejects: Vec<Reject>,
     cp1251_rows: u64,
@@ -492,8 +503,10 @@ impl<'c> Shared<'c> {
             costs: Vec::new(),
             invalid: BTreeMap::new(),
             referrer_cache: FxHashMap::default(),
+            direct: None,
             excluded_orders: Vec::new(),
             nodes: Vec::with_capacity(8),
+            scratch: String::with_capacity(16),
             summary: FileSummary { rows_read: batch.rows_read, ..Default::default() },
             rejects: Vec::new(),
             cp1251_rows: batch.cp1251_rows,
@@ -762,18 +775,22 @@ fn rejected(field: usize, reason: impl Into<String>, value: &str) -> Outcome {
 
 impl<'c> Normalizer<'c> {
     fn ident(&mut self, kind: IdKind, raw: Option<&str>) -> Option<u32> {
-        let raw = raw?;
-        let v = match kind {
-            IdKind::Phone => value::phone(raw, &self.cfg.default_country).map(std::borrow::Cow::Owned),
-            IdKind::Email => value::email(raw).map(std::borrow::Cow::Owned),
-            _ => Some(std::borrow::Cow::Borrowed(raw)),
-        };
-        match v {
-            Some(v) => Some(self.ids.intern(kind, &v)),
-            None => {
-                *self.invalid.entry(kind.name()).or_default() += 1;
-                None
+        let node = self.node(kind, raw?);
+        if node.is_none() {
+            *self.invalid.entry(kind.name()).or_default() += 1;
+        }
+        node
+    }
+
+    /// The batch id of an identifier as written; `None` for a phone or e-mail that is not one.
+    /// Phones are normalized into a buffer used again: one is read for most rows.
+    fn node(&mut self, kind: IdKind, raw: &str) -> Option<u32> {
+        match kind {
+            IdKind::Phone => {
+                value::phone_into(raw, &self.cfg.default_country, &mut self.scratch).then(|| self.ids.intern(kind, &self.scratch))
             }
+            IdKind::Email => value::email(raw).map(|e| self.ids.intern(kind, &e)),
+            _ => Some(self.ids.intern(kind, raw)),
         }
     }
 
@@ -873,19 +890,25 @@ impl<'c> Normalizer<'c> {
         let c = campaign.as_deref().map_or(0, |c| self.strings.intern(c));
         if source.is_none() && medium.is_none() {
             if let Some(h) = referrer {
-                let (s, m) = match self.referrer_cache.get(h.as_ref()) {
+                let (s, m) = match self.referrer_cache.get(&ref_sym) {
                     Some(x) => *x,
                     None => {
                         let (s, m) = self.classifier.referrer_source(&h);
                         let x = (self.strings.intern(&s), self.strings.intern(m));
-                        self.referrer_cache.insert(h.into_owned(), x);
+                        self.referrer_cache.insert(ref_sym, x);
                         x
                     }
                 };
                 return (s, m, c, ref_sym);
             }
-            let s = self.strings.intern(channels::SOURCE_DIRECT);
-            let m = self.strings.intern(channels::MEDIUM_NONE);
+            let (s, m) = match self.direct {
+                Some(x) => x,
+                None => {
+                    let x = (self.strings.intern(channels::SOURCE_DIRECT), self.strings.intern(channels::MEDIUM_NONE));
+                    self.direct = Some(x);
+                    x
+                }
+            };
             return (s, m, c, 0);
         }
         let s = source.as_deref().map_or(0, |v| self.strings.intern(v));
@@ -1034,15 +1057,10 @@ impl<'c> Normalizer<'c> {
             let Some(raw) = f.get(fi, row) else {
                 return rejected(fi, "missing identifier", "");
             };
-            let v = match kind {
-                IdKind::Phone => value::phone(raw, &self.cfg.default_country).map(std::borrow::Cow::Owned),
-                IdKind::Email => value::email(raw).map(std::borrow::Cow::Owned),
-                _ => Some(std::borrow::Cow::Borrowed(raw)),
-            };
-            let Some(v) = v else {
+            let Some(node) = self.node(kind, raw) else {
                 return rejected(fi, format!("`{raw}` is not a valid {}", kind.name()), raw);
             };
-            self.nodes.push(self.ids.intern(kind, &v));
+            self.nodes.push(node);
         }
         self.record();
         Outcome::Used

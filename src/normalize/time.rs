@@ -11,11 +11,15 @@ pub struct TimeParser {
     format: Option<std::rc::Rc<str>>,
     /// Offset of each local date seen; `None` for a date whose offset changes within the day.
     cache: rustc_hash::FxHashMap<NaiveDate, Option<i64>>,
+    /// UTC seconds of local midnight, by the date's ten bytes as written (`31.10.2026`,
+    /// `2026-10-31`), for dates of one offset all day: a row's timestamp is then its time of day
+    /// added, without reading the date again.
+    days: rustc_hash::FxHashMap<u128, i64>,
 }
 
 impl TimeParser {
     pub fn new(tz: Tz, format: Option<String>) -> Self {
-        TimeParser { tz, format: format.map(std::rc::Rc::from), cache: Default::default() }
+        TimeParser { tz, format: format.map(std::rc::Rc::from), cache: Default::default(), days: Default::default() }
     }
 
     /// UTC Unix seconds, or a short description of what is wrong.
@@ -24,8 +28,17 @@ impl TimeParser {
         if let Some(fmt) = self.format.clone() {
             return self.parse_with_format(s, &fmt);
         }
+        if let Some(t) = self.known_day(s.as_bytes()) {
+            return Ok(t);
+        }
         if let Some(naive) = common(s.as_bytes()) {
-            return Ok(self.local_to_utc(naive));
+            let t = self.local_to_utc(naive);
+            if let (Some(&Some(off)), Some(day)) = (self.cache.get(&naive.date()), day_key(s.as_bytes())) {
+                if self.days.len() < 100_000 {
+                    self.days.insert(day, naive.date().and_time(NaiveTime::MIN).and_utc().timestamp() - off);
+                }
+            }
+            return Ok(t);
         }
         if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
             return unix(s);
@@ -38,6 +51,13 @@ impl TimeParser {
             Some(off) => naive.and_utc().timestamp() - off,
             None => self.local_to_utc(naive),
         })
+    }
+
+    /// A timestamp in one of [`common`]'s layouts on a date already read.
+    fn known_day(&self, b: &[u8]) -> Option<i64> {
+        let midnight = *self.days.get(&day_key(b)?)?;
+        let (h, m, s) = (two(b, 11)?, two(b, 14)?, two(b, 17)?);
+        (h < 24 && m < 60 && s < 60).then(|| midnight + (h * 3600 + m * 60 + s) as i64)
     }
 
     fn parse_with_format(&mut self, s: &str, fmt: &str) -> Result<i64, String> {
@@ -133,6 +153,22 @@ fn split_offset(s: &str) -> (&str, Option<i64>) {
     (t, None)
 }
 
+/// The date part of a timestamp laid out as [`common`] reads it, as a number.
+fn day_key(b: &[u8]) -> Option<u128> {
+    if b.len() != 19 || b[13] != b':' || b[16] != b':' || !(b[10] == b' ' || b[10] == b'T' && b[4] == b'-') {
+        return None;
+    }
+    let mut k = [0u8; 16];
+    k[..10].copy_from_slice(&b[..10]);
+    Some(u128::from_le_bytes(k))
+}
+
+/// The two digits at `i` as a number.
+fn two(b: &[u8], i: usize) -> Option<u32> {
+    let (h, l) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+    (h < 10 && l < 10).then_some(h as u32 * 10 + l as u32)
+}
+
 /// The two layouts nearly every export uses, `31.10.2026 14:05:00` and `2026-10-31 14:05:00`
 /// (or with `T`), read without the general parser's searching; anything else is `None` and goes
 /// to [`parse_auto`], which reads these the same way.
@@ -140,10 +176,7 @@ fn common(b: &[u8]) -> Option<NaiveDateTime> {
     if b.len() != 19 || b[13] != b':' || b[16] != b':' || !(b[10] == b' ' || b[10] == b'T' && b[4] == b'-') {
         return None;
     }
-    let two = |i: usize| -> Option<u32> {
-        let (h, l) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
-        (h < 10 && l < 10).then_some(h as u32 * 10 + l as u32)
-    };
+    let two = |i: usize| two(b, i);
     let (y, m, d) = match (b[2], b[4], b[5], b[7]) {
         (b'.', _, b'.', _) => (two(6)? * 100 + two(8)?, two(3)?, two(0)?),
         (_, b'-', _, b'-') => (two(0)? * 100 + two(2)?, two(5)?, two(8)?),
@@ -253,6 +286,27 @@ mod tests {
             let general = parse_auto(s).map(|(n, off)| n.and_utc().timestamp() - off.unwrap_or(0));
             assert_eq!(p.parse(s).ok(), general, "{s}");
         }
+    }
+
+    #[test]
+    fn a_day_read_once_gives_the_same_times_as_reading_it_afresh() {
+        // Berlin changes its offset on 29.03.2026 and 25.10.2026: those days are read in full
+        // every time; the others from the day already read. Bad times stay errors either way.
+        let mut seen = TimeParser::new(chrono_tz::Europe::Berlin, None);
+        let days = ["28.03.2026", "29.03.2026", "2026-10-25", "2026-10-26", "31.10.2026", "29.02.2026"];
+        let times = ["00:00:00", "02:30:00", "03:00:00", "12:34:56", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "1a:00:00"];
+        for round in 0..2 {
+            for day in days {
+                for time in times {
+                    for sep in [" ", "T"] {
+                        let s = format!("{day}{sep}{time}");
+                        let fresh = TimeParser::new(chrono_tz::Europe::Berlin, None).parse(&s);
+                        assert_eq!(seen.parse(&s), fresh, "{s}, round {round}");
+                    }
+                }
+            }
+        }
+        assert!(seen.days.len() >= 3, "days of one offset are kept: {:?}", seen.days.len());
     }
 
     #[test]

@@ -4,10 +4,12 @@
 /// Trims and maps the placeholders exports use for "no value" to `None`.
 pub fn clean(v: Option<&str>) -> Option<&str> {
     let v = v?;
-    // Nearly every value begins and ends with a printable ASCII byte: nothing to trim, and the
-    // Unicode-aware trims (whitespace, byte-order marks) are only for the rest.
-    let plain = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x7f);
-    let t = if plain(v.as_bytes().first()) && plain(v.as_bytes().last()) { v } else { v.trim().trim_matches('\u{feff}') };
+    // An empty field (most tag columns of most visits) is no value; nearly every other begins
+    // and ends with a printable ASCII byte: nothing to trim, and the Unicode-aware trims
+    // (whitespace, byte-order marks) are only for the rest.
+    let (&first, &last) = (v.as_bytes().first()?, v.as_bytes().last()?);
+    let plain = |b: u8| b > b' ' && b < 0x7f;
+    let t = if plain(first) && plain(last) { v } else { v.trim().trim_matches('\u{feff}') };
     if is_placeholder(t) {
         None
     } else {
@@ -29,44 +31,44 @@ fn is_placeholder(t: &str) -> bool {
 /// Normalizes a phone number to E.164 digits without `+` (`8 (915) 123-45-67` → `79151234567`).
 /// `country` is the calling code assumed for national numbers. `None` when it is not a phone.
 pub fn phone(raw: &str, country: &str) -> Option<String> {
+    let mut out = String::new();
+    phone_into(raw, country, &mut out).then_some(out)
+}
+
+/// [`phone`] written to `out` (a buffer used again for every row); `false` when it is not a phone.
+pub fn phone_into(raw: &str, country: &str, out: &mut String) -> bool {
+    out.clear();
     let t = raw.trim();
     let international = t.starts_with('+') || t.starts_with("00");
-    let mut digits = String::with_capacity(16);
     for c in t.chars() {
         if c.is_ascii_digit() {
-            digits.push(c);
+            out.push(c);
         } else if !(c.is_whitespace() || matches!(c, '+' | '-' | '(' | ')' | '.' | '/' | '\u{a0}')) {
             // Letters (extensions, "доб.", "anonymous") make it something other than a number.
-            if digits.len() >= 10 && matches!(c, 'd' | 'x' | 'д' | 'e' | ',' | ';') {
+            if out.len() >= 10 && matches!(c, 'd' | 'x' | 'д' | 'e' | ',' | ';') {
                 break;
             }
-            return None;
+            return false;
         }
     }
     if t.starts_with("00") {
-        digits.drain(..2);
+        out.drain(..2);
     }
     let national_len = if country == "7" { 10 } else { 0 };
-    let normalized = if international {
-        digits
-    } else if country == "7" && digits.len() == 11 && (digits.starts_with('8') || digits.starts_with('7')) {
-        format!("7{}", &digits[1..])
-    } else if national_len != 0 && digits.len() == national_len {
-        format!("{country}{digits}")
-    } else if digits.starts_with(country) && digits.len() >= 11 {
-        digits
-    } else if digits.len() >= 11 {
-        digits
-    } else if digits.len() >= 6 && national_len == 0 {
-        format!("{country}{}", digits.trim_start_matches('0'))
+    if international {
+    } else if country == "7" && out.len() == 11 && (out.starts_with('8') || out.starts_with('7')) {
+        out.replace_range(..1, "7");
+    } else if national_len != 0 && out.len() == national_len {
+        out.insert_str(0, country);
+    } else if out.starts_with(country) && out.len() >= 11 || out.len() >= 11 {
+    } else if out.len() >= 6 && national_len == 0 {
+        let zeros = out.len() - out.trim_start_matches('0').len();
+        out.drain(..zeros);
+        out.insert_str(0, country);
     } else {
-        return None;
-    };
-    if (8..=15).contains(&normalized.len()) && !normalized.starts_with('0') {
-        Some(normalized)
-    } else {
-        None
+        return false;
     }
+    (8..=15).contains(&out.len()) && !out.starts_with('0')
 }
 
 /// Trims and lower-cases an e-mail; `None` when it is not shaped like one.
@@ -82,7 +84,16 @@ pub fn email(raw: &str) -> Option<String> {
 /// Parses a money amount as exports write it: `1234.5`, `1 234,56`, `1,234.56`, `1.234,56`,
 /// `12,5 ₽`. A single comma is a decimal comma.
 pub fn number(raw: &str) -> Option<f64> {
-    let mut t = raw.trim();
+    let t = raw.trim();
+    if let Some(v) = plain_number(t) {
+        return v;
+    }
+    number_rewritten(t)
+}
+
+/// [`number`] for any text: currency signs and group separators dropped, the decimal separator
+/// made a point.
+fn number_rewritten(mut t: &str) -> Option<f64> {
     for sym in ["₽", "руб.", "руб", "р.", "RUB", "rub", "$", "€", "USD", "EUR", "KZT", "₸"] {
         t = t.strip_suffix(sym).unwrap_or(t).trim_end();
         t = t.strip_prefix(sym).unwrap_or(t).trim_start();
@@ -116,6 +127,33 @@ pub fn number(raw: &str) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
+/// The amounts nearly every export writes, digits with spaces between groups and at most one
+/// decimal comma or point (`8 037,00`), read without [`number`]'s rewriting of the text into a
+/// new string; `None` for any other text, which goes to the full reading. A value read here
+/// reads the same there: no currency sign to strip, spaces dropped, the one comma a decimal one.
+fn plain_number(t: &str) -> Option<Option<f64>> {
+    let b = t.as_bytes();
+    if !b.first()?.is_ascii_digit() || b.len() > 40 {
+        return None;
+    }
+    let (mut buf, mut len, mut point) = ([0u8; 40], 0, false);
+    for &c in b {
+        let c = match c {
+            b'0'..=b'9' => c,
+            b' ' => continue,
+            b',' | b'.' if !point => {
+                point = true;
+                b'.'
+            }
+            _ => return None,
+        };
+        buf[len] = c;
+        len += 1;
+    }
+    let v: Option<f64> = std::str::from_utf8(&buf[..len]).ok().and_then(|s| s.parse().ok());
+    Some(v.filter(|v| v.is_finite()))
+}
+
 /// Reads yes/no flags in English and Russian; `None` when undecided.
 pub fn flag(raw: &str) -> Option<bool> {
     match raw.trim().to_lowercase().as_str() {
@@ -133,6 +171,64 @@ pub fn fold(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Phones as read before the reading wrote to a buffer used again: the oracle for it.
+    fn phone_by_formatting(raw: &str, country: &str) -> Option<String> {
+        let t = raw.trim();
+        let international = t.starts_with('+') || t.starts_with("00");
+        let mut digits = String::new();
+        for c in t.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+            } else if !(c.is_whitespace() || matches!(c, '+' | '-' | '(' | ')' | '.' | '/' | '\u{a0}')) {
+                if digits.len() >= 10 && matches!(c, 'd' | 'x' | 'д' | 'e' | ',' | ';') {
+                    break;
+                }
+                return None;
+            }
+        }
+        if t.starts_with("00") {
+            digits.drain(..2);
+        }
+        let national_len = if country == "7" { 10 } else { 0 };
+        let normalized = if international {
+            digits
+        } else if country == "7" && digits.len() == 11 && (digits.starts_with('8') || digits.starts_with('7')) {
+            format!("7{}", &digits[1..])
+        } else if national_len != 0 && digits.len() == national_len {
+            format!("{country}{digits}")
+        } else if digits.starts_with(country) && digits.len() >= 11 || digits.len() >= 11 {
+            digits
+        } else if digits.len() >= 6 && national_len == 0 {
+            format!("{country}{}", digits.trim_start_matches('0'))
+        } else {
+            return None;
+        };
+        ((8..=15).contains(&normalized.len()) && !normalized.starts_with('0')).then_some(normalized)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn phones_read_into_a_used_buffer_are_read_as_before(
+            raw in proptest::collection::vec(proptest::sample::select(vec!["0", "7", "8", "9", "1", "+", "00", " ", "(", ")", "-", "д", "x", "a", "\u{a0}"]), 0..16),
+            country in proptest::sample::select(vec!["7", "375", "49"]),
+        ) {
+            let raw = raw.concat();
+            let mut used = String::from("79990000000");
+            let got = phone_into(&raw, country, &mut used).then(|| used.clone());
+            proptest::prop_assert_eq!(got, phone_by_formatting(&raw, country), "{:?}", raw);
+        }
+
+        #[test]
+        fn plain_amounts_read_as_the_full_reading_reads_them(
+            t in proptest::collection::vec(proptest::sample::select(b"0123456789 ,.-e".to_vec()), 0..14),
+        ) {
+            let t = String::from_utf8(t).unwrap_or_default();
+            if let Some(fast) = plain_number(t.trim()) {
+                proptest::prop_assert_eq!(fast, number_rewritten(t.trim()), "{:?}", t);
+            }
+        }
+    }
 
     #[test]
     fn placeholders_are_missing() {
