@@ -213,11 +213,11 @@ fn split_record(b: &[u8], pos: usize, delimiter: u8, out: &mut Fields, lines: &m
         Some(off) if b[pos + off] == b'\n' => {
             split_plain(&b[pos..pos + off], pos, delimiter, out);
             *lines += 1;
-            return pos + off + 1;
+            pos + off + 1
         }
         None => {
             split_plain(&b[pos..], pos, delimiter, out);
-            return n;
+            n
         }
         Some(_) => split_fields(b, pos, delimiter, out, lines),
     }
