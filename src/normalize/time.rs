@@ -24,7 +24,7 @@ impl TimeParser {
 
     /// UTC Unix seconds, or a short description of what is wrong.
     pub fn parse(&mut self, raw: &str) -> Result<i64, String> {
-        let s = raw.trim();
+        let s = super::value::trim(raw);
         if let Some(fmt) = self.format.clone() {
             return self.parse_with_format(s, &fmt);
         }

@@ -88,7 +88,7 @@ pub fn query_tags(url: &str) -> QueryTags {
 
 /// The lower-cased host of a URL without `www.`; `None` for an empty or host-less value.
 pub fn host(url: &str) -> Option<std::borrow::Cow<'_, str>> {
-    let u = url.trim();
+    let u = super::value::trim(url);
     let b = u.as_bytes();
     // Nearly every URL begins with its scheme; only the others are searched for one. Every byte
     // looked for is ASCII, so each cut falls on a character boundary.

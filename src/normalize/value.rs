@@ -8,12 +8,26 @@ pub fn clean(v: Option<&str>) -> Option<&str> {
     // and ends with a printable ASCII byte: nothing to trim, and the Unicode-aware trims
     // (whitespace, byte-order marks) are only for the rest.
     let (&first, &last) = (v.as_bytes().first()?, v.as_bytes().last()?);
-    let plain = |b: u8| b > b' ' && b < 0x7f;
     let t = if plain(first) && plain(last) { v } else { v.trim().trim_matches('\u{feff}') };
     if is_placeholder(t) {
         None
     } else {
         Some(t)
+    }
+}
+
+/// A printable ASCII byte: not whitespace, not the start of a multi-byte character.
+fn plain(b: u8) -> bool {
+    b > b' ' && b < 0x7f
+}
+
+/// `s.trim()`, without its search through Unicode whitespace for a value that begins and ends
+/// with a printable ASCII byte, which has none to trim (nearly every value: most are trimmed
+/// already by [`clean`]).
+pub fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&f), Some(&l)) if plain(f) && plain(l) => s,
+        _ => s.trim(),
     }
 }
 
@@ -38,7 +52,7 @@ pub fn phone(raw: &str, country: &str) -> Option<String> {
 /// [`phone`] written to `out` (a buffer used again for every row); `false` when it is not a phone.
 pub fn phone_into(raw: &str, country: &str, out: &mut String) -> bool {
     out.clear();
-    let t = raw.trim();
+    let t = trim(raw);
     let international = t.starts_with('+') || t.starts_with("00");
     for c in t.chars() {
         if c.is_ascii_digit() {
@@ -84,7 +98,7 @@ pub fn email(raw: &str) -> Option<String> {
 /// Parses a money amount as exports write it: `1234.5`, `1 234,56`, `1,234.56`, `1.234,56`,
 /// `12,5 ₽`. A single comma is a decimal comma.
 pub fn number(raw: &str) -> Option<f64> {
-    let t = raw.trim();
+    let t = trim(raw);
     if let Some(v) = plain_number(t) {
         return v;
     }
@@ -217,6 +231,16 @@ mod tests {
             let mut used = String::from("79990000000");
             let got = phone_into(&raw, country, &mut used).then(|| used.clone());
             proptest::prop_assert_eq!(got, phone_by_formatting(&raw, country), "{:?}", raw);
+        }
+
+        #[test]
+        fn trimming_without_the_search_trims_as_str_trim(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                " ", "\t", "\n", "\r", "\u{a0}", "\u{85}", "\u{2003}", "\u{3000}", "\u{feff}", "\u{7f}", "a", "1", "я", "~",
+            ]), 0..6),
+        ) {
+            let s = parts.concat();
+            proptest::prop_assert_eq!(trim(&s), s.trim());
         }
 
         #[test]
