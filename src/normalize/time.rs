@@ -153,9 +153,14 @@ fn split_offset(s: &str) -> (&str, Option<i64>) {
     (t, None)
 }
 
+/// Whether a timestamp has the shape of [`common`]'s layouts (its digits not yet checked).
+fn common_shape(b: &[u8]) -> bool {
+    b.len() == 19 && b[13] == b':' && b[16] == b':' && (b[10] == b' ' || b[10] == b'T' && b[4] == b'-')
+}
+
 /// The date part of a timestamp laid out as [`common`] reads it, as a number.
 fn day_key(b: &[u8]) -> Option<u128> {
-    if b.len() != 19 || b[13] != b':' || b[16] != b':' || !(b[10] == b' ' || b[10] == b'T' && b[4] == b'-') {
+    if !common_shape(b) {
         return None;
     }
     let mut k = [0u8; 16];
@@ -173,7 +178,7 @@ fn two(b: &[u8], i: usize) -> Option<u32> {
 /// (or with `T`), read without the general parser's searching; anything else is `None` and goes
 /// to [`parse_auto`], which reads these the same way.
 fn common(b: &[u8]) -> Option<NaiveDateTime> {
-    if b.len() != 19 || b[13] != b':' || b[16] != b':' || !(b[10] == b' ' || b[10] == b'T' && b[4] == b'-') {
+    if !common_shape(b) {
         return None;
     }
     let two = |i: usize| two(b, i);
