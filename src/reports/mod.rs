@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::models::labels::Labels;
 use crate::models::{Credit, Fitted, Model, Target};
-use crate::paths::{Path, PathSet};
+use crate::paths::{PConversion, Path, PathSet};
 
 pub use crate::models::labels::{Dimension, NOT_SET};
 
@@ -145,75 +145,32 @@ pub fn attribute(
     // The first error in model order is the one reported, whichever finished first.
     let fits: Vec<Result<Option<Box<dyn Fitted>>>> = models.par_iter().map(|m| m.fit(set, &labels)).collect();
     let fitted: Vec<Option<Box<dyn Fitted>>> = fits.into_iter().collect::<Result<_>>()?;
-    // Credits are summed per value in path order, as a map by value name would sum them, but
-    // into slots found by index: a name cloned and looked up in a tree for every credit cost
-    // more than the models themselves. Label names are unique; a bucket takes the slot of the
-    // label of the same name, if any.
-    let mut slot_names: Vec<&str> = labels.names.iter().map(String::as_str).collect();
-    let mut bucket_slots: Vec<(&'static str, usize)> = Vec::new();
-    let mut acc: Vec<Vec<Option<(f64, f64, f64)>>> = vec![vec![None; slot_names.len()]; models.len()];
     let first = first_purchases(set);
-    let mut buf: Vec<Credit> = Vec::new();
-    let mut conversions = 0.0;
-    let mut revenue = 0.0;
-    for path in sel.paths(set) {
-        let Some(conv) = set.conversion_of(path) else {
-            continue;
-        };
+    let selected: Vec<(&Path, &PConversion)> = sel.paths(set).filter_map(|p| Some((p, set.conversion_of(p)?))).collect();
+    let (mut conversions, mut revenue) = (0.0, 0.0);
+    for (_, conv) in &selected {
         conversions += conv.count;
         revenue += conv.revenue;
-        let is_first = path.conversion.is_some_and(|i| first[i as usize]);
-        let customer = credits_out.as_ref().map(|_| set.customer_key(path.customer, Some(conv), salt));
-        for (mi, model) in models.iter().enumerate() {
-            buf.clear();
-            match &fitted[mi] {
-                Some(f) => f.credit(set, path, &mut buf),
-                None => model.credit(set, path, &mut buf),
-            }
-            for c in &buf {
-                let (slot, touch_at) = match c.target {
-                    Target::Touch(i) => (labels.of_touch[i as usize] as usize, Some(set.touches[i as usize].ts)),
-                    Target::Label(l) => (l as usize, None),
-                    Target::Bucket(b) => match bucket_slots.iter().find(|(name, _)| *name == b) {
-                        Some(&(_, slot)) => (slot, None),
-                        None => {
-                            let slot = slot_names.iter().position(|n| *n == b).unwrap_or_else(|| {
-                                slot_names.push(b);
-                                acc.iter_mut().for_each(|a| a.push(None));
-                                slot_names.len() - 1
-                            });
-                            bucket_slots.push((b, slot));
-                            (slot, None)
-                        }
-                    },
-                };
-                let rev = c.weight * conv.revenue;
-                if let Some(out) = credits_out.as_deref_mut() {
-                    out.push(CreditRow {
-                        conversion_id: set.label(conv.id).to_string(),
-                        kind: if conv.offline { "offline" } else { "online" },
-                        converted_at: set.timed.then_some(conv.ts),
-                        customer: customer.clone().unwrap_or_default(),
-                        model: model.name(),
-                        value: slot_names[slot].to_string(),
-                        touch_at: touch_at.filter(|_| set.timed),
-                        credit: c.weight * conv.count,
-                        revenue_credit: rev,
-                    });
-                }
-                let e = acc[mi][slot].get_or_insert((0.0, 0.0, 0.0));
-                e.0 += c.weight * conv.count;
-                e.1 += rev;
-                if is_first {
-                    e.2 += c.weight * conv.count;
-                }
-            }
-        }
     }
-    let mut sums: Vec<BTreeMap<String, (f64, f64, f64)>> = acc
-        .into_iter()
-        .map(|a| a.into_iter().enumerate().filter_map(|(slot, v)| Some((slot_names[slot].to_string(), v?))).collect())
-        .collect();
+    let customers: Option<Vec<String>> =
+        credits_out.as_ref().map(|_| selected.par_iter().map(|(path, conv)| set.customer_key(path.customer, Some(conv), salt)).collect());
+    let pass = Pass { set, labels: &labels, selected: &selected, first: &first, customers: customers.as_deref() };
+    // Models credit in groups side by side, one group per core, each over every path in path
+    // order: each sum gets its terms in the same order whatever the grouping.
+    let work: Vec<(&dyn Model, Option<&dyn Fitted>)> = models.iter().zip(&fitted).map(|(m, f)| (m.as_ref(), f.as_deref())).collect();
+    let per_group = work.len().div_ceil(rayon::current_num_threads().max(1)).max(1);
+    let credited: Vec<Credited> = work.par_chunks(per_group).flat_map_iter(|g| pass.credit(g)).collect();
+    let mut sums: Vec<BTreeMap<String, Sums>> = Vec::with_capacity(models.len());
+    let mut rows_out: Vec<(u32, CreditRow)> = Vec::new();
+    for c in credited {
+        sums.push(c.sums);
+        rows_out.extend(c.rows);
+    }
+    if let Some(out) = credits_out.as_deref_mut() {
+        // Path by path, models in their order within a path (a stable sort of model-major rows).
+        rows_out.sort_by_key(|r| r.0);
+        out.extend(rows_out.into_iter().map(|r| r.1));
+    }
     let costs = set.data.has_costs.then(|| costs_by_value(set, dim, sel));
     let mut rows = Vec::new();
     let mut totals = Vec::new();
@@ -240,6 +197,121 @@ pub fn attribute(
     }
     let ropo = models.iter().find(|m| m.name() == "ropo").map(|_| ropo_rate(set, dim, sel, models));
     Ok(Report { dimension: dim, models: models.iter().map(|m| m.name().to_string()).collect(), rows, totals, conversions, revenue, ropo })
+}
+
+/// Credits, conversions and first purchases summed per dimension value.
+type Sums = (f64, f64, f64);
+
+/// What every model's crediting pass reads: the selected converting paths, in path order.
+struct Pass<'a> {
+    set: &'a PathSet,
+    labels: &'a Labels,
+    selected: &'a [(&'a Path, &'a PConversion)],
+    first: &'a [bool],
+    /// Each selected path's customer key, when credit rows are wanted.
+    customers: Option<&'a [String]>,
+}
+
+/// One model's sums per value, and its credit rows (numbered by path) when wanted.
+struct Credited {
+    sums: BTreeMap<String, Sums>,
+    rows: Vec<(u32, CreditRow)>,
+}
+
+/// One model's running sums: a slot per label, then one per bucket not named like a label.
+struct Tally<'a> {
+    model: &'a dyn Model,
+    fitted: Option<&'a dyn Fitted>,
+    acc: Vec<Option<Sums>>,
+    buckets: Vec<(&'static str, usize)>,
+    bucket_names: Vec<&'static str>,
+    rows: Vec<(u32, CreditRow)>,
+}
+
+impl Tally<'_> {
+    fn name(&self, names: &[String], slot: usize) -> String {
+        names.get(slot).map(String::as_str).unwrap_or_else(|| self.bucket_names[slot - names.len()]).to_string()
+    }
+}
+
+impl Pass<'_> {
+    /// Credits are summed per value in path order, as a map by value name would sum them, but
+    /// into slots found by index: a name cloned and looked up in a tree for every credit cost
+    /// more than the models themselves. Label names are unique; a bucket takes the slot of the
+    /// label of the same name, if any. The models of a group credit each path in turn while
+    /// its touches are in the processor's cache.
+    fn credit<'m>(&self, group: &[(&'m dyn Model, Option<&'m dyn Fitted>)]) -> Vec<Credited> {
+        let (set, names) = (self.set, &self.labels.names);
+        let mut tallies: Vec<Tally> = group
+            .iter()
+            .map(|&(model, fitted)| Tally {
+                model,
+                fitted,
+                acc: vec![None; names.len()],
+                buckets: Vec::new(),
+                bucket_names: Vec::new(),
+                rows: Vec::new(),
+            })
+            .collect();
+        let mut buf: Vec<Credit> = Vec::new();
+        for (p, &(path, conv)) in self.selected.iter().enumerate() {
+            let is_first = path.conversion.is_some_and(|i| self.first[i as usize]);
+            for t in tallies.iter_mut() {
+                buf.clear();
+                match t.fitted {
+                    Some(f) => f.credit(set, path, &mut buf),
+                    None => t.model.credit(set, path, &mut buf),
+                }
+                for c in &buf {
+                    let (slot, touch_at) = match c.target {
+                        Target::Touch(i) => (self.labels.of_touch[i as usize] as usize, Some(set.touches[i as usize].ts)),
+                        Target::Label(l) => (l as usize, None),
+                        Target::Bucket(b) => match t.buckets.iter().find(|(name, _)| *name == b) {
+                            Some(&(_, slot)) => (slot, None),
+                            None => {
+                                let slot = names.iter().position(|n| n == b).unwrap_or_else(|| {
+                                    t.bucket_names.push(b);
+                                    t.acc.push(None);
+                                    t.acc.len() - 1
+                                });
+                                t.buckets.push((b, slot));
+                                (slot, None)
+                            }
+                        },
+                    };
+                    let rev = c.weight * conv.revenue;
+                    if let Some(customers) = self.customers {
+                        let row = CreditRow {
+                            conversion_id: set.label(conv.id).to_string(),
+                            kind: if conv.offline { "offline" } else { "online" },
+                            converted_at: set.timed.then_some(conv.ts),
+                            customer: customers[p].clone(),
+                            model: t.model.name(),
+                            value: t.name(names, slot),
+                            touch_at: touch_at.filter(|_| set.timed),
+                            credit: c.weight * conv.count,
+                            revenue_credit: rev,
+                        };
+                        t.rows.push((p as u32, row));
+                    }
+                    let e = t.acc[slot].get_or_insert((0.0, 0.0, 0.0));
+                    e.0 += c.weight * conv.count;
+                    e.1 += rev;
+                    if is_first {
+                        e.2 += c.weight * conv.count;
+                    }
+                }
+            }
+        }
+        tallies
+            .into_iter()
+            .map(|mut t| {
+                let acc = std::mem::take(&mut t.acc);
+                let sums = acc.into_iter().enumerate().filter_map(|(slot, v)| Some((t.name(names, slot), v?))).collect();
+                Credited { sums, rows: t.rows }
+            })
+            .collect()
+    }
 }
 
 /// Whether each conversion (by index) is its customer's first purchase in the data: the earliest,
