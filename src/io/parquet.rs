@@ -108,9 +108,11 @@ impl Group {
             let text = col
                 .cast(&DataType::String)
                 .map_err(|e| anyhow!("column `{}` ({}) cannot be read as text: {e}", col.name(), col.dtype()))?;
-            columns.push(text.str()?.clone());
+            // One chunk per column, read by row number below without a chunk look-up.
+            columns.push(text.str()?.rechunk().into_owned());
         }
-        if columns.len() != width || df.height() != len {
+        let columns: Vec<_> = columns.iter().filter_map(|c| c.downcast_iter().next()).collect();
+        if columns.len() != width || df.height() != len || columns.iter().any(|c| c.len() != len) {
             return Err(anyhow!(
                 "not a readable Parquet file: rows {}–{} (one row group) read as {} rows of {} columns; the file declares {len} rows of {width}",
                 start + 1,
@@ -120,7 +122,6 @@ impl Group {
             ));
         }
         let piece = piece.max(1);
-        let mut values: Vec<_> = columns.iter().map(|c| c.iter()).collect();
         let mut batches = Vec::new();
         let mut row = 0;
         while row < len {
@@ -129,9 +130,9 @@ impl Group {
             // The thread's spare block buffer (empty, so valid text) saves faulting in fresh pages.
             let mut text = String::from_utf8(super::pool::bytes(piece + piece / 4)).unwrap_or_default();
             while row < len && (row == first || text.len() < piece) {
-                for v in values.iter_mut() {
+                for c in columns.iter() {
                     batch.spans.push(text.len() as u32);
-                    text.push_str(v.next().flatten().unwrap_or(""));
+                    text.push_str(c.get(row).unwrap_or(""));
                     batch.spans.push(text.len() as u32);
                 }
                 batch.lines.push((start + row + 1) as u64);
