@@ -327,6 +327,14 @@ impl Records {
         self.members.len()
     }
 
+    /// Room for `records` records, each carrying an identifier or two (most carry one), so that
+    /// a batch's lists do not grow by doubling row by row.
+    pub fn with_capacity(records: usize) -> Records {
+        let mut r = Records::default();
+        r.reserve(records, records + records / 4);
+        r
+    }
+
     /// Room for `records` more records carrying `members` identifiers in all.
     pub fn reserve(&mut self, records: usize, members: usize) {
         self.offsets.reserve_exact(records);

@@ -496,7 +496,7 @@ impl<'c> Shared<'c> {
             excluded: &self.excluded,
             strings: Interner::new(),
             ids: LocalIds::with_capacity(batch.height()),
-            records: Records::default(),
+            records: Records::with_capacity(batch.height()),
             classifier: self.classifier.clone(),
             touches: Vec::new(),
             conversions: Vec::new(),
