@@ -85,6 +85,22 @@ proptest! {
     }
 
     #[test]
+    fn thread_count_does_not_change_the_report_or_credits(raw in journeys()) {
+        let set = build(&raw, false);
+        let models = registry(&ModelParams::default());
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut credits = Vec::new();
+            let r = pool.install(|| attribute(&set, &models, Dimension::Channel, &Selection::all(), "salt", Some(&mut credits))).unwrap();
+            (r.rows, r.totals, credits)
+        };
+        let one = run(1);
+        prop_assert!(!one.2.is_empty() || set.converting == 0);
+        prop_assert_eq!(&one, &run(3));
+        prop_assert_eq!(&one, &run(models.len() + 1));
+    }
+
+    #[test]
     fn input_order_does_not_change_the_report(raw in journeys()) {
         let models = registry(&ModelParams::default());
         let a = attribute(&build(&raw, false), &models, Dimension::Channel, &Selection::all(), "", None).unwrap();

@@ -114,7 +114,7 @@ pub struct Report {
 }
 
 /// One line of the audit table behind the totals.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreditRow {
     pub conversion_id: String,
     pub kind: &'static str,
