@@ -29,9 +29,18 @@ pub struct Head {
     pub encoding: &'static str,
 }
 
-/// Rows of one block, every field as text: one buffer and the span of each field in it.
+/// A Parquet file's text column, as decoded (values of up to 12 bytes sit in the column's own
+/// slots, longer ones in shared buffers).
+pub(crate) type TextColumn = <polars::prelude::StringType as polars::prelude::PolarsDataType>::Array;
+
+/// Rows of one block, every field as text: one buffer and the span of each field in it, or the
+/// decoded columns of a Parquet row group read in place.
 #[derive(Debug, Default)]
 pub struct Batch {
+    /// A Parquet piece: the row group's columns, whole (shared between its pieces), and the
+    /// piece's first row in them. Empty for CSV.
+    pub(crate) columns: Vec<TextColumn>,
+    pub(crate) first: usize,
     pub(crate) text: String,
     /// `spans[2 * i]..spans[2 * i + 1]` is field `i` (row-major) in `text`.
     pub(crate) spans: Vec<u32>,
@@ -65,6 +74,9 @@ impl Batch {
 
     /// Field `col` of row `row`, exactly as written (quotes removed).
     pub fn get(&self, row: usize, col: usize) -> &str {
+        if !self.columns.is_empty() {
+            return self.columns.get(col).and_then(|c| c.get(self.first + row)).unwrap_or("");
+        }
         let i = 2 * (row * self.width + col);
         match self.spans.get(i..i + 2) {
             Some(&[a, b]) => self.text.get(a as usize..b as usize).unwrap_or(""),

@@ -92,8 +92,8 @@ fn memory_total() -> u64 {
 }
 
 impl Group {
-    /// Decodes the row group and lays its rows out as batches of about `piece` bytes of text
-    /// each (a null is an empty field). A row group is decoded whole, but writers make them
+    /// Decodes the row group as text columns and cuts its rows into batches of about `piece`
+    /// bytes of text each, which read the columns in place (a null is an empty field). A row group is decoded whole, but writers make them
     /// large (a million rows is common): cut like a CSV file's blocks, its rows are normalized
     /// on every core, with per-batch tables small enough to stay in the processor's caches.
     pub fn rows(self, width: usize, piece: usize) -> Result<Vec<Batch>> {
@@ -111,7 +111,7 @@ impl Group {
             // One chunk per column, read by row number below without a chunk look-up.
             columns.push(text.str()?.rechunk().into_owned());
         }
-        let columns: Vec<_> = columns.iter().filter_map(|c| c.downcast_iter().next()).collect();
+        let columns: Vec<&super::TextColumn> = columns.iter().filter_map(|c| c.downcast_iter().next()).collect();
         if columns.len() != width || df.height() != len || columns.iter().any(|c| c.len() != len) {
             return Err(anyhow!(
                 "not a readable Parquet file: rows {}–{} (one row group) read as {} rows of {} columns; the file declares {len} rows of {width}",
@@ -121,34 +121,30 @@ impl Group {
                 columns.len()
             ));
         }
+        // Pieces read the decoded columns where they are: a field is found by its row number,
+        // with no copy of the text.
+        let columns: Vec<super::TextColumn> = columns.into_iter().cloned().collect();
         let piece = piece.max(1);
         let mut batches = Vec::new();
         let mut row = 0;
         while row < len {
             let first = row;
-            let mut batch = Batch::new(width.max(1), piece);
-            // The thread's spare block buffer (empty, so valid text) saves faulting in fresh pages.
-            let mut text = String::from_utf8(super::pool::bytes(piece + piece / 4)).unwrap_or_default();
-            while row < len && (row == first || text.len() < piece) {
-                for c in columns.iter() {
-                    batch.spans.push(text.len() as u32);
-                    text.push_str(c.get(row).unwrap_or(""));
-                    batch.spans.push(text.len() as u32);
-                }
-                batch.lines.push((start + row + 1) as u64);
+            let mut bytes = 0usize;
+            let mut lines = Vec::new();
+            while row < len && (row == first || bytes < piece) {
+                bytes += columns.iter().map(|c| c.get(row).map_or(0, str::len)).sum::<usize>();
+                lines.push((start + row + 1) as u64);
                 row += 1;
             }
-            if text.len() > u32::MAX as usize {
-                return Err(anyhow!(
-                    "rows {}–{} hold more than 4 GB of text; no export has values this long",
-                    start + first + 1,
-                    start + row
-                ));
-            }
-            batch.rows_read = (row - first) as u64;
-            batch.bytes = text.len() as u64;
-            batch.text = text;
-            batches.push(batch);
+            batches.push(Batch {
+                columns: columns.clone(),
+                first,
+                width: width.max(1),
+                lines,
+                rows_read: (row - first) as u64,
+                bytes: bytes as u64,
+                ..Default::default()
+            });
         }
         Ok(batches)
     }
