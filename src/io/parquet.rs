@@ -93,9 +93,10 @@ fn memory_total() -> u64 {
 
 impl Group {
     /// Decodes the row group as text columns and cuts its rows into batches of about `piece`
-    /// bytes of text each, which read the columns in place (a null is an empty field). A row group is decoded whole, but writers make them
-    /// large (a million rows is common): cut like a CSV file's blocks, its rows are normalized
-    /// on every core, with per-batch tables small enough to stay in the processor's caches.
+    /// bytes of text each, which read the columns in place (a null is an empty field). A row
+    /// group is decoded whole, but writers make them large (a million rows is common): cut
+    /// like a CSV file's blocks, its rows are normalized on every core, with per-batch tables
+    /// small enough to stay in the processor's caches.
     pub fn rows(self, width: usize, piece: usize) -> Result<Vec<Batch>> {
         let (file, start, len) = (&self.file, self.start, self.len);
         let df = guarded(|| {
@@ -103,15 +104,14 @@ impl Group {
             reader.set_metadata(file.metadata.clone());
             reader.finish()
         })?;
-        let mut columns = Vec::with_capacity(df.width());
+        let mut columns: Vec<super::TextColumn> = Vec::with_capacity(df.width());
         for col in df.columns() {
             let text = col
                 .cast(&DataType::String)
                 .map_err(|e| anyhow!("column `{}` ({}) cannot be read as text: {e}", col.name(), col.dtype()))?;
-            // One chunk per column, read by row number below without a chunk look-up.
-            columns.push(text.str()?.rechunk().into_owned());
+            // One chunk per column, so that a field is found by its row number alone.
+            columns.extend(text.str()?.rechunk().downcast_iter().next().cloned());
         }
-        let columns: Vec<&super::TextColumn> = columns.iter().filter_map(|c| c.downcast_iter().next()).collect();
         if columns.len() != width || df.height() != len || columns.iter().any(|c| c.len() != len) {
             return Err(anyhow!(
                 "not a readable Parquet file: rows {}–{} (one row group) read as {} rows of {} columns; the file declares {len} rows of {width}",
@@ -121,9 +121,7 @@ impl Group {
                 columns.len()
             ));
         }
-        // Pieces read the decoded columns where they are: a field is found by its row number,
-        // with no copy of the text.
-        let columns: Vec<super::TextColumn> = columns.into_iter().cloned().collect();
+        // Pieces share the decoded columns (a clone is a reference count): no text is copied.
         let piece = piece.max(1);
         let mut batches = Vec::new();
         let mut row = 0;
