@@ -459,6 +459,17 @@ fn json_logs_are_one_object_per_line() {
         stages.iter().map(|s| s["stage"].as_str().unwrap()).collect::<Vec<_>>(),
         ["load+normalize", "stitch", "paths", "models", "write"]
     );
+    // Steps split a stage's wall time: named, in order, and never more than the stage took.
+    for s in stages {
+        let steps = s["steps"].as_array().expect("steps");
+        let sum: f64 = steps.iter().map(|st| st["seconds"].as_f64().unwrap()).sum();
+        assert!(sum <= s["seconds"].as_f64().unwrap() + 1e-9, "{s}");
+    }
+    let names = |stage: usize| {
+        stages[stage]["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(1).last().map(String::as_str), Some("display keys"), "{:?}", names(1));
+    assert!(names(0).starts_with(&["read and normalized".to_string(), "keys listed".to_string()]), "{:?}", names(0));
     if cfg!(target_os = "linux") {
         // CPU time per stage is the process's, in hundredths of a second, never negative.
         for s in stages.iter().chain([timings]) {

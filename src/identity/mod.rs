@@ -433,7 +433,9 @@ impl IdGraph {
                 }
             }
         });
+        crate::log::step("keys listed");
         let (_, _) = rayon::join(|| exact.par_sort_unstable(), || hashed.par_sort_unstable());
+        crate::log::step("keys sorted");
         // 2. Each key's first appearance (its lowest id, first in its run) stands for the
         //    others.
         let mut dups = runs(&exact, |a, b| a[0] == b[0] && a[1] >> 32 == b[1] >> 32, |e| e[1] as u32, |_, _| false);
@@ -443,6 +445,7 @@ impl IdGraph {
         dups.extend(runs(&hashed, |a, b| a[0] == b[0], |e| (e[1] >> 32) as u32, |a, b| key(a) != key(b)));
         drop(hashed);
         dups.par_sort_unstable();
+        crate::log::step("first appearances");
         // 3. Ids in order of first appearance.
         let mut map = vec![0u32; total];
         let mut locs = Vec::with_capacity(total - dups.len());
@@ -461,7 +464,9 @@ impl IdGraph {
             }
         }
         drop(dups);
+        crate::log::step("ids numbered");
         records.remap(&map);
+        crate::log::step("records renumbered");
         let bufs = batches.into_iter().map(|b| b.buf).collect();
         Ok(IdGraph { bufs, locs, index: std::sync::OnceLock::new(), records })
     }
@@ -761,11 +766,13 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
         candidate[a as usize] = true;
     }
 
+    crate::log::step("hubs counted");
     // 2. Groups without the candidates: a record's other identifiers are all joined.
     let mut uf = UnionFind::new(n);
     for r in 0..records {
         join_all(&mut uf, g.record(r), |x| !candidate[x as usize]);
     }
+    crate::log::step("groups joined");
     // 3. A candidate whose persistent neighbours lie in more groups than the limit is refused;
     //    the others join.
     let mut refused_flag = vec![false; n];
@@ -808,6 +815,7 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
         root[x] = root[root[x] as usize];
     }
 
+    crate::log::step("hubs settled");
     // 4. Customers: one per group reached by a record, numbered in record order; a record whose
     //    identifiers are all refused (or that has none) is a customer of its own.
     let mut customer_of_root = vec![u32::MAX; n];
@@ -844,41 +852,31 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
         .collect();
     drop(root);
     drop(customer_of_root);
+    crate::log::step("customers numbered");
 
-    // Display keys come from content (the smallest identifier), never from input order. Keys are
-    // compared on their first 16 bytes, read on every core at once (each is a random read); the
-    // full comparison is only for keys that share them. Ids are visited in order, and customers
-    // are numbered in record order, so the pass over them reads memory nearly in order.
-    let prefixes: Vec<u128> = (0..n)
-        .into_par_iter()
-        .with_min_len(1 << 12)
-        .map(|id| {
-            if customer_of_node[id] == u32::MAX {
-                return 0;
-            }
-            let k = g.key_bytes(id as u32);
-            let mut p = [0u8; 16];
-            let take = k.len().min(16);
-            p[..take].copy_from_slice(&k[..take]);
-            u128::from_be_bytes(p)
-        })
-        .collect();
-    // The best so far sits with its prefix, so each step reads one place at random, not two.
-    let mut best = vec![(0u128, u32::MAX); customers as usize];
-    for (id, &c) in customer_of_node.iter().enumerate() {
+    // Display keys come from content (the smallest identifier), never from input order. Each
+    // customer's best so far is one word, lowered by compare-and-swap from every core: the
+    // minimum of a set does not depend on the order it is taken in, and identifiers are
+    // distinct keys, so there are no ties. One word per customer rather than a key prefix per
+    // identifier keeps this step's fresh memory (each page dear to fault in here) small.
+    let best: Vec<AtomicU32> = (0..customers).into_par_iter().map(|_| AtomicU32::new(u32::MAX)).collect();
+    customer_of_node.par_iter().enumerate().with_min_len(1 << 12).for_each(|(id, &c)| {
         if c == u32::MAX {
-            continue;
+            return;
         }
-        let (p, b) = (prefixes[id], &mut best[c as usize]);
-        let better = b.1 == u32::MAX || p < b.0 || (p == b.0 && g.key_bytes(id as u32) < g.key_bytes(b.1));
-        if better {
-            *b = (p, id as u32);
+        let (slot, key) = (&best[c as usize], g.key_bytes(id as u32));
+        let mut cur = slot.load(Relaxed);
+        while cur == u32::MAX || key < g.key_bytes(cur) {
+            match slot.compare_exchange_weak(cur, id as u32, Relaxed, Relaxed) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
         }
-    }
-    drop(prefixes);
+    });
+    crate::log::step("display keys");
     // Anonymous customers get no key here: only the records' own content (a receipt id) can
     // name them without depending on input order, and that is known to the caller.
-    let key_nodes = best.into_iter().map(|(_, b)| b).collect();
+    let key_nodes = best.into_iter().map(AtomicU32::into_inner).collect();
     Stitching { customer_of_record, customer_of_node, key_nodes, salt: salt.to_string(), identifiers, refused }
 }
 

@@ -411,6 +411,7 @@ pub fn load_and_normalize<'c>(cfg: &'c Config, progress: &(dyn Fn(u64) + Sync)) 
     };
     let mut all = Merged::default();
     ordered_parallel(jobs, work, |done| all.take(done, progress))?;
+    crate::log::step("read and normalized");
     all.finish(cfg)
 }
 
@@ -712,6 +713,7 @@ impl Merged {
             has_costs,
         };
         settle_conversions(&mut ds, &self.excluded_orders);
+        crate::log::step("conversions settled");
         Ok(ds)
     }
 }

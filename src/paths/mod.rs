@@ -154,6 +154,7 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
         ));
     }
     let ranks = data.strings.ranks();
+    crate::log::step("labels ranked");
     let rank = |s: Sym| ranks[s as usize];
 
     // Timelines. The dataset's touches are not kept: at 50M visits they are 1.7 GB.
@@ -178,12 +179,14 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     let key = |t: &PTouch| (t.customer, t.ts, t.kind, rank(t.channel), rank(t.source), rank(t.medium), rank(t.campaign));
     // Sorting on (customer, time) alone is much cheaper; touches that share both (rare) are
     // then ordered by their tags, which gives the same order as sorting on the full key.
+    crate::log::step("timelines placed");
     touches.par_sort_unstable_by_key(|t| (t.customer, t.ts));
     touches.par_chunk_by_mut(|a, b| (a.customer, a.ts) == (b.customer, b.ts)).for_each(|run| {
         if run.len() > 1 {
             run.sort_unstable_by_key(|t| (key(t), t.file));
         }
     });
+    crate::log::step("timelines sorted");
     let mut dups = vec![0u64; data.summary.files.len()];
     // Equal symbols are equal ranks: no rank is looked up here.
     let tags = |t: &PTouch| (t.customer, t.ts, t.kind, t.channel, t.source, t.medium, t.campaign);
@@ -198,6 +201,7 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
         data.summary.files[f].refilter("duplicate touch: same customer, time and tags (kept once)", n);
     }
 
+    crate::log::step("duplicates dropped");
     // Conversions, canonical order, sorted on keys gathered once (comparing through the ranks
     // costs a cache miss per look). Ids are unique per kind, so no two keys are equal.
     let mut keyed: Vec<((i64, bool, u32), PConversion)> = data
@@ -219,6 +223,7 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     keyed.par_sort_unstable_by_key(|k| k.0);
     let conversions: Vec<PConversion> = keyed.into_par_iter().map(|k| k.1).collect();
 
+    crate::log::step("conversions ordered");
     // Per customer: touch range, and conversions in time order.
     let n_customers = stitching.customers();
     let mut touch_start = vec![u32::MAX; n_customers];
@@ -234,6 +239,7 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     let mut by_customer: Vec<(u32, u32, i64)> = conversions.par_iter().enumerate().map(|(i, c)| (c.customer, i as u32, c.ts)).collect();
     by_customer.par_sort_unstable();
 
+    crate::log::step("timeline ranges");
     // Each customer's conversions in turn, customers side by side.
     let lookback = cfg.lookback.seconds();
     let timeline = |c: usize| if touch_start[c] == u32::MAX { (0, 0) } else { (touch_start[c] as usize, touch_end[c] as usize) };
@@ -278,45 +284,39 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     }
     let converting = paths.len();
 
+    crate::log::step("converting paths");
     // Non-converting paths: touches after the last conversion, within the lookback before the
-    // last of them.
-    let nulls: Vec<Path> = (0..n_customers)
-        .into_par_iter()
-        .with_min_len(1 << 12)
-        .filter_map(|c| {
-            if touch_start[c] == u32::MAX {
-                return None;
-            }
-            let (lo, hi) = (touch_start[c] as usize, touch_end[c] as usize);
-            let tl = &touches[lo..hi];
-            let after = match last_conv_ts[c] {
-                Some(t) => lo + tl.partition_point(|x| x.ts <= t),
-                None => lo,
-            };
-            if after >= hi {
-                return None;
-            }
-            let last_ts = touches[hi - 1].ts;
-            let start = after.max(lo + tl.partition_point(|x| x.ts < last_ts - lookback));
-            Some(Path { conversion: None, customer: c as u32, start: start as u32, end: hi as u32, floor: after as u32, nulls: 1.0 })
-        })
-        .collect();
-    // Sorted on keys gathered once: comparing through `touches` costs a cache miss per look.
-    // Customer keys (a salted hash each) break ties in time, so only the customers of tied paths
-    // get one, computed in customer order: that follows the order their identifiers were first
-    // seen, so the reads go nearly in memory order rather than at random.
-    let mut order: Vec<(i64, i64, u32, u32)> = nulls
-        .par_iter()
-        .enumerate()
-        .map(|(i, p)| (touches[p.end as usize - 1].ts, touches[p.start as usize].ts, i as u32, p.customer))
-        .collect();
-    order.par_sort_unstable();
-    let same = |a: &(i64, i64, u32, u32), b: &(i64, i64, u32, u32)| (a.0, a.1) == (b.0, b.1);
+    // last of them. Each is listed with the keys it is sorted on, so that sorting and writing
+    // the paths read one list in order (no second list of paths gathered at random).
+    let null_path = |c: usize| -> Option<Null> {
+        if touch_start[c] == u32::MAX {
+            return None;
+        }
+        let (lo, hi) = (touch_start[c] as usize, touch_end[c] as usize);
+        let tl = &touches[lo..hi];
+        let after = match last_conv_ts[c] {
+            Some(t) => lo + tl.partition_point(|x| x.ts <= t),
+            None => lo,
+        };
+        if after >= hi {
+            return None;
+        }
+        let last_ts = touches[hi - 1].ts;
+        let start = after.max(lo + tl.partition_point(|x| x.ts < last_ts - lookback));
+        Some(Null { last: last_ts, first: touches[start].ts, customer: c as u32, start: start as u32, end: hi as u32, floor: after as u32 })
+    };
+    let mut order = par_filter_map(n_customers, null_path);
+    crate::log::step("other paths listed");
+    // Customers break ties in time by their keys (a salted hash each), so only the customers of
+    // tied paths get one, computed in customer order: that follows the order their identifiers
+    // were first seen, so the reads go nearly in memory order rather than at random.
+    order.par_sort_unstable_by_key(|x| (x.last, x.first, x.customer));
+    let same = |a: &Null, b: &Null| (a.last, a.first) == (b.last, b.first);
     let mut tied: Vec<(u32, u32)> = Vec::new();
     let mut at = 0usize;
     for run in order.chunk_by(same) {
         if run.len() > 1 {
-            tied.extend(run.iter().enumerate().map(|(k, x)| (x.3, (at + k) as u32)));
+            tied.extend(run.iter().enumerate().map(|(k, x)| (x.customer, (at + k) as u32)));
         }
         at += run.len();
     }
@@ -326,19 +326,63 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     drop(tied);
     keys.par_sort_unstable_by_key(|k| k.0);
     let mut keys = keys.into_iter().map(|k| k.1);
-    let mut run_keys: Vec<(Option<u64>, (i64, i64, u32, u32))> = Vec::new();
+    let mut run_keys: Vec<(Option<u64>, Null)> = Vec::new();
     for run in order.chunk_by_mut(same) {
         if run.len() > 1 {
             run_keys.clear();
             run_keys.extend(run.iter().map(|&x| (keys.next().flatten(), x)));
-            run_keys.sort_unstable_by_key(|&(k, x)| (k, x.2));
+            run_keys.sort_unstable_by_key(|&(k, x)| (k, x.customer));
             for (slot, &(_, x)) in run.iter_mut().zip(&run_keys) {
                 *slot = x;
             }
         }
     }
-    paths.reserve_exact(nulls.len());
-    paths.par_extend(order.into_par_iter().map(|(_, _, i, _)| nulls[i as usize].clone()));
+    crate::log::step("other paths ordered");
+    paths.reserve_exact(order.len());
+    paths.par_extend(order.into_par_iter().map(|x| Path {
+        conversion: None,
+        customer: x.customer,
+        start: x.start,
+        end: x.end,
+        floor: x.floor,
+        nulls: 1.0,
+    }));
 
+    crate::log::step("paths gathered");
     PathSet { data, stitching, touches, conversions, paths, converting, lookback, customers_with_touches, ranks, timed: true, calls }
+}
+
+/// A non-converting path with the times it is ordered by: its last touch, then its first.
+#[derive(Clone, Copy, Default)]
+struct Null {
+    last: i64,
+    first: i64,
+    customer: u32,
+    start: u32,
+    end: u32,
+    floor: u32,
+}
+
+/// `f` over `0..n` on every core, keeping the `Some`s in order. Counted first in fixed ranges,
+/// so that the list is written once, in place: collecting an unknown number of items grows
+/// vectors by doubling and joins them, touching fresh memory three times over (dear on a
+/// virtual machine, where each fresh page is a fault).
+fn par_filter_map<T: Send + Copy + Default>(n: usize, f: impl Fn(usize) -> Option<T> + Sync) -> Vec<T> {
+    const RANGE: usize = 1 << 14;
+    let ranges: Vec<Range<usize>> = (0..n).step_by(RANGE).map(|lo| lo..(lo + RANGE).min(n)).collect();
+    let counts: Vec<usize> = ranges.par_iter().map(|r| r.clone().filter(|&i| f(i).is_some()).count()).collect();
+    let mut out = vec![T::default(); counts.iter().sum()];
+    let mut parts = Vec::with_capacity(ranges.len());
+    let mut rest = out.as_mut_slice();
+    for (r, &k) in ranges.into_iter().zip(&counts) {
+        let (part, tail) = rest.split_at_mut(k);
+        parts.push((r, part));
+        rest = tail;
+    }
+    parts.into_par_iter().for_each(|(r, part)| {
+        for (slot, x) in part.iter_mut().zip(r.filter_map(&f)) {
+            *slot = x;
+        }
+    });
+    out
 }
