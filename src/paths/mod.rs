@@ -274,49 +274,52 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     // Every conversion has exactly one path: in conversion order, they are the converting paths.
     found.par_sort_unstable_by_key(|f| f.0);
     let mut paths: Vec<Path> = found.into_iter().map(|f| f.1).collect();
-    // The time of each customer's last conversion, where touches after it start a journey that
-    // has not converted (yet).
-    let mut last_conv_ts: Vec<Option<i64>> = vec![None; n_customers];
-    for convs in by_customer.chunk_by(|a, b| a.0 == b.0) {
-        if let Some(&(c, _, ts)) = convs.last() {
-            last_conv_ts[c as usize] = Some(ts);
-        }
-    }
+    // The time of each customer's last conversion, customers in order: touches after it start a
+    // journey that has not converted (yet).
+    let last_conv: Vec<(u32, i64)> =
+        by_customer.chunk_by(|a, b| a.0 == b.0).filter_map(|convs| convs.last().map(|&(c, _, ts)| (c, ts))).collect();
     let converting = paths.len();
 
     crate::log::step("converting paths");
     // Non-converting paths: touches after the last conversion, within the lookback before the
     // last of them. Each is listed with the keys it is sorted on, so that sorting and writing
     // the paths read one list in order (no second list of paths gathered at random).
-    let null_path = |c: usize| -> Option<Null> {
-        if touch_start[c] == u32::MAX {
-            return None;
-        }
-        let (lo, hi) = (touch_start[c] as usize, touch_end[c] as usize);
-        let tl = &touches[lo..hi];
-        let after = match last_conv_ts[c] {
-            Some(t) => lo + tl.partition_point(|x| x.ts <= t),
-            None => lo,
-        };
-        if after >= hi {
-            return None;
-        }
-        let last_ts = touches[hi - 1].ts;
-        let start = after.max(lo + tl.partition_point(|x| x.ts < last_ts - lookback));
-        Some(Null { last: last_ts, first: touches[start].ts, customer: c as u32, start: start as u32, end: hi as u32, floor: after as u32 })
+    let (starts, ends, timelines) = (&touch_start, &touch_end, &touches);
+    let null_paths = |customers: Range<usize>| {
+        let mut conv = last_conv[last_conv.partition_point(|x| (x.0 as usize) < customers.start)..].iter().peekable();
+        customers.filter_map(move |c| {
+            // Taken for every customer, so that the cursor keeps pace.
+            let last = conv.next_if(|x| x.0 as usize == c).map(|x| x.1);
+            if starts[c] == u32::MAX {
+                return None;
+            }
+            let (lo, hi) = (starts[c] as usize, ends[c] as usize);
+            let tl = &timelines[lo..hi];
+            let after = match last {
+                Some(t) => lo + tl.partition_point(|x| x.ts <= t),
+                None => lo,
+            };
+            if after >= hi {
+                return None;
+            }
+            let last_ts = timelines[hi - 1].ts;
+            let start = after.max(lo + tl.partition_point(|x| x.ts < last_ts - lookback));
+            Some((last_ts, timelines[start].ts, c as u32, start as u32, hi as u32, after as u32))
+        })
     };
-    let mut order = par_filter_map(n_customers, null_path);
+    let mut order: Vec<Null> = par_filter_map(n_customers, null_paths);
     crate::log::step("other paths listed");
     // Customers break ties in time by their keys (a salted hash each), so only the customers of
     // tied paths get one, computed in customer order: that follows the order their identifiers
     // were first seen, so the reads go nearly in memory order rather than at random.
-    order.par_sort_unstable_by_key(|x| (x.last, x.first, x.customer));
-    let same = |a: &Null, b: &Null| (a.last, a.first) == (b.last, b.first);
+    // Customers are distinct: this is the order of (last, first, customer).
+    order.par_sort_unstable();
+    let same = |a: &Null, b: &Null| (a.0, a.1) == (b.0, b.1);
     let mut tied: Vec<(u32, u32)> = Vec::new();
     let mut at = 0usize;
     for run in order.chunk_by(same) {
         if run.len() > 1 {
-            tied.extend(run.iter().enumerate().map(|(k, x)| (x.customer, (at + k) as u32)));
+            tied.extend(run.iter().enumerate().map(|(k, x)| (x.2, (at + k) as u32)));
         }
         at += run.len();
     }
@@ -331,7 +334,7 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
         if run.len() > 1 {
             run_keys.clear();
             run_keys.extend(run.iter().map(|&x| (keys.next().flatten(), x)));
-            run_keys.sort_unstable_by_key(|&(k, x)| (k, x.customer));
+            run_keys.sort_unstable_by_key(|&(k, x)| (k, x.2));
             for (slot, &(_, x)) in run.iter_mut().zip(&run_keys) {
                 *slot = x;
             }
@@ -339,12 +342,12 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     }
     crate::log::step("other paths ordered");
     paths.reserve_exact(order.len());
-    paths.par_extend(order.into_par_iter().map(|x| Path {
+    paths.par_extend(order.into_par_iter().map(|(_, _, customer, start, end, floor)| Path {
         conversion: None,
-        customer: x.customer,
-        start: x.start,
-        end: x.end,
-        floor: x.floor,
+        customer,
+        start,
+        end,
+        floor,
         nulls: 1.0,
     }));
 
@@ -352,25 +355,19 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     PathSet { data, stitching, touches, conversions, paths, converting, lookback, customers_with_touches, ranks, timed: true, calls }
 }
 
-/// A non-converting path with the times it is ordered by: its last touch, then its first.
-#[derive(Clone, Copy, Default)]
-struct Null {
-    last: i64,
-    first: i64,
-    customer: u32,
-    start: u32,
-    end: u32,
-    floor: u32,
-}
+/// A non-converting path with the times it is ordered by: its last touch's, its first touch's,
+/// then customer, start, end and floor as in [`Path`]. A tuple of numbers, so that a list of
+/// them is allocated as zeroed memory (faulted in by the cores that fill it, not written twice).
+type Null = (i64, i64, u32, u32, u32, u32);
 
-/// `f` over `0..n` on every core, keeping the `Some`s in order. Counted first in fixed ranges,
-/// so that the list is written once, in place: collecting an unknown number of items grows
+/// The items `f` gives for ranges of `0..n`, in order, made on every core. Counted first, so
+/// that the list is written once, in place: collecting an unknown number of items grows
 /// vectors by doubling and joins them, touching fresh memory three times over (dear on a
 /// virtual machine, where each fresh page is a fault).
-fn par_filter_map<T: Send + Copy + Default>(n: usize, f: impl Fn(usize) -> Option<T> + Sync) -> Vec<T> {
+fn par_filter_map<T: Send + Clone + Default, I: Iterator<Item = T>>(n: usize, f: impl Fn(Range<usize>) -> I + Sync) -> Vec<T> {
     const RANGE: usize = 1 << 14;
     let ranges: Vec<Range<usize>> = (0..n).step_by(RANGE).map(|lo| lo..(lo + RANGE).min(n)).collect();
-    let counts: Vec<usize> = ranges.par_iter().map(|r| r.clone().filter(|&i| f(i).is_some()).count()).collect();
+    let counts: Vec<usize> = ranges.par_iter().map(|r| f(r.clone()).count()).collect();
     let mut out = vec![T::default(); counts.iter().sum()];
     let mut parts = Vec::with_capacity(ranges.len());
     let mut rest = out.as_mut_slice();
@@ -380,7 +377,7 @@ fn par_filter_map<T: Send + Copy + Default>(n: usize, f: impl Fn(usize) -> Optio
         rest = tail;
     }
     parts.into_par_iter().for_each(|(r, part)| {
-        for (slot, x) in part.iter_mut().zip(r.filter_map(&f)) {
+        for (slot, x) in part.iter_mut().zip(f(r)) {
             *slot = x;
         }
     });
