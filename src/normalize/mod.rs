@@ -6,6 +6,7 @@ pub mod time;
 pub mod url;
 pub mod value;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -262,10 +263,10 @@ struct Normalizer<'c> {
     conversions: Vec<Conversion>,
     costs: Vec<Cost>,
     invalid: BTreeMap<&'static str, u64>,
-    /// Source and medium a referrer host implies, by the host's symbol.
-    referrer_cache: FxHashMap<Sym, (Sym, Sym)>,
-    /// The symbols of a direct visit's source and medium, once one is seen.
-    direct: Option<(Sym, Sym)>,
+    /// A visit's tag symbols and channel by its tag texts (see [`Normalizer::visit_tags`]).
+    tag_cache: FxHashMap<Box<[u8]>, [Sym; 5]>,
+    /// The key of the visit being read, in a buffer used again.
+    tag_key: Vec<u8>,
     /// Orders filtered by status: not conversions, but still orders a receipt may fulfil.
     excluded_orders: Vec<Sym>,
     nodes: Vec<u32>,
@@ -503,8 +504,8 @@ impl<'c> Shared<'c> {
             conversions: Vec::new(),
             costs: Vec::new(),
             invalid: BTreeMap::new(),
-            referrer_cache: FxHashMap::default(),
-            direct: None,
+            tag_cache: FxHashMap::default(),
+            tag_key: Vec::with_capacity(64),
             excluded_orders: Vec::new(),
             nodes: Vec::with_capacity(8),
             scratch: String::with_capacity(16),
@@ -859,10 +860,9 @@ impl<'c> Normalizer<'c> {
         }
     }
 
-    /// Source, medium and campaign symbols of a visit, inferring them from the landing page and
-    /// the referrer when the tag columns are empty.
-    fn visit_tags(&mut self, f: &Rows, row: usize) -> (Sym, Sym, Sym, Sym) {
-        use std::borrow::Cow;
+    /// Source, medium and campaign of a visit as written, inferred from the landing page's query
+    /// when the tag columns are empty, and the referrer's host unless it is the site's own.
+    fn visit_text<'r>(&self, f: &Rows<'r>, row: usize) -> [Option<Cow<'r, str>>; 4] {
         let mut source = f.get(f.ix.utm_source, row).map(Cow::Borrowed);
         let mut medium = f.get(f.ix.utm_medium, row).map(Cow::Borrowed);
         let mut campaign = f.get(f.ix.utm_campaign, row).map(Cow::Borrowed);
@@ -888,29 +888,53 @@ impl<'c> Normalizer<'c> {
             .get(f.ix.referrer, row)
             .and_then(url::host)
             .filter(|h| !self.classifier.is_internal(h, landing.and_then(url::host).as_deref()));
+        [source, medium, campaign, referrer]
+    }
+
+    /// Source, medium, campaign, referrer and channel symbols of a visit. The same four texts
+    /// always give the same five symbols, so they are looked up once per batch as one key: one
+    /// look-up per visit instead of one per tag and one for the channel.
+    fn visit_tags(&mut self, f: &Rows, row: usize) -> [Sym; 5] {
+        let text = self.visit_text(f, row);
+        self.tag_key.clear();
+        for t in &text {
+            match t {
+                None => self.tag_key.push(0),
+                Some(v) => {
+                    self.tag_key.push(1);
+                    self.tag_key.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                    self.tag_key.extend_from_slice(v.as_bytes());
+                }
+            }
+        }
+        if let Some(&x) = self.tag_cache.get(self.tag_key.as_slice()) {
+            return x;
+        }
+        let [source, medium, campaign, referrer] = text;
+        let (s, m, c, r) = self.tag_symbols(source, medium, campaign, referrer);
+        let channel = self.classifier.classify(&mut self.strings, s, m, c, r);
+        let x = [s, m, c, r, channel];
+        self.tag_cache.insert(self.tag_key.as_slice().into(), x);
+        x
+    }
+
+    /// The symbols of a visit's tags; a visit with neither source nor medium takes them from
+    /// its referrer, or is direct.
+    fn tag_symbols(
+        &mut self,
+        source: Option<Cow<str>>,
+        medium: Option<Cow<str>>,
+        campaign: Option<Cow<str>>,
+        referrer: Option<Cow<str>>,
+    ) -> (Sym, Sym, Sym, Sym) {
         let ref_sym = referrer.as_deref().map_or(0, |h| self.strings.intern(h));
         let c = campaign.as_deref().map_or(0, |c| self.strings.intern(c));
         if source.is_none() && medium.is_none() {
             if let Some(h) = referrer {
-                let (s, m) = match self.referrer_cache.get(&ref_sym) {
-                    Some(x) => *x,
-                    None => {
-                        let (s, m) = self.classifier.referrer_source(&h);
-                        let x = (self.strings.intern(&s), self.strings.intern(m));
-                        self.referrer_cache.insert(ref_sym, x);
-                        x
-                    }
-                };
-                return (s, m, c, ref_sym);
+                let (s, m) = self.classifier.referrer_source(&h);
+                return (self.strings.intern(&s), self.strings.intern(m), c, ref_sym);
             }
-            let (s, m) = match self.direct {
-                Some(x) => x,
-                None => {
-                    let x = (self.strings.intern(channels::SOURCE_DIRECT), self.strings.intern(channels::MEDIUM_NONE));
-                    self.direct = Some(x);
-                    x
-                }
-            };
+            let (s, m) = (self.strings.intern(channels::SOURCE_DIRECT), self.strings.intern(channels::MEDIUM_NONE));
             return (s, m, c, 0);
         }
         let s = source.as_deref().map_or(0, |v| self.strings.intern(v));
@@ -931,8 +955,7 @@ impl<'c> Normalizer<'c> {
         self.nodes.push(self.ids.intern(IdKind::ClientId, cid));
         self.push_ids(f, row, &[(f.ix.user_id, IdKind::UserId), (f.ix.phone, IdKind::Phone), (f.ix.email, IdKind::Email)]);
         let record = self.record();
-        let (source, medium, campaign, referrer) = self.visit_tags(f, row);
-        let channel = self.classifier.classify(&mut self.strings, source, medium, campaign, referrer);
+        let [source, medium, campaign, _, channel] = self.visit_tags(f, row);
         self.touches.push(Touch { ts, record, kind: TouchKind::Visit, channel, source, medium, campaign, file });
         Outcome::Used
     }
