@@ -101,18 +101,23 @@ impl IdKind {
 /// exactly: two keys pack equal only if they are equal. Digits (up to 19) are read as a number,
 /// with their count keeping leading zeros; other keys of up to 8 bytes are their bytes.
 fn pack(tag: u8, value: &[u8]) -> Option<(u64, u32)> {
+    if !packs(value) {
+        return None;
+    }
     let meta = |digits: bool| (tag as u32) << 16 | (digits as u32) << 8 | value.len() as u32;
     if (1..=19).contains(&value.len()) && value.iter().all(u8::is_ascii_digit) {
         // At most 10^19 - 1, below 2^64.
         let n = value.iter().fold(0u64, |n, &d| n.wrapping_mul(10).wrapping_add((d - b'0') as u64));
         return Some((n, meta(true)));
     }
-    if value.len() <= 8 {
-        let mut word = [0u8; 8];
-        word[..value.len()].copy_from_slice(value);
-        return Some((u64::from_be_bytes(word), meta(false)));
-    }
-    None
+    let mut word = [0u8; 8];
+    word[..value.len()].copy_from_slice(value);
+    Some((u64::from_be_bytes(word), meta(false)))
+}
+
+/// Whether [`pack`] packs a value: up to 8 bytes, or up to 19 digits.
+fn packs(value: &[u8]) -> bool {
+    value.len() <= 8 || (value.len() <= 19 && value.iter().all(u8::is_ascii_digit))
 }
 
 /// In sorted `entries`, within each run of `same` ones, every entry that is not the first of
@@ -208,12 +213,14 @@ pub struct LocalIds {
     count: u32,
     /// A key could not be stored (over 4 GiB of identifiers in one batch).
     full: bool,
+    /// How many keys [`pack`] packs, counted as they come (see [`IdGraph::from_batches`]).
+    packed: u32,
 }
 
 impl LocalIds {
     /// Room for `n` identifiers: a batch's table then never grows (and rehashes) row by row.
     pub fn with_capacity(n: usize) -> LocalIds {
-        LocalIds { table: hashbrown::HashTable::with_capacity(n), buf: Vec::with_capacity(n * 24), count: 0, full: false }
+        LocalIds { table: hashbrown::HashTable::with_capacity(n), buf: Vec::with_capacity(n * 24), count: 0, full: false, packed: 0 }
     }
 
     pub fn intern(&mut self, kind: IdKind, value: &str) -> u32 {
@@ -233,6 +240,7 @@ impl LocalIds {
         };
         let id = self.count;
         self.count += 1;
+        self.packed += packs(value.as_bytes()) as u32;
         self.table.insert_unique(h, Slot { hash: h, start, id }, |s| s.hash);
         id
     }
@@ -247,7 +255,7 @@ impl LocalIds {
 
     /// The batch's keys in id order, without the look-up table.
     pub fn into_keys(self) -> BatchKeys {
-        BatchKeys { buf: self.buf, count: self.count, full: self.full }
+        BatchKeys { buf: self.buf, count: self.count, full: self.full, packed: self.packed }
     }
 }
 
@@ -257,6 +265,8 @@ pub struct BatchKeys {
     buf: Vec<u8>,
     count: u32,
     full: bool,
+    /// How many of the keys [`pack`] packs.
+    packed: u32,
 }
 
 impl BatchKeys {
@@ -407,9 +417,8 @@ impl IdGraph {
         let total = next as usize;
         // 1. Every key as a word that is the key itself, or else as its hash, with its
         //    provisional id (and, for a hash, where the key is).
-        // Counted first, so that both lists are filled in place on every core.
-        let packed: Vec<usize> =
-            batches.par_iter().map(|b| b.keys().filter(|&(_, tag, value)| pack(tag, value).is_some()).count()).collect();
+        // Counted as the batches were read, so that both lists are filled in place on every core.
+        let packed: Vec<usize> = batches.iter().map(|b| b.packed as usize).collect();
         let n_exact = packed.iter().sum::<usize>();
         let (mut exact, mut hashed) = (vec![[0u64; 2]; n_exact], vec![[0u64; 2]; total - 1 - n_exact]);
         let mut parts = Vec::with_capacity(batches.len());
@@ -975,6 +984,7 @@ mod tests {
             let fits = |s: &str| s.len() <= 8 || (s.len() <= 19 && s.bytes().all(|c| c.is_ascii_digit()));
             let (x, y) = (pack(b'a' + ta, a.as_bytes()), pack(b'a' + tb, b.as_bytes()));
             proptest::prop_assert_eq!(x.is_some(), fits(&a));
+            proptest::prop_assert_eq!(packs(a.as_bytes()), fits(&a));
             proptest::prop_assert_eq!(y.is_some(), fits(&b));
             if let (Some(x), Some(y)) = (x, y) {
                 proptest::prop_assert_eq!(x == y, (ta, &a) == (tb, &b));
