@@ -273,7 +273,7 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
         .collect();
     // Every conversion has exactly one path: in conversion order, they are the converting paths.
     found.par_sort_unstable_by_key(|f| f.0);
-    let mut paths: Vec<Path> = found.into_iter().map(|f| f.1).collect();
+    let paths: Vec<Path> = found.into_iter().map(|f| f.1).collect();
     // The time of each customer's last conversion, customers in order: touches after it start a
     // journey that has not converted (yet).
     let last_conv: Vec<(u32, i64)> =
@@ -307,7 +307,11 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
             Some((last_ts, timelines[start].ts, c as u32, start as u32, hi as u32, after as u32))
         })
     };
-    let mut order: Vec<Null> = par_filter_map(n_customers, null_paths);
+    // Listed after room for the converting paths, so that the list becomes the paths in its
+    // own memory (a path and a listed one are the same size): no second list of tens of
+    // millions of paths is faulted in.
+    let mut listed: Vec<Null> = par_filter_map(converting, n_customers, null_paths);
+    let order = &mut listed[converting..];
     crate::log::step("other paths listed");
     // Customers break ties in time by their keys (a salted hash each), so only the customers of
     // tied paths get one, computed in customer order: that follows the order their identifiers
@@ -341,15 +345,14 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
         }
     }
     crate::log::step("other paths ordered");
-    paths.reserve_exact(order.len());
-    paths.par_extend(order.into_par_iter().map(|(_, _, customer, start, end, floor)| Path {
-        conversion: None,
-        customer,
-        start,
-        end,
-        floor,
-        nulls: 1.0,
-    }));
+    let mut converting_paths = paths.into_iter();
+    let paths: Vec<Path> = listed
+        .into_iter()
+        .map(|(_, _, customer, start, end, floor)| match converting_paths.next() {
+            Some(p) => p,
+            None => Path { conversion: None, customer, start, end, floor, nulls: 1.0 },
+        })
+        .collect();
 
     crate::log::step("paths gathered");
     PathSet { data, stitching, touches, conversions, paths, converting, lookback, customers_with_touches, ranks, timed: true, calls }
@@ -364,13 +367,14 @@ type Null = (i64, i64, u32, u32, u32, u32);
 /// that the list is written once, in place: collecting an unknown number of items grows
 /// vectors by doubling and joins them, touching fresh memory three times over (dear on a
 /// virtual machine, where each fresh page is a fault).
-fn par_filter_map<T: Send + Clone + Default, I: Iterator<Item = T>>(n: usize, f: impl Fn(Range<usize>) -> I + Sync) -> Vec<T> {
+/// The first `skip` items are left at their default, as room for others.
+fn par_filter_map<T: Send + Clone + Default, I: Iterator<Item = T>>(skip: usize, n: usize, f: impl Fn(Range<usize>) -> I + Sync) -> Vec<T> {
     const RANGE: usize = 1 << 14;
     let ranges: Vec<Range<usize>> = (0..n).step_by(RANGE).map(|lo| lo..(lo + RANGE).min(n)).collect();
     let counts: Vec<usize> = ranges.par_iter().map(|r| f(r.clone()).count()).collect();
-    let mut out = vec![T::default(); counts.iter().sum()];
+    let mut out = vec![T::default(); skip + counts.iter().sum::<usize>()];
     let mut parts = Vec::with_capacity(ranges.len());
-    let mut rest = out.as_mut_slice();
+    let mut rest = &mut out[skip..];
     for (r, &k) in ranges.into_iter().zip(&counts) {
         let (part, tail) = rest.split_at_mut(k);
         parts.push((r, part));
