@@ -318,6 +318,7 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     // were first seen, so the reads go nearly in memory order rather than at random.
     // Customers are distinct: this is the order of (last, first, customer).
     order.par_sort_unstable();
+    crate::log::step("other paths sorted");
     let same = |a: &Null, b: &Null| (a.0, a.1) == (b.0, b.1);
     let mut tied: Vec<(u32, u32)> = Vec::new();
     let mut at = 0usize;
@@ -344,7 +345,7 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
             }
         }
     }
-    crate::log::step("other paths ordered");
+    crate::log::step("ties broken by key");
     let mut converting_paths = paths.into_iter();
     let paths: Vec<Path> = listed
         .into_iter()
