@@ -101,21 +101,22 @@ impl IdKind {
 /// exactly: two keys pack equal only if they are equal. Digits (up to 19) are read as a number,
 /// with their count keeping leading zeros; other keys of up to 8 bytes are their bytes.
 fn pack(tag: u8, value: &[u8]) -> Option<(u64, u32)> {
-    if !packs(value) {
-        return None;
-    }
     let meta = |digits: bool| (tag as u32) << 16 | (digits as u32) << 8 | value.len() as u32;
     if (1..=19).contains(&value.len()) && value.iter().all(u8::is_ascii_digit) {
         // At most 10^19 - 1, below 2^64.
         let n = value.iter().fold(0u64, |n, &d| n.wrapping_mul(10).wrapping_add((d - b'0') as u64));
         return Some((n, meta(true)));
     }
-    let mut word = [0u8; 8];
-    word[..value.len()].copy_from_slice(value);
-    Some((u64::from_be_bytes(word), meta(false)))
+    if value.len() <= 8 {
+        let mut word = [0u8; 8];
+        word[..value.len()].copy_from_slice(value);
+        return Some((u64::from_be_bytes(word), meta(false)));
+    }
+    None
 }
 
-/// Whether [`pack`] packs a value: up to 8 bytes, or up to 19 digits.
+/// Whether [`pack`] packs a value: up to 8 bytes, or up to 19 digits (without packing it;
+/// `packing_is_exact` checks that the two agree).
 fn packs(value: &[u8]) -> bool {
     value.len() <= 8 || (value.len() <= 19 && value.iter().all(u8::is_ascii_digit))
 }

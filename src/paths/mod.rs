@@ -177,9 +177,9 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
         })
         .collect();
     let key = |t: &PTouch| (t.customer, t.ts, t.kind, rank(t.channel), rank(t.source), rank(t.medium), rank(t.campaign));
+    crate::log::step("timelines placed");
     // Sorting on (customer, time) alone is much cheaper; touches that share both (rare) are
     // then ordered by their tags, which gives the same order as sorting on the full key.
-    crate::log::step("timelines placed");
     touches.par_sort_unstable_by_key(|t| (t.customer, t.ts));
     touches.par_chunk_by_mut(|a, b| (a.customer, a.ts) == (b.customer, b.ts)).for_each(|run| {
         if run.len() > 1 {
@@ -313,12 +313,12 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     let mut listed: Vec<Null> = par_filter_map(converting, n_customers, null_paths);
     let order = &mut listed[converting..];
     crate::log::step("other paths listed");
-    // Customers break ties in time by their keys (a salted hash each), so only the customers of
-    // tied paths get one, computed in customer order: that follows the order their identifiers
-    // were first seen, so the reads go nearly in memory order rather than at random.
     // Customers are distinct: this is the order of (last, first, customer).
     order.par_sort_unstable();
     crate::log::step("other paths sorted");
+    // Customers break ties in time by their keys (a salted hash each), so only the customers of
+    // tied paths get one, computed in customer order: that follows the order their identifiers
+    // were first seen, so the reads go nearly in memory order rather than at random.
     let same = |a: &Null, b: &Null| (a.0, a.1) == (b.0, b.1);
     let mut tied: Vec<(u32, u32)> = Vec::new();
     let mut at = 0usize;
