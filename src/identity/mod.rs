@@ -456,23 +456,41 @@ impl IdGraph {
         drop(hashed);
         dups.par_sort_unstable();
         crate::log::step("first appearances");
-        // 3. Ids in order of first appearance.
+        // 3. Ids in order of first appearance: a batch's new keys take the next ids after the
+        //    new keys of the batches before it, so batches are numbered side by side.
+        let dup_at: Vec<usize> = bases.iter().map(|&base| dups.partition_point(|d| d.0 < base)).chain([dups.len()]).collect();
+        let fresh: Vec<usize> = batches.iter().zip(dup_at.windows(2)).map(|(b, d)| b.count as usize - (d[1] - d[0])).collect();
         let mut map = vec![0u32; total];
-        let mut locs = Vec::with_capacity(total - dups.len());
-        locs.push(Loc(0));
-        let mut dup = dups.iter().peekable();
-        for (b, (batch, &base)) in batches.iter().zip(&bases).enumerate() {
-            for (i, (start, tag, _)) in batch.keys().enumerate() {
-                let p = base as usize + i;
-                match dup.next_if(|d| d.0 as usize == p) {
-                    Some(&(_, first)) => map[p] = map[first as usize],
-                    None => {
-                        map[p] = locs.len() as u32;
-                        locs.push(Loc::new(b, tag, start));
-                    }
+        let mut words = vec![0u64; 1 + fresh.iter().sum::<usize>()];
+        let mut parts = Vec::with_capacity(batches.len());
+        let (mut rest_m, mut rest_w, mut next) = (&mut map[1..], &mut words[1..], 1u32);
+        for (b, batch) in batches.iter().enumerate() {
+            let (m, tail_m) = rest_m.split_at_mut(batch.count as usize);
+            let (w, tail_w) = rest_w.split_at_mut(fresh[b]);
+            parts.push((b, m, w, next));
+            (rest_m, rest_w) = (tail_m, tail_w);
+            next += fresh[b] as u32;
+        }
+        parts.into_par_iter().for_each(|(b, m, w, first_id)| {
+            let base = bases[b] as usize;
+            let mut dup = dups[dup_at[b]..dup_at[b + 1]].iter().peekable();
+            let mut fresh_ids = w.iter_mut().zip(first_id..);
+            for (i, (start, tag, _)) in batches[b].keys().enumerate() {
+                if dup.next_if(|d| d.0 as usize == base + i).is_some() {
+                    continue;
+                }
+                if let Some((word, id)) = fresh_ids.next() {
+                    *word = Loc::new(b, tag, start).0;
+                    m[i] = id;
                 }
             }
+        });
+        // A key seen again takes the id of its first appearance, numbered above.
+        let firsts: Vec<u32> = dups.par_iter().map(|&(_, first)| map[first as usize]).collect();
+        for (&(p, _), id) in dups.iter().zip(firsts) {
+            map[p as usize] = id;
         }
+        let locs: Vec<Loc> = words.into_iter().map(Loc).collect();
         drop(dups);
         crate::log::step("ids numbered");
         records.remap(&map);
