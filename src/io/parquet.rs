@@ -93,7 +93,7 @@ fn memory_total() -> u64 {
 
 impl Group {
     /// Decodes the row group as text columns and cuts its rows into batches of about `piece`
-    /// bytes of text each, which read the columns in place (a null is an empty field). A row
+    /// bytes of text each on average, which read the columns in place (a null is an empty field). A row
     /// group is decoded whole, but writers make them large (a million rows is common): cut
     /// like a CSV file's blocks, its rows are normalized on every core, with per-batch tables
     /// small enough to stay in the processor's caches.
@@ -122,25 +122,22 @@ impl Group {
             ));
         }
         // Pieces share the decoded columns (a clone is a reference count): no text is copied.
-        let piece = piece.max(1);
-        let mut batches = Vec::new();
+        // They take equal numbers of rows, as many as hold about `piece` bytes of text on
+        // average: the columns know their total length, so no row is measured on its own.
+        let text: usize = columns.iter().map(|c| c.total_bytes_len()).sum();
+        let rows_per_piece = (len as u128 * piece.max(1) as u128).div_ceil(text.max(1) as u128).clamp(1, len.max(1) as u128) as usize;
+        let mut batches = Vec::with_capacity(len.div_ceil(rows_per_piece));
         let mut row = 0;
         while row < len {
             let first = row;
-            let mut bytes = 0usize;
-            let mut lines = Vec::new();
-            while row < len && (row == first || bytes < piece) {
-                bytes += columns.iter().map(|c| c.get(row).map_or(0, str::len)).sum::<usize>();
-                lines.push((start + row + 1) as u64);
-                row += 1;
-            }
+            row = (row + rows_per_piece).min(len);
             batches.push(Batch {
                 columns: columns.clone(),
                 first,
                 width: width.max(1),
-                lines,
+                lines: (start + first + 1..start + row + 1).map(|l| l as u64).collect(),
                 rows_read: (row - first) as u64,
-                bytes: bytes as u64,
+                bytes: (text as u128 * (row - first) as u128 / len as u128) as u64,
                 ..Default::default()
             });
         }
@@ -217,10 +214,14 @@ mod tests {
                 _ => panic!("one row group"),
             }
         };
-        // Rows are 4 or 5 bytes of text ("a" "1" "0.5"); a piece takes rows until it holds 7.
+        // The 8 rows hold 39 bytes of text ("a" "1" "0.5"...), about 4.9 a row: pieces of 7
+        // bytes take 2 rows, pieces of 12 take 3 (and the last what is left).
         let pieces = group().rows(3, 7).unwrap();
         let heights: Vec<usize> = pieces.iter().map(Batch::height).collect();
         assert_eq!(heights, [2, 2, 2, 2]);
+        let heights: Vec<usize> = group().rows(3, 12).unwrap().iter().map(Batch::height).collect();
+        assert_eq!(heights, [3, 3, 2]);
+        assert_eq!(group().rows(3, 1000).unwrap().len(), 1, "a piece larger than the group takes it whole");
         let lines: Vec<u64> = pieces.iter().flat_map(|b| b.lines.clone()).collect();
         assert_eq!(lines, (1..=8).collect::<Vec<u64>>(), "rows keep their numbers across pieces");
         assert_eq!(pieces.iter().map(|b| b.rows_read).sum::<u64>(), 8);
