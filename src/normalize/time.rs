@@ -31,6 +31,9 @@ impl TimeParser {
         if let Some(t) = self.known_day(s.as_bytes()) {
             return Ok(t);
         }
+        if let Some((naive, off)) = with_offset(s.as_bytes()) {
+            return Ok(naive.and_utc().timestamp() - off);
+        }
         if let Some(naive) = common(s.as_bytes()) {
             let t = self.local_to_utc(naive);
             if let (Some(&Some(off)), Some(day)) = (self.cache.get(&naive.date()), day_key(s.as_bytes())) {
@@ -56,7 +59,7 @@ impl TimeParser {
     /// A timestamp in one of [`common`]'s layouts on a date already read.
     fn known_day(&self, b: &[u8]) -> Option<i64> {
         let midnight = *self.days.get(&day_key(b)?)?;
-        let (h, m, s) = (two(b, 11)?, two(b, 14)?, two(b, 17)?);
+        let (h, m, s) = (two(b, 11)?, two(b, 14)?, seconds(b)?);
         (h < 24 && m < 60 && s < 60).then(|| midnight + (h * 3600 + m * 60 + s) as i64)
     }
 
@@ -155,7 +158,33 @@ fn split_offset(s: &str) -> (&str, Option<i64>) {
 
 /// Whether a timestamp has the shape of [`common`]'s layouts (its digits not yet checked).
 fn common_shape(b: &[u8]) -> bool {
-    b.len() == 19 && b[13] == b':' && b[16] == b':' && (b[10] == b' ' || b[10] == b'T' && b[4] == b'-')
+    (b.len() == 19 && b[16] == b':' || b.len() == 16) && b[13] == b':' && (b[10] == b' ' || b[10] == b'T' && b[4] == b'-')
+}
+
+/// The seconds of a timestamp of [`common`]'s shape: none written is 0.
+fn seconds(b: &[u8]) -> Option<u32> {
+    if b.len() == 16 {
+        Some(0)
+    } else {
+        two(b, 17)
+    }
+}
+
+/// ISO 8601 with its offset, as `2026-10-31T14:05:00+03:00` or `...Z`: the layout of [`common`]
+/// and the offset in seconds east of UTC, read as [`parse_auto`] reads them.
+fn with_offset(b: &[u8]) -> Option<(NaiveDateTime, i64)> {
+    let off = match b.len() {
+        20 if b[19] == b'Z' => 0,
+        25 if matches!(b[19], b'+' | b'-') && b[22] == b':' => {
+            let (h, m) = (two(b, 20)?, two(b, 23)?);
+            if h > 14 || m >= 60 {
+                return None;
+            }
+            (h * 3600 + m * 60) as i64 * if b[19] == b'-' { -1 } else { 1 }
+        }
+        _ => return None,
+    };
+    Some((common(&b[..19])?, off))
 }
 
 /// The date part of a timestamp laid out as [`common`] reads it, as a number.
@@ -175,7 +204,7 @@ fn two(b: &[u8], i: usize) -> Option<u32> {
 }
 
 /// The two layouts nearly every export uses, `31.10.2026 14:05:00` and `2026-10-31 14:05:00`
-/// (or with `T`), read without the general parser's searching; anything else is `None` and goes
+/// (or with `T`), with or without seconds, read without the general parser's searching; anything else is `None` and goes
 /// to [`parse_auto`], which reads these the same way.
 fn common(b: &[u8]) -> Option<NaiveDateTime> {
     if !common_shape(b) {
@@ -188,7 +217,7 @@ fn common(b: &[u8]) -> Option<NaiveDateTime> {
         _ => return None,
     };
     let date = NaiveDate::from_ymd_opt(y as i32, m, d)?;
-    Some(date.and_time(NaiveTime::from_hms_opt(two(11)?, two(14)?, two(17)?)?))
+    Some(date.and_time(NaiveTime::from_hms_opt(two(11)?, two(14)?, seconds(b)?)?))
 }
 
 /// Recognises the supported layouts. Returns the naive date-time and an explicit offset if any.
@@ -287,6 +316,26 @@ mod tests {
             "2026/10/31 14:05:00",
             "2026-10-31 14:05:0x",
             "31.10.2026 14:05:+0",
+            "31.10.2026 14:05",
+            "2026-10-31 14:05",
+            "2026-10-31T14:05",
+            "31.10.2026T14:05",
+            "31.10.2026 24:00",
+            "31.10.2026 14:60",
+            "2026-10-31 14:0x",
+            "2026-10-31T14:05:00+03:00",
+            "2026-10-31T14:05:00-05:30",
+            "2026-10-31 14:05:00+03:00",
+            "31.10.2026 14:05:00+03:00",
+            "2026-10-31T14:05:00Z",
+            "2026-10-31T14:05:00+14:00",
+            "2026-10-31T14:05:00+15:00",
+            "2026-10-31T14:05:00+03:60",
+            "2026-10-31T14:05:00+0a:00",
+            "2026-10-31T14:05:00 03:00",
+            "2026-10-31T14:05+03:00",
+            "2026-02-30T14:05:00+03:00",
+            "2026-10-31T24:05:00+03:00",
         ] {
             let general = parse_auto(s).map(|(n, off)| n.and_utc().timestamp() - off.unwrap_or(0));
             assert_eq!(p.parse(s).ok(), general, "{s}");
@@ -299,7 +348,10 @@ mod tests {
         // every time; the others from the day already read. Bad times stay errors either way.
         let mut seen = TimeParser::new(chrono_tz::Europe::Berlin, None);
         let days = ["28.03.2026", "29.03.2026", "2026-10-25", "2026-10-26", "31.10.2026", "29.02.2026"];
-        let times = ["00:00:00", "02:30:00", "03:00:00", "12:34:56", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "1a:00:00"];
+        let times = [
+            "00:00:00", "02:30:00", "03:00:00", "12:34:56", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "1a:00:00", "02:30", "12:34",
+            "24:00", "12:60", "1a:00",
+        ];
         for round in 0..2 {
             for day in days {
                 for time in times {
