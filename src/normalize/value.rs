@@ -54,15 +54,33 @@ pub fn phone_into(raw: &str, country: &str, out: &mut String) -> bool {
     out.clear();
     let t = trim(raw);
     let international = t.starts_with('+') || t.starts_with("00");
-    for c in t.chars() {
-        if c.is_ascii_digit() {
-            out.push(c);
-        } else if !(c.is_whitespace() || matches!(c, '+' | '-' | '(' | ')' | '.' | '/' | '\u{a0}')) {
-            // Letters (extensions, "доб.", "anonymous") make it something other than a number.
-            if out.len() >= 10 && matches!(c, 'd' | 'x' | 'д' | 'e' | ',' | ';') {
+    // Nearly every phone is ASCII: its bytes are read as they are, and only a phone with another
+    // character in it is read again character by character.
+    let mut ascii = true;
+    for &c in t.as_bytes() {
+        match c {
+            b'0'..=b'9' => out.push(c as char),
+            b'+' | b'-' | b'(' | b')' | b'.' | b'/' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ' => {}
+            0x80.. => {
+                ascii = false;
                 break;
             }
-            return false;
+            // Letters (extensions, "доб.", "anonymous") make it something other than a number.
+            _ if out.len() >= 10 && matches!(c, b'd' | b'x' | b'e' | b',' | b';') => break,
+            _ => return false,
+        }
+    }
+    if !ascii {
+        out.clear();
+        for c in t.chars() {
+            if c.is_ascii_digit() {
+                out.push(c);
+            } else if !(c.is_whitespace() || matches!(c, '+' | '-' | '(' | ')' | '.' | '/' | '\u{a0}')) {
+                if out.len() >= 10 && matches!(c, 'd' | 'x' | 'д' | 'e' | ',' | ';') {
+                    break;
+                }
+                return false;
+            }
         }
     }
     if t.starts_with("00") {
@@ -224,10 +242,26 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn phones_read_into_a_used_buffer_are_read_as_before(
-            raw in proptest::collection::vec(proptest::sample::select(vec!["0", "7", "8", "9", "1", "+", "00", " ", "(", ")", "-", "д", "x", "a", "\u{a0}"]), 0..16),
+            raw in proptest::collection::vec(proptest::sample::select(vec!["0", "7", "8", "9", "1", "+", "00", " ", "(", ")", "-", "д", "x", "a", "\u{a0}", "\t", "\u{b}", "e", ";", "/", "\u{2003}"]), 0..16),
             country in proptest::sample::select(vec!["7", "375", "49"]),
         ) {
             let raw = raw.concat();
+            let mut used = String::from("79990000000");
+            let got = phone_into(&raw, country, &mut used).then(|| used.clone());
+            proptest::prop_assert_eq!(got, phone_by_formatting(&raw, country), "{:?}", raw);
+        }
+
+        /// Numbers as people type them: digit groups between any of the separators, then
+        /// perhaps an extension, so that most are phones and every separator is read inside one.
+        #[test]
+        fn typed_phones_are_read_as_before(
+            groups in proptest::collection::vec(("[0-9]{1,4}", proptest::sample::select(vec![
+                "", " ", "-", "(", ")", ".", "/", "+", "\t", "\n", "\r", "\u{b}", "\u{c}", "\u{a0}", "\u{2003}", " доб. ", "x", "e", ";", ",", "a",
+            ])), 1..6),
+            lead in proptest::sample::select(vec!["", "+", "8", "00", " "]),
+            country in proptest::sample::select(vec!["7", "375", "49"]),
+        ) {
+            let raw = format!("{lead}{}", groups.iter().map(|(d, sep)| format!("{d}{sep}")).collect::<String>());
             let mut used = String::from("79990000000");
             let got = phone_into(&raw, country, &mut used).then(|| used.clone());
             proptest::prop_assert_eq!(got, phone_by_formatting(&raw, country), "{:?}", raw);
