@@ -45,7 +45,7 @@ fn visit_fields(text: &str) -> Vec<(String, String)> {
     }
     for part in t.trim_start_matches('?').split('&') {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        let v = crate::normalize::url::percent_decode(v);
+        let v = crate::normalize::url::percent_decode(v).into_owned();
         match k.trim() {
             k @ ("utm_source" | "utm_medium" | "utm_campaign" | "utm_content" | "utm_term" | "referrer" | "landing_page") => {
                 fields.push((k.to_string(), v))

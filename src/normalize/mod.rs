@@ -871,9 +871,7 @@ impl<'c> Normalizer<'c> {
             if let Some(l) = landing {
                 let q = url::query_tags(l);
                 if q.source.is_some() || q.medium.is_some() || q.campaign.is_some() {
-                    source = q.source.map(Cow::Owned);
-                    medium = q.medium.map(Cow::Owned);
-                    campaign = q.campaign.map(Cow::Owned);
+                    (source, medium, campaign) = (q.source, q.medium, q.campaign);
                 } else if q.yclid {
                     source = Some(Cow::Borrowed("yandex"));
                     medium = Some(Cow::Borrowed("cpc"));

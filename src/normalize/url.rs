@@ -1,10 +1,13 @@
 //! What a visit's URLs say about where it came from: UTM tags in the landing page's query string
 //! (with Yandex and Google click ids), and the host of the referrer.
 
-/// Decodes `%XX` escapes (as UTF-8, falling back to Windows-1251) and `+` as a space.
-pub fn percent_decode(s: &str) -> String {
+use std::borrow::Cow;
+
+/// Decodes `%XX` escapes (as UTF-8, falling back to Windows-1251) and `+` as a space; text
+/// without either is returned as it is, without a copy.
+pub fn percent_decode(s: &str) -> Cow<'_, str> {
     if memchr::memchr2(b'%', b'+', s.as_bytes()).is_none() {
-        return s.to_string();
+        return Cow::Borrowed(s);
     }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -34,25 +37,26 @@ pub fn percent_decode(s: &str) -> String {
             }
         }
     }
-    match String::from_utf8(out) {
+    Cow::Owned(match String::from_utf8(out) {
         Ok(s) => s,
         Err(e) => encoding_rs::WINDOWS_1251.decode(e.as_bytes()).0.into_owned(),
-    }
+    })
 }
 
-/// UTM tags (and click ids) found in a URL's query string.
+/// UTM tags (and click ids) found in a URL's query string, borrowed from it unless they had
+/// to be decoded.
 #[derive(Default, Debug, PartialEq, Eq)]
-pub struct QueryTags {
-    pub source: Option<String>,
-    pub medium: Option<String>,
-    pub campaign: Option<String>,
-    pub content: Option<String>,
-    pub term: Option<String>,
+pub struct QueryTags<'a> {
+    pub source: Option<Cow<'a, str>>,
+    pub medium: Option<Cow<'a, str>>,
+    pub campaign: Option<Cow<'a, str>>,
+    pub content: Option<Cow<'a, str>>,
+    pub term: Option<Cow<'a, str>>,
     pub yclid: bool,
     pub gclid: bool,
 }
 
-pub fn query_tags(url: &str) -> QueryTags {
+pub fn query_tags(url: &str) -> QueryTags<'_> {
     let mut t = QueryTags::default();
     let Some(q) = memchr::memchr(b'?', url.as_bytes()).map(|i| &url[i + 1..]) else {
         return t;
@@ -79,15 +83,18 @@ pub fn query_tags(url: &str) -> QueryTags {
             }
             continue;
         };
-        let v = percent_decode(v);
-        let v = v.trim();
-        *slot = (!v.is_empty()).then(|| v.to_string());
+        let v = match percent_decode(v) {
+            Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+            Cow::Owned(o) if o.trim().len() == o.len() => Cow::Owned(o),
+            Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+        };
+        *slot = (!v.is_empty()).then_some(v);
     }
     t
 }
 
 /// The lower-cased host of a URL without `www.`; `None` for an empty or host-less value.
-pub fn host(url: &str) -> Option<std::borrow::Cow<'_, str>> {
+pub fn host(url: &str) -> Option<Cow<'_, str>> {
     let u = super::value::trim(url);
     let b = u.as_bytes();
     // Nearly every URL begins with its scheme; only the others are searched for one. Every byte
@@ -128,7 +135,7 @@ pub fn host(url: &str) -> Option<std::borrow::Cow<'_, str>> {
         return None;
     }
     // Most hosts are already lower-case: no copy for them.
-    Some(if lower { std::borrow::Cow::Borrowed(host) } else { std::borrow::Cow::Owned(host.to_lowercase()) })
+    Some(if lower { Cow::Borrowed(host) } else { Cow::Owned(host.to_lowercase()) })
 }
 
 #[cfg(test)]
