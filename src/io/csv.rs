@@ -490,6 +490,8 @@ pub fn tokenize(name: &str, raw: Vec<u8>, first_line: u64, offset: u64, layout: 
     let bytes = text.as_bytes();
     let width = layout.width.max(1);
     let mut batch = super::Batch::new(width, bytes.len());
+    // A row per line at most: room for them all at once rather than a dozen copies as it grows.
+    batch.lines.reserve(memchr::memchr_iter(b'\n', bytes).count() + 1);
     batch.bytes = raw_len;
     let mut out = Fields { spans: std::mem::take(&mut batch.spans), ..Default::default() };
     let (mut pos, mut line, mut next_decoded) = (0, first_line, decoded.iter().peekable());

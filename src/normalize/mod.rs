@@ -500,8 +500,13 @@ impl<'c> Shared<'c> {
             ids: LocalIds::with_capacity(batch.height()),
             records: Records::with_capacity(batch.height()),
             classifier: self.classifier.clone(),
-            touches: Vec::new(),
-            conversions: Vec::new(),
+            // A row gives at most one touch or conversion: room for them all at once.
+            touches: Vec::with_capacity(if matches!(spec.kind, SourceKind::Visits | SourceKind::Calls | SourceKind::Touches) {
+                batch.height()
+            } else {
+                0
+            }),
+            conversions: Vec::with_capacity(if matches!(spec.kind, SourceKind::Orders | SourceKind::Receipts) { batch.height() } else { 0 }),
             costs: Vec::new(),
             invalid: BTreeMap::new(),
             tag_cache: FxHashMap::default(),
