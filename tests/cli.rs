@@ -470,6 +470,7 @@ fn json_logs_are_one_object_per_line() {
     };
     assert_eq!(names(1).last().map(String::as_str), Some("display keys"), "{:?}", names(1));
     assert!(names(0).starts_with(&["read and normalized".to_string(), "keys listed".to_string()]), "{:?}", names(0));
+    assert_eq!(names(3), ["labels", "models learned", "paths selected", "credited", "summed", "ROPO rate"]);
     if cfg!(target_os = "linux") {
         // CPU time per stage is the process's, in hundredths of a second, never negative.
         for s in stages.iter().chain([timings]) {

@@ -140,11 +140,13 @@ pub fn attribute(
     mut credits_out: Option<&mut Vec<CreditRow>>,
 ) -> Result<Report> {
     let labels = Labels::build(set, dim);
+    crate::log::step("labels");
     // Each model learns on its own, so the data-driven ones (Markov, Shapley: seconds each on
     // millions of journeys, on one core) learn side by side; the results are the same.
     // The first error in model order is the one reported, whichever finished first.
     let fits: Vec<Result<Option<Box<dyn Fitted>>>> = models.par_iter().map(|m| m.fit(set, &labels)).collect();
     let fitted: Vec<Option<Box<dyn Fitted>>> = fits.into_iter().collect::<Result<_>>()?;
+    crate::log::step("models learned");
     let first = first_purchases(set);
     let selected: Vec<(&Path, &PConversion)> = sel.paths(set).filter_map(|p| Some((p, set.conversion_of(p)?))).collect();
     let (mut conversions, mut revenue) = (0.0, 0.0);
@@ -155,11 +157,13 @@ pub fn attribute(
     let customers: Option<Vec<String>> =
         credits_out.as_ref().map(|_| selected.par_iter().map(|(path, conv)| set.customer_key(path.customer, Some(conv), salt)).collect());
     let pass = Pass { set, labels: &labels, selected: &selected, first: &first, customers: customers.as_deref() };
+    crate::log::step("paths selected");
     // Models credit in groups side by side, one group per core, each over every path in path
     // order: each sum gets its terms in the same order whatever the grouping.
     let work: Vec<(&dyn Model, Option<&dyn Fitted>)> = models.iter().zip(&fitted).map(|(m, f)| (m.as_ref(), f.as_deref())).collect();
     let per_group = work.len().div_ceil(rayon::current_num_threads().max(1)).max(1);
     let credited: Vec<Credited> = work.par_chunks(per_group).flat_map_iter(|g| pass.credit(g)).collect();
+    crate::log::step("credited");
     let mut sums: Vec<BTreeMap<String, Sums>> = Vec::with_capacity(models.len());
     let mut rows_out: Vec<(u32, CreditRow)> = Vec::new();
     for c in credited {
@@ -195,7 +199,9 @@ pub fn attribute(
             });
         }
     }
+    crate::log::step("summed");
     let ropo = models.iter().find(|m| m.name() == "ropo").map(|_| ropo_rate(set, dim, sel, models));
+    crate::log::step("ROPO rate");
     Ok(Report { dimension: dim, models: models.iter().map(|m| m.name().to_string()).collect(), rows, totals, conversions, revenue, ropo })
 }
 
