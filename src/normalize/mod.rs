@@ -506,7 +506,11 @@ impl<'c> Shared<'c> {
             } else {
                 0
             }),
-            conversions: Vec::with_capacity(if matches!(spec.kind, SourceKind::Orders | SourceKind::Receipts) { batch.height() } else { 0 }),
+            conversions: Vec::with_capacity(if matches!(spec.kind, SourceKind::Orders | SourceKind::Receipts) {
+                batch.height()
+            } else {
+                0
+            }),
             costs: Vec::new(),
             invalid: BTreeMap::new(),
             tag_cache: FxHashMap::default(),
