@@ -200,7 +200,7 @@ pub fn attribute(
         }
     }
     crate::log::step("summed");
-    let ropo = models.iter().find(|m| m.name() == "ropo").map(|_| ropo_rate(set, dim, sel, models));
+    let ropo = models.iter().find(|m| m.name() == "ropo").map(|_| ropo_rate(set, &labels, sel, models));
     crate::log::step("ROPO rate");
     Ok(Report { dimension: dim, models: models.iter().map(|m| m.name().to_string()).collect(), rows, totals, conversions, revenue, ropo })
 }
@@ -365,7 +365,10 @@ fn costs_by_value(set: &PathSet, dim: Dimension, sel: &Selection) -> BTreeMap<St
     out
 }
 
-fn ropo_rate(set: &PathSet, dim: Dimension, sel: &Selection, models: &[Box<dyn Model>]) -> RopoRate {
+/// Each touch's value is its label (the same text as `Dimension::value`), so values are counted
+/// by label id, each summed in path order as a map by name would sum them, without a string
+/// per touch.
+fn ropo_rate(set: &PathSet, labels: &Labels, sel: &Selection, models: &[Box<dyn Model>]) -> RopoRate {
     let window = models
         .iter()
         .find(|m| m.name() == "ropo")
@@ -373,6 +376,8 @@ fn ropo_rate(set: &PathSet, dim: Dimension, sel: &Selection, models: &[Box<dyn M
         .and_then(|(_, v)| crate::config::Duration::parse(&v).ok())
         .unwrap_or(crate::config::Duration(2 * 86_400));
     let mut r = RopoRate::default();
+    let mut by_label: Vec<Option<(u64, f64)>> = vec![None; labels.names.len()];
+    let mut seen: Vec<u32> = Vec::new();
     for path in sel.paths(set) {
         let Some(conv) = set.conversion_of(path) else {
             continue;
@@ -388,14 +393,16 @@ fn ropo_rate(set: &PathSet, dim: Dimension, sel: &Selection, models: &[Box<dyn M
         }
         r.with_touch += 1;
         r.with_touch_revenue += conv.revenue;
-        let mut seen: Vec<String> = set.touches[range].iter().map(|t| dim.value(set, t)).collect();
-        seen.sort();
+        seen.clear();
+        seen.extend_from_slice(&labels.of_touch[range]);
+        seen.sort_unstable();
         seen.dedup();
-        for v in seen {
-            let e = r.by_value.entry(v).or_insert((0, 0.0));
+        for &l in &seen {
+            let e = by_label[l as usize].get_or_insert((0, 0.0));
             e.0 += 1;
             e.1 += conv.revenue;
         }
     }
+    r.by_value = by_label.into_iter().zip(&labels.names).filter_map(|(v, name)| Some((name.clone(), v?))).collect();
     r
 }
