@@ -338,7 +338,6 @@ fn split_plain(line: &[u8], base: usize, delimiter: u8, out: &mut Fields) {
 }
 
 /// Finds one byte in sixteen at once: bit `i` of the mask is set when byte `i` is the one.
-#[derive(Clone, Copy)]
 struct Delimiter {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     splat: safe_arch::m128i,

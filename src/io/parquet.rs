@@ -93,10 +93,10 @@ fn memory_total() -> u64 {
 
 impl Group {
     /// Decodes the row group as text columns and cuts its rows into batches of about `piece`
-    /// bytes of text each on average, which read the columns in place (a null is an empty field). A row
-    /// group is decoded whole, but writers make them large (a million rows is common): cut
-    /// like a CSV file's blocks, its rows are normalized on every core, with per-batch tables
-    /// small enough to stay in the processor's caches.
+    /// bytes of text each on average, which read the columns in place (a null is an empty
+    /// field). A row group is decoded whole, but writers make them large (a million rows is
+    /// common): cut like a CSV file's blocks, its rows are normalized on every core, with
+    /// per-batch tables small enough to stay in the processor's caches.
     pub fn rows(self, width: usize, piece: usize) -> Result<Vec<Batch>> {
         let (file, start, len) = (&self.file, self.start, self.len);
         let df = guarded(|| {

@@ -204,8 +204,8 @@ fn two(b: &[u8], i: usize) -> Option<u32> {
 }
 
 /// The two layouts nearly every export uses, `31.10.2026 14:05:00` and `2026-10-31 14:05:00`
-/// (or with `T`), with or without seconds, read without the general parser's searching; anything else is `None` and goes
-/// to [`parse_auto`], which reads these the same way.
+/// (or with `T`), with or without seconds, read without the general parser's searching;
+/// anything else is `None` and goes to [`parse_auto`], which reads these the same way.
 fn common(b: &[u8]) -> Option<NaiveDateTime> {
     if !common_shape(b) {
         return None;
