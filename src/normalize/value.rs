@@ -54,33 +54,32 @@ pub fn phone_into(raw: &str, country: &str, out: &mut String) -> bool {
     out.clear();
     let t = trim(raw);
     let international = t.starts_with('+') || t.starts_with("00");
-    // Nearly every phone is ASCII: its bytes are read as they are, and only a phone with another
-    // character in it is read again character by character.
-    let mut ascii = true;
-    for &c in t.as_bytes() {
+    // Nearly every phone is ASCII: its bytes are read as they are, and only a character outside
+    // ASCII (a space of another kind, `доб.`) is decoded.
+    let b = t.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c >= 0x80 {
+            let Some(ch) = t.get(i..).and_then(|r| r.chars().next()) else {
+                return false;
+            };
+            i += ch.len_utf8();
+            if ch.is_whitespace() {
+                continue;
+            }
+            if out.len() >= 10 && ch == 'д' {
+                break;
+            }
+            return false;
+        }
+        i += 1;
         match c {
             b'0'..=b'9' => out.push(c as char),
             b'+' | b'-' | b'(' | b')' | b'.' | b'/' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b' ' => {}
-            0x80.. => {
-                ascii = false;
-                break;
-            }
             // Letters (extensions, "доб.", "anonymous") make it something other than a number.
             _ if out.len() >= 10 && matches!(c, b'd' | b'x' | b'e' | b',' | b';') => break,
             _ => return false,
-        }
-    }
-    if !ascii {
-        out.clear();
-        for c in t.chars() {
-            if c.is_ascii_digit() {
-                out.push(c);
-            } else if !(c.is_whitespace() || matches!(c, '+' | '-' | '(' | ')' | '.' | '/' | '\u{a0}')) {
-                if out.len() >= 10 && matches!(c, 'd' | 'x' | 'д' | 'e' | ',' | ';') {
-                    break;
-                }
-                return false;
-            }
         }
     }
     if t.starts_with("00") {
