@@ -43,7 +43,7 @@ fn stages(c: &mut Criterion) {
                 let stitching = touchpath::paths::stitch_customers(&data, &cfg);
                 (data, stitching)
             },
-            |(data, stitching)| touchpath::paths::assemble(data, stitching, &cfg),
+            |(data, stitching)| touchpath::paths::assemble(data, stitching, &cfg, touchpath::paths::Journeys::All),
             BatchSize::LargeInput,
         )
     });

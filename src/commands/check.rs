@@ -38,7 +38,8 @@ pub fn run(cfg_path: Option<&Path>, mut a: CheckArgs, v: Verbosity) -> Result<Ex
     let models = if models.is_empty() { "all".to_string() } else { models.join(",") };
     let by = if base.data.dimension.is_empty() { "channel".to_string() } else { base.data.dimension.clone() };
     let dim = parse_dimension(&by, a.table.paths.is_some())?;
-    let input = input(cfg_path, &mut a.data, a.table.source(), &mut a.out, &mut [], v)?;
+    let journeys = crate::models::journeys(&models)?;
+    let input = input(cfg_path, &mut a.data, a.table.source(), &mut a.out, &mut [], journeys, v)?;
     let report = compute(&input, &a.params, &models, dim, None)?;
     let cmp = compare(&base.data, &ReportData::from_report(&report), tol)?;
     let prov = match &base.snapshot {

@@ -22,7 +22,7 @@ const TITLES: [(&str, &str); 7] = [
 
 pub fn run(cfg_path: Option<&Path>, mut a: CustomersArgs, v: Verbosity) -> Result<()> {
     let fmt = format(&a.out)?;
-    let input = input(cfg_path, &mut a.data, None, &mut a.out, &mut [], v)?;
+    let input = input(cfg_path, &mut a.data, None, &mut a.out, &mut [], crate::paths::Journeys::All, v)?;
     let params = model_params(&input.cfg.models, &a.params)?;
     emit(&tables(&input, &params, fmt.is_machine()), fmt, &a.out)
 }

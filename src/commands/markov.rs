@@ -14,7 +14,7 @@ use crate::output::{self, Cell, Column, Format, Style, Table};
 pub fn run(cfg_path: Option<&Path>, mut a: MarkovArgs, v: Verbosity) -> Result<()> {
     let fmt = format(&a.out)?;
     let super::Input { cfg, set, locks: _locks, .. } =
-        input(cfg_path, &mut a.data, a.table.source(), &mut a.out, &mut [&mut a.transitions], v)?;
+        input(cfg_path, &mut a.data, a.table.source(), &mut a.out, &mut [&mut a.transitions], crate::paths::Journeys::All, v)?;
     let params = model_params(&cfg.models, &a.params)?;
     let labels = Labels::build(&set, Dimension::Channel);
     let chain = fit_chain(&set, &labels, params.markov_order, params.markov_collapse)?;

@@ -26,7 +26,7 @@ use crate::cli::{Cli, Command, DataArgs, ModelArgs, OutputArgs};
 use crate::config::{Config, Duration, ModelParams, RopoInner};
 use crate::log;
 use crate::output::{self, lock::Locks, Format, Options, Table};
-use crate::paths::PathSet;
+use crate::paths::{Journeys, PathSet};
 use crate::reports::{ConversionKinds, Selection};
 use crate::UsageError;
 
@@ -189,6 +189,7 @@ pub fn input(
     table: Option<(&Path, &str)>,
     out: &mut OutputArgs,
     extra_outputs: &mut [&mut Option<PathBuf>],
+    journeys: Journeys,
     v: Verbosity,
 ) -> Result<Input> {
     let cfg = match table {
@@ -209,20 +210,20 @@ pub fn input(
     let locks = output::lock::acquire(&refs, std::time::Duration::from_secs(wait.seconds().max(0) as u64))?;
     let set = match table {
         Some((file, sep)) => prepare_table(file, sep, data, v)?,
-        None => prepare(&cfg, data, v)?,
+        None => prepare(&cfg, data, journeys, v)?,
     };
     Ok(Input { cfg, set, sel, when, locks })
 }
 
 /// Loads, normalizes, stitches and builds paths; reports on the inputs on stderr.
-pub fn prepare(cfg: &Config, data: &DataArgs, v: Verbosity) -> Result<PathSet> {
+pub fn prepare(cfg: &Config, data: &DataArgs, journeys: Journeys, v: Verbosity) -> Result<PathSet> {
     check_memory(cfg)?;
     let bar = Progress::new(v);
     bar.counting(&format!("reading {} file(s)", cfg.sources.len()));
     let dataset = log::stage("load+normalize", || crate::normalize::load_and_normalize(cfg, &|n| bar.advance(n)))?;
     bar.stage("stitching customers and building paths", None);
     let stitching = log::stage("stitch", || crate::paths::stitch_customers(&dataset, cfg));
-    let set = log::stage("paths", || crate::paths::assemble(dataset, stitching, cfg));
+    let set = log::stage("paths", || crate::paths::assemble(dataset, stitching, cfg, journeys));
     bar.finish();
     account(&set, data, v)?;
     Ok(set)

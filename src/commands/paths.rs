@@ -18,10 +18,11 @@ pub fn run(cfg_path: Option<&Path>, mut a: PathsArgs, v: Verbosity) -> Result<()
         None | Some("all") => None,
         Some(s) => Some(Section::parse(s).ok_or_else(|| super::usage(format!("--section `{s}`: use {}", SECTIONS.join(", "))))?),
     };
-    let super::Input { cfg, set, sel, locks: _locks, .. } = input(cfg_path, &mut a.data, None, &mut a.out, &mut [], v)?;
+    let super::Input { cfg, set, sel, locks: _locks, .. } =
+        input(cfg_path, &mut a.data, None, &mut a.out, &mut [], crate::paths::Journeys::All, v)?;
     let want = |s: Section| section.is_none_or(|x| x == s);
     let mut tables = Vec::new();
-    let stats = journey_stats(&set, &sel);
+    let stats = journey_stats(&set, &sel)?;
     if want(Section::Paths) {
         tables.push(path_table(&stats, &cfg, if machine { None } else { Some(a.top) }));
     }

@@ -13,9 +13,11 @@ use crate::reports::{attribute, CreditRow, Dimension, Report};
 
 pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<()> {
     let dim = parse_dimension(&a.spec.by, a.spec.table.paths.is_some())?;
-    crate::models::check_names(&a.spec.model)?;
+    let journeys = crate::models::journeys(&a.spec.model)?;
     let fmt = format(&a.out)?;
-    let input = input(cfg_path, &mut a.data, a.spec.table.source(), &mut a.out, &mut [&mut a.credits], v)?;
+    // The HTML page shows path statistics, which count the non-converting journeys too.
+    let journeys = if fmt == Format::Html { crate::paths::Journeys::All } else { journeys };
+    let input = input(cfg_path, &mut a.data, a.spec.table.source(), &mut a.out, &mut [&mut a.credits], journeys, v)?;
     let mut credits = a.credits.as_ref().map(|_| Vec::new());
     let report = compute(&input, &a.params, &a.spec.model, dim, credits.as_mut())?;
     if let (Some(path), Some(rows)) = (&a.credits, credits) {
@@ -33,7 +35,7 @@ pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<(
         }
         if fmt == Format::Html {
             // The page is the whole picture: the journeys behind the credit come with it.
-            let stats = crate::reports::journeys::journey_stats(&input.set, &input.sel);
+            let stats = crate::reports::journeys::journey_stats(&input.set, &input.sel)?;
             t.push(super::paths::path_table(&stats, &input.cfg, Some(15)));
             t.push(super::paths::distribution("Path length (touches per conversion)", "touches", &stats.lengths, stats.conversions));
             if input.set.timed {

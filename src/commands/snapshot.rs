@@ -14,8 +14,8 @@ use crate::reports::Report;
 
 pub fn run(cfg_path: Option<&Path>, mut a: SnapshotArgs, v: Verbosity) -> Result<()> {
     let dim = parse_dimension(&a.spec.by, a.spec.table.paths.is_some())?;
-    crate::models::check_names(&a.spec.model)?;
-    let input = input(cfg_path, &mut a.data, a.spec.table.source(), &mut a.out, &mut [], v)?;
+    let journeys = crate::models::journeys(&a.spec.model)?;
+    let input = input(cfg_path, &mut a.data, a.spec.table.source(), &mut a.out, &mut [], journeys, v)?;
     let report = compute(&input, &a.params, &a.spec.model, dim, None)?;
     let snap = snapshot(&input, &a.data, &a.params, &report, a.spec.table.paths.as_deref())?;
     let mut bytes = serde_json::to_vec_pretty(&snap)?;

@@ -6,6 +6,8 @@
 //! otherwise separate customers (a shop's own phone typed on every receipt, a test e-mail) is
 //! refused for joining and listed in the summary.
 
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -698,10 +700,12 @@ pub struct Stitching {
     pub customer_of_record: Vec<u32>,
     /// Customer index of every identifier; `u32::MAX` for refused ones.
     pub customer_of_node: Vec<u32>,
+    customers: usize,
     /// Each customer's smallest identifier (`u32::MAX` for a customer known by none), whose
-    /// salted hash is its stable key (see [`Stitching::key`]). Hashing every customer up front
-    /// costs more than the rest of a run's key work: most keys are never looked at.
-    key_nodes: Vec<u32>,
+    /// salted hash is its stable key (see [`Stitching::key`]). Found when a key is first asked
+    /// for: a report of channels shows none and breaks no tie by one. Hashing every customer up
+    /// front would cost more again: most keys are never looked at.
+    key_nodes: std::sync::OnceLock<Vec<u32>>,
     salt: String,
     /// Identifiers per customer, by kind (for `stitch` statistics).
     pub identifiers: Vec<u32>,
@@ -714,7 +718,8 @@ impl Stitching {
         Stitching {
             customer_of_record: Vec::new(),
             customer_of_node: Vec::new(),
-            key_nodes: vec![u32::MAX; customers],
+            customers,
+            key_nodes: std::sync::OnceLock::from(vec![u32::MAX; customers]),
             salt: String::new(),
             identifiers: vec![0; customers],
             refused: Vec::new(),
@@ -722,16 +727,57 @@ impl Stitching {
     }
 
     pub fn customers(&self) -> usize {
-        self.key_nodes.len()
+        self.customers
+    }
+
+    /// Finds every customer's key identifier on every core; callers about to ask for many keys
+    /// from parallel loops call it first. Without it the first [`Stitching::key`] finds them
+    /// on one core: a rayon worker that started the search on every core could take up another
+    /// key look-up while it waits, and wait on itself.
+    pub fn find_keys(&self, g: &IdGraph) {
+        self.key_nodes.get_or_init(|| key_nodes(g, &self.customer_of_node, self.customers, true));
     }
 
     /// Stable key of a customer: salted hash of its smallest identifier (see [`hash_u64`]);
     /// `None` for a customer known by no usable identifier. Ordered as the hex keys shown.
     /// `g` is the graph this stitching was made from.
     pub fn key(&self, g: &IdGraph, customer: u32) -> Option<u64> {
-        let node = *self.key_nodes.get(customer as usize)?;
+        let nodes = self.key_nodes.get_or_init(|| key_nodes(g, &self.customer_of_node, self.customers, false));
+        let node = *nodes.get(customer as usize)?;
         (node != u32::MAX).then(|| hash_u64(&self.salt, g.key_bytes(node)))
     }
+}
+
+/// Each customer's smallest identifier, from content (never from input order). Each
+/// customer's best so far is one word, lowered by compare-and-swap: the minimum of a set does
+/// not depend on the order it is taken in, and identifiers are distinct keys, so there are no
+/// ties and the result is the same on any number of threads. One word per customer rather than
+/// a key prefix per identifier keeps the fresh memory (each page dear to fault in) small.
+fn key_nodes(g: &IdGraph, customer_of_node: &[u32], customers: usize, parallel: bool) -> Vec<u32> {
+    let best: Vec<AtomicU32> = if parallel {
+        (0..customers).into_par_iter().map(|_| AtomicU32::new(u32::MAX)).collect()
+    } else {
+        (0..customers).map(|_| AtomicU32::new(u32::MAX)).collect()
+    };
+    let lower = |(id, &c): (usize, &u32)| {
+        if c == u32::MAX {
+            return;
+        }
+        let (slot, key) = (&best[c as usize], g.key_bytes(id as u32));
+        let mut cur = slot.load(Relaxed);
+        while cur == u32::MAX || key < g.key_bytes(cur) {
+            match slot.compare_exchange_weak(cur, id as u32, Relaxed, Relaxed) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
+    };
+    if parallel {
+        customer_of_node.par_iter().enumerate().with_min_len(1 << 12).for_each(lower);
+    } else {
+        customer_of_node.iter().enumerate().for_each(lower);
+    }
+    best.into_iter().map(AtomicU32::into_inner).collect()
 }
 
 /// Salted SHA-256 of a value, its first 8 bytes as a number: what [`hash_id`] shows in hex,
@@ -780,7 +826,6 @@ pub fn scrub<'a>(text: &'a str, salt: &str) -> std::borrow::Cow<'a, str> {
 }
 
 pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
-    use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
     let n = g.node_count();
     let locs = &g.locs;
     let records = g.records() as u32;
@@ -918,30 +963,17 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     drop(customer_of_root);
     crate::log::step("customers numbered");
 
-    // Display keys come from content (the smallest identifier), never from input order. Each
-    // customer's best so far is one word, lowered by compare-and-swap from every core: the
-    // minimum of a set does not depend on the order it is taken in, and identifiers are
-    // distinct keys, so there are no ties. One word per customer rather than a key prefix per
-    // identifier keeps this step's fresh memory (each page dear to fault in here) small.
-    let best: Vec<AtomicU32> = (0..customers).into_par_iter().map(|_| AtomicU32::new(u32::MAX)).collect();
-    customer_of_node.par_iter().enumerate().with_min_len(1 << 12).for_each(|(id, &c)| {
-        if c == u32::MAX {
-            return;
-        }
-        let (slot, key) = (&best[c as usize], g.key_bytes(id as u32));
-        let mut cur = slot.load(Relaxed);
-        while cur == u32::MAX || key < g.key_bytes(cur) {
-            match slot.compare_exchange_weak(cur, id as u32, Relaxed, Relaxed) {
-                Ok(_) => break,
-                Err(now) => cur = now,
-            }
-        }
-    });
-    crate::log::step("display keys");
-    // Anonymous customers get no key here: only the records' own content (a receipt id) can
-    // name them without depending on input order, and that is known to the caller.
-    let key_nodes = best.into_iter().map(AtomicU32::into_inner).collect();
-    Stitching { customer_of_record, customer_of_node, key_nodes, salt: salt.to_string(), identifiers, refused }
+    // Anonymous customers get no key: only the records' own content (a receipt id) can name
+    // them without depending on input order, and that is known to the caller.
+    Stitching {
+        customer_of_record,
+        customer_of_node,
+        customers: customers as usize,
+        key_nodes: std::sync::OnceLock::new(),
+        salt: salt.to_string(),
+        identifiers,
+        refused,
+    }
 }
 
 #[cfg(test)]

@@ -73,13 +73,16 @@ impl Model for Fractribution {
     fn parameters(&self) -> Vec<(&'static str, String)> {
         vec![("collapse-repeats", self.collapse.to_string())]
     }
+    fn learns_from_journeys(&self) -> bool {
+        true
+    }
     fn fit(&self, set: &PathSet, labels: &Labels) -> Result<Option<Box<dyn Fitted>>> {
         let mut tally: FxHashMap<Vec<u32>, (f64, f64)> = FxHashMap::default();
         journeys::each(set, labels, self.collapse, |seq, conv, nulls| {
             let e = tally.entry(seq.to_vec()).or_default();
             e.0 += conv;
             e.1 += conv + nulls;
-        });
+        })?;
         let rate = tally.into_iter().map(|(k, (c, j))| (k, if j > 0.0 { c / j } else { 0.0 })).collect();
         Ok(Some(Box::new(Fit { collapse: self.collapse, rate, labels: labels.of_touch.clone() })))
     }

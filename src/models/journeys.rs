@@ -18,7 +18,8 @@ pub fn sequence(labels: &Labels, path: &Path, collapse: bool, out: &mut Vec<u32>
 
 /// Calls `f(sequence, conversions, non_converting)` for every path with at least one touch.
 /// Conversions with no touch carry nothing to learn from and are left out.
-pub fn each(set: &PathSet, labels: &Labels, collapse: bool, mut f: impl FnMut(&[u32], f64, f64)) {
+pub fn each(set: &PathSet, labels: &Labels, collapse: bool, mut f: impl FnMut(&[u32], f64, f64)) -> anyhow::Result<()> {
+    set.journeys.ensure_all("a data-driven model")?;
     let mut buf = Vec::new();
     for p in &set.paths {
         if p.is_empty() {
@@ -28,4 +29,5 @@ pub fn each(set: &PathSet, labels: &Labels, collapse: bool, mut f: impl FnMut(&[
         let conv = set.conversion_of(p).map_or(0.0, |c| c.count);
         f(&buf, conv, p.nulls);
     }
+    Ok(())
 }

@@ -89,7 +89,7 @@ pub fn fit_chain(set: &PathSet, labels: &Labels, order: usize, collapse: bool) -
         if nulls > 0.0 {
             *raw.entry((prev, NULL)).or_default() += nulls;
         }
-    });
+    })?;
     let mut found: Vec<Vec<u32>> = vec![Vec::new(); seen.len()];
     for (labels_of, s) in seen {
         found[s as usize - 3] = labels_of;
@@ -252,6 +252,9 @@ impl Model for Markov {
     }
     fn parameters(&self) -> Vec<(&'static str, String)> {
         vec![("markov-order", self.order.to_string()), ("collapse-repeats", self.collapse.to_string())]
+    }
+    fn learns_from_journeys(&self) -> bool {
+        true
     }
     fn fit(&self, set: &PathSet, labels: &Labels) -> Result<Option<Box<dyn Fitted>>> {
         let chain = fit_chain(set, labels, self.order, self.collapse)?;

@@ -25,7 +25,7 @@ use anyhow::{bail, Result};
 
 use crate::channels;
 use crate::config::ModelParams;
-use crate::paths::{PTouch, Path, PathSet};
+use crate::paths::{Journeys, PTouch, Path, PathSet};
 use labels::Labels;
 
 /// What receives credit: a touch of the path, or a named bucket for conversions without one.
@@ -62,6 +62,11 @@ pub trait Model: Send + Sync {
     }
     /// Whether the model needs touch times (it cannot run on an aggregated path table).
     fn needs_timestamps(&self) -> bool {
+        false
+    }
+    /// Whether [`Model::fit`] reads the non-converting journeys (data-driven models do); a run
+    /// builds them only when a model or a report asks.
+    fn learns_from_journeys(&self) -> bool {
         false
     }
     /// Data-driven models learn from every journey, converting or not, before crediting any
@@ -141,6 +146,15 @@ pub fn check_names(spec: &str) -> Result<Vec<&str>> {
         }
     }
     Ok(wanted)
+}
+
+/// The journeys the models named in `--model` need: all of them when one learns from journeys.
+pub fn journeys(spec: &str) -> Result<Journeys> {
+    let wanted = check_names(spec)?;
+    let learns = registry(&ModelParams::default())
+        .iter()
+        .any(|m| m.learns_from_journeys() && (wanted.contains(&"all") || wanted.contains(&m.name())));
+    Ok(if learns { Journeys::All } else { Journeys::Converting })
 }
 
 /// Resolves `--model` (comma-separated names or `all`) against the registry.

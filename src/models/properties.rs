@@ -7,6 +7,7 @@ use super::labels::Labels;
 use super::testkit::*;
 use super::{registry, Target};
 use crate::config::ModelParams;
+use crate::paths::Journeys;
 use crate::reports::{attribute, Dimension, Selection};
 
 const CHANNELS: [&str; 6] = ["Direct", "Paid Search", "Email", "Organic Search", "Display", "Referral"];
@@ -20,6 +21,10 @@ fn journeys() -> impl Strategy<Value = Raw> {
 }
 
 fn build(raw: &Raw, reverse: bool) -> crate::paths::PathSet {
+    build_with(raw, reverse, Journeys::All)
+}
+
+fn build_with(raw: &Raw, reverse: bool, built: Journeys) -> crate::paths::PathSet {
     let names: Vec<String> = (0..raw.len()).map(|i| format!("cust{i}")).collect();
     let mut js: Vec<Journey> = raw
         .iter()
@@ -37,7 +42,7 @@ fn build(raw: &Raw, reverse: bool) -> crate::paths::PathSet {
     if reverse {
         js.reverse();
     }
-    pathset(&js, &config(""))
+    pathset_with(&js, &config(""), built)
 }
 
 proptest! {
@@ -106,5 +111,34 @@ proptest! {
         let a = attribute(&build(&raw, false), &models, Dimension::Channel, &Selection::all(), "", None).unwrap();
         let b = attribute(&build(&raw, true), &models, Dimension::Channel, &Selection::all(), "", None).unwrap();
         prop_assert_eq!(a.rows, b.rows);
+    }
+
+    /// A run builds converting paths only unless a model learns from journeys: every other
+    /// model must credit exactly as with all of them, and a model that reads them must say so
+    /// (it fails rather than learn from none).
+    #[test]
+    fn converting_paths_alone_serve_every_model_that_does_not_learn(raw in journeys()) {
+        let all = build(&raw, false);
+        let conv = build_with(&raw, false, Journeys::Converting);
+        prop_assert_eq!(conv.paths.len(), conv.converting);
+        prop_assert_eq!(format!("{:?}", &all.paths[..all.converting]), format!("{:?}", conv.paths));
+        for model in registry(&ModelParams::default()) {
+            let name = model.name();
+            let learns = model.learns_from_journeys();
+            let one = vec![model];
+            let run = |set: &crate::paths::PathSet| {
+                let mut credits = Vec::new();
+                attribute(set, &one, Dimension::Channel, &Selection::all(), "salt", Some(&mut credits)).map(|r| (r.rows, r.totals, credits))
+            };
+            let with_all = run(&all);
+            prop_assert!(with_all.is_ok(), "{}", name);
+            match run(&conv) {
+                Err(_) => prop_assert!(learns, "{} failed without non-converting journeys but does not say it learns", name),
+                Ok(r) => {
+                    prop_assert!(!learns, "{} says it learns from journeys but ran without them", name);
+                    prop_assert_eq!(r, with_all.unwrap());
+                }
+            }
+        }
     }
 }

@@ -118,13 +118,16 @@ impl Model for Shapley {
         }
         p
     }
+    fn learns_from_journeys(&self) -> bool {
+        true
+    }
     fn fit(&self, set: &PathSet, labels: &Labels) -> Result<Option<Box<dyn Fitted>>> {
         let mut tally: FxHashMap<Vec<u32>, (f64, f64)> = FxHashMap::default();
         journeys::each(set, labels, false, |seq, conv, nulls| {
             let e = tally.entry(key(seq, self.max_channels, self.ordered, &labels.rank)).or_default();
             e.0 += conv;
             e.1 += conv + nulls;
-        });
+        })?;
         let worth: FxHashMap<Vec<u32>, f64> = tally.iter().map(|(k, &(c, j))| (k.clone(), if j > 0.0 { c / j } else { 0.0 })).collect();
         let mut shares = FxHashMap::default();
         for (k, &(c, _)) in &tally {

@@ -4,7 +4,7 @@ use crate::config::Config;
 use crate::identity::{IdGraph, IdKind};
 use crate::intern::Interner;
 use crate::normalize::{Conversion, Dataset, Touch, TouchKind};
-use crate::paths::{build, PathSet};
+use crate::paths::{assemble, stitch_customers, Journeys, PathSet};
 use crate::summary::{FileSummary, RunSummary};
 
 pub const DAY: i64 = 86_400;
@@ -25,6 +25,11 @@ pub fn config(extra: &str) -> Config {
 }
 
 pub fn pathset(journeys: &[Journey], cfg: &Config) -> PathSet {
+    pathset_with(journeys, cfg, Journeys::All)
+}
+
+/// [`pathset`] with the journeys to build named.
+pub fn pathset_with(journeys: &[Journey], cfg: &Config, built: Journeys) -> PathSet {
     let mut strings = Interner::new();
     let mut graph = IdGraph::default();
     let mut touches = Vec::new();
@@ -55,7 +60,8 @@ pub fn pathset(journeys: &[Journey], cfg: &Config) -> PathSet {
         costs: Vec::new(),
         has_costs: false,
     };
-    build(data, cfg)
+    let stitching = stitch_customers(&data, cfg);
+    assemble(data, stitching, cfg, built)
 }
 
 /// Credits of the i-th conversion (canonical order) by channel, summed.

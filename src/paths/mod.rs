@@ -99,6 +99,8 @@ pub struct PathSet {
     pub ranks: Vec<u32>,
     /// Whether touches carry real times (false for an aggregated path table).
     pub timed: bool,
+    /// Which journeys `paths` holds: non-converting ones are listed only when asked for.
+    pub journeys: Journeys,
     /// File and customer of every call as read, duplicates included: match rates count records.
     /// The dataset's own touches are dropped once the timelines are built (they are as large).
     pub calls: Vec<(u16, u32)>,
@@ -130,10 +132,34 @@ impl PathSet {
     }
 }
 
-/// Stitches customers and builds their paths.
+/// Which paths a run builds. Non-converting journeys are what data-driven models learn from
+/// and what path statistics count; a report of heuristic models credits converting paths only,
+/// and listing, sorting and tie-breaking the others is a sixth of building paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Journeys {
+    /// Converting paths, then every non-converting one.
+    All,
+    /// Converting paths only.
+    Converting,
+}
+
+impl Journeys {
+    /// Fails unless the non-converting journeys were built: reading `paths` without them would
+    /// count none, a wrong number rather than an error.
+    pub fn ensure_all(self, what: &str) -> anyhow::Result<()> {
+        match self {
+            Journeys::All => Ok(()),
+            Journeys::Converting => {
+                anyhow::bail!("internal error: {what} needs the non-converting journeys, and this run did not build them")
+            }
+        }
+    }
+}
+
+/// Stitches customers and builds all their paths.
 pub fn build(data: Dataset, cfg: &Config) -> PathSet {
     let stitching = stitch_customers(&data, cfg);
-    assemble(data, stitching, cfg)
+    assemble(data, stitching, cfg, Journeys::All)
 }
 
 /// The customers of a dataset: the first half of [`build`], timed on its own.
@@ -142,7 +168,7 @@ pub fn stitch_customers(data: &Dataset, cfg: &Config) -> Stitching {
 }
 
 /// Builds the paths of customers already stitched: the second half of [`build`].
-pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSet {
+pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config, journeys: Journeys) -> PathSet {
     if !stitching.refused.is_empty() {
         let list: Vec<String> =
             stitching.refused.iter().take(10).map(|r| format!("{} {} ({} customers)", r.kind.name(), r.value, r.customers)).collect();
@@ -281,6 +307,22 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     let converting = paths.len();
 
     crate::log::step("converting paths");
+    if journeys == Journeys::Converting {
+        return PathSet {
+            data,
+            stitching,
+            touches,
+            conversions,
+            paths,
+            converting,
+            lookback,
+            customers_with_touches,
+            ranks,
+            timed: true,
+            journeys,
+            calls,
+        };
+    }
     // Non-converting paths: touches after the last conversion, within the lookback before the
     // last of them. Each is listed with the keys it is sorted on, so that sorting and writing
     // the paths read one list in order (no second list of paths gathered at random).
@@ -330,6 +372,10 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
     }
     tied.par_sort_unstable();
     let graph = &data.graph;
+    if !tied.is_empty() {
+        stitching.find_keys(graph);
+        crate::log::step("display keys");
+    }
     let mut keys: Vec<(u32, Option<u64>)> = tied.par_iter().map(|&(c, pos)| (pos, stitching.key(graph, c))).collect();
     drop(tied);
     keys.par_sort_unstable_by_key(|k| k.0);
@@ -356,7 +402,20 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config) -> PathSe
         .collect();
 
     crate::log::step("paths gathered");
-    PathSet { data, stitching, touches, conversions, paths, converting, lookback, customers_with_touches, ranks, timed: true, calls }
+    PathSet {
+        data,
+        stitching,
+        touches,
+        conversions,
+        paths,
+        converting,
+        lookback,
+        customers_with_touches,
+        ranks,
+        timed: true,
+        journeys,
+        calls,
+    }
 }
 
 /// A non-converting path with the times it is ordered by: its last touch's, its first touch's,

@@ -157,6 +157,7 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
         customers_with_touches: 0,
         ranks,
         timed: false,
+        journeys: crate::paths::Journeys::All,
         calls: Vec::new(),
     })
 }

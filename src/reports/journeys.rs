@@ -70,7 +70,8 @@ fn lag_bucket(p: &Path, set: &PathSet, conv_ts: i64) -> usize {
     }
 }
 
-pub fn journey_stats(set: &PathSet, sel: &Selection) -> JourneyStats {
+pub fn journey_stats(set: &PathSet, sel: &Selection) -> anyhow::Result<JourneyStats> {
+    set.journeys.ensure_all("path statistics")?;
     let mut table: BTreeMap<String, (u64, f64, u64)> = BTreeMap::new();
     let mut lengths = vec![(0u64, 0.0f64); LENGTH_BUCKETS.len()];
     let mut lags = vec![(0u64, 0.0f64); LAG_BUCKETS.len()];
@@ -105,7 +106,13 @@ pub fn journey_stats(set: &PathSet, sel: &Selection) -> JourneyStats {
     let to_buckets = |labels: &[&str], v: Vec<(u64, f64)>| {
         labels.iter().zip(v).map(|(l, (c, r))| Bucket { label: l.to_string(), conversions: c, revenue: r }).collect()
     };
-    JourneyStats { paths, lengths: to_buckets(&LENGTH_BUCKETS, lengths), lags: to_buckets(&LAG_BUCKETS, lags), conversions, non_converting }
+    Ok(JourneyStats {
+        paths,
+        lengths: to_buckets(&LENGTH_BUCKETS, lengths),
+        lags: to_buckets(&LAG_BUCKETS, lags),
+        conversions,
+        non_converting,
+    })
 }
 
 /// How a channel takes part in converting paths (Google Analytics' "assisted conversions" and

@@ -154,8 +154,10 @@ pub fn attribute(
         conversions += conv.count;
         revenue += conv.revenue;
     }
-    let customers: Option<Vec<String>> =
-        credits_out.as_ref().map(|_| selected.par_iter().map(|(path, conv)| set.customer_key(path.customer, Some(conv), salt)).collect());
+    let customers: Option<Vec<String>> = credits_out.as_ref().map(|_| {
+        set.stitching.find_keys(&set.data.graph);
+        selected.par_iter().map(|(path, conv)| set.customer_key(path.customer, Some(conv), salt)).collect()
+    });
     let pass = Pass { set, labels: &labels, selected: &selected, first: &first, customers: customers.as_deref() };
     crate::log::step("paths selected");
     // Models credit in groups side by side, one group per core, each over every path in path

@@ -72,6 +72,7 @@ pub fn stitch_stats(set: &PathSet, top: usize) -> StitchStats {
     let active = (0..n).filter(|&c| per_kind.iter().any(|(_, v)| v[c])).count();
     let per_source =
         per_kind.into_iter().map(|(name, v)| (name, v.iter().filter(|&&b| b).count() as u64)).filter(|(_, c)| *c > 0).collect();
+    set.stitching.find_keys(&set.data.graph);
     let keys: Vec<Option<u64>> = (0..n as u32).into_par_iter().map(|c| set.stitching.key(&set.data.graph, c)).collect();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| {
@@ -106,6 +107,7 @@ pub fn stitch_stats(set: &PathSet, top: usize) -> StitchStats {
 /// Raw identifiers never leave the tool.
 pub fn customer_map(set: &PathSet, salt: &str) -> Vec<(String, &'static str, String)> {
     let g = &set.data.graph;
+    set.stitching.find_keys(g);
     let mut rows = Vec::new();
     for node in 1..g.node_count() as u32 {
         let c = set.stitching.customer_of_node[node as usize];
