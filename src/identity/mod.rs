@@ -160,14 +160,15 @@ fn eight_digits(b: [u8; 8]) -> Option<u64> {
 }
 
 /// In sorted `entries`, within each run of `same` ones, every entry that is not the first of
-/// its key: its id and the id of its key's first entry, entries being of one key unless
-/// `differ` tells them apart. Runs are split between cores whole.
+/// its key: `seen_again(its id, the id of its key's first entry)`, entries being of one key
+/// unless `differ` tells them apart. Runs are split between cores whole.
 fn runs<E: Sync>(
     entries: &[E],
     same: impl Fn(&E, &E) -> bool + Sync,
     id: impl Fn(&E) -> u32 + Sync,
     differ: impl Fn(&E, &E) -> bool + Sync,
-) -> Vec<(u32, u32)> {
+    seen_again: impl Fn(u32, u32) + Sync,
+) {
     let pieces = 64.min(entries.len().max(1));
     let mut cuts: Vec<usize> = (0..=pieces).map(|i| i * entries.len() / pieces).collect();
     for c in cuts.iter_mut().skip(1) {
@@ -176,25 +177,21 @@ fn runs<E: Sync>(
         }
     }
     cuts.dedup();
-    cuts.par_windows(2)
-        .flat_map_iter(|w| {
-            let run_of = &entries[w[0]..w[1]];
-            let mut out = Vec::new();
-            let mut heads: Vec<&E> = Vec::new();
-            for (i, e) in run_of.iter().enumerate() {
-                if i == 0 || !same(e, &run_of[i - 1]) {
-                    heads.clear();
-                    heads.push(e);
-                    continue;
-                }
-                match heads.iter().find(|h| !differ(h, e)) {
-                    Some(h) => out.push((id(e), id(h))),
-                    None => heads.push(e),
-                }
+    cuts.par_windows(2).for_each(|w| {
+        let run_of = &entries[w[0]..w[1]];
+        let mut heads: Vec<&E> = Vec::new();
+        for (i, e) in run_of.iter().enumerate() {
+            if i == 0 || !same(e, &run_of[i - 1]) {
+                heads.clear();
+                heads.push(e);
+                continue;
             }
-            out
-        })
-        .collect()
+            match heads.iter().find(|h| !differ(h, e)) {
+                Some(h) => seen_again(id(e), id(h)),
+                None => heads.push(e),
+            }
+        }
+    });
 }
 
 fn hash_key(kind: IdKind, value: &str) -> u64 {
@@ -485,19 +482,22 @@ impl IdGraph {
         let (_, _) = rayon::join(|| exact.par_sort_unstable(), || hashed.par_sort_unstable());
         crate::log::step("keys sorted");
         // 2. Each key's first appearance (its lowest id, first in its run) stands for the
-        //    others.
-        let mut dups = runs(&exact, |a, b| a[0] == b[0] && a[1] >> 32 == b[1] >> 32, |e| e[1] as u32, |_, _| false);
+        //    others: `first_of[p]` is it for a key seen again at `p`, 0 at a first appearance.
+        //    Written in place from every core (each `p` once) rather than listed and sorted.
+        let first_of: Vec<AtomicU32> = (0..total).into_par_iter().map(|_| AtomicU32::new(0)).collect();
+        let seen_again = |p: u32, first: u32| first_of[p as usize].store(first, Relaxed);
+        runs(&exact, |a, b| a[0] == b[0] && a[1] >> 32 == b[1] >> 32, |e| e[1] as u32, |_, _| false, seen_again);
         drop(exact);
         let batch_of = |p: u32| bases.partition_point(|&b| b <= p) - 1;
         let key = |e: &[u64; 2]| key_at(&batches[batch_of((e[1] >> 32) as u32)].buf, e[1] as u32);
-        dups.extend(runs(&hashed, |a, b| a[0] == b[0], |e| (e[1] >> 32) as u32, |a, b| key(a) != key(b)));
+        runs(&hashed, |a, b| a[0] == b[0], |e| (e[1] >> 32) as u32, |a, b| key(a) != key(b), seen_again);
         drop(hashed);
-        dups.par_sort_unstable();
+        let first_of: Vec<u32> = first_of.into_iter().map(AtomicU32::into_inner).collect();
         crate::log::step("first appearances");
         // 3. Ids in order of first appearance: a batch's new keys take the next ids after the
         //    new keys of the batches before it, so batches are numbered side by side.
-        let dup_at: Vec<usize> = bases.iter().map(|&base| dups.partition_point(|d| d.0 < base)).chain([dups.len()]).collect();
-        let fresh: Vec<usize> = batches.iter().zip(dup_at.windows(2)).map(|(b, d)| b.count as usize - (d[1] - d[0])).collect();
+        let of_batch = |b: usize| &first_of[bases[b] as usize..bases[b] as usize + batches[b].count as usize];
+        let fresh: Vec<usize> = (0..batches.len()).into_par_iter().map(|b| of_batch(b).iter().filter(|&&f| f == 0).count()).collect();
         let mut map = vec![0u32; total];
         let mut words = vec![0u64; 1 + fresh.iter().sum::<usize>()];
         let mut parts = Vec::with_capacity(batches.len());
@@ -510,11 +510,10 @@ impl IdGraph {
             next += fresh[b] as u32;
         }
         parts.into_par_iter().for_each(|(b, m, w, first_id)| {
-            let base = bases[b] as usize;
-            let mut dup = dups[dup_at[b]..dup_at[b + 1]].iter().peekable();
+            let seen = of_batch(b);
             let mut fresh_ids = w.iter_mut().zip(first_id..);
             for (i, (start, tag, _)) in batches[b].keys().enumerate() {
-                if dup.next_if(|d| d.0 as usize == base + i).is_some() {
+                if seen[i] != 0 {
                     continue;
                 }
                 if let Some((word, id)) = fresh_ids.next() {
@@ -523,13 +522,13 @@ impl IdGraph {
                 }
             }
         });
-        // A key seen again takes the id of its first appearance, numbered above.
-        let firsts: Vec<u32> = dups.par_iter().map(|&(_, first)| map[first as usize]).collect();
-        for (&(p, _), id) in dups.iter().zip(firsts) {
-            map[p as usize] = id;
-        }
+        // A key seen again takes the id of its first appearance, numbered above; the list of
+        // first appearances becomes the map, in its own memory.
+        let mut ids = first_of;
+        ids.par_iter_mut().zip(map.par_iter()).for_each(|(f, &own)| *f = if *f == 0 { own } else { map[*f as usize] });
+        drop(map);
+        let map = ids;
         let locs: Vec<Loc> = words.into_iter().map(Loc).collect();
-        drop(dups);
         crate::log::step("ids numbered");
         records.remap(&map);
         crate::log::step("records renumbered");
