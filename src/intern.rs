@@ -1,65 +1,94 @@
 //! String interning: every distinct label (channel, source, identifier value) is stored once and
 //! referred to by a dense integer, so the per-path loops compare integers, not strings.
 
+use std::hash::BuildHasher;
+
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::FxBuildHasher;
 
 /// A dense id of an interned string.
 pub type Sym = u32;
 
 /// Interns strings to dense ids in first-seen order. Ids depend on input order, so nothing that
 /// reaches an output may be ordered by id: use [`Interner::ranks`] for a content-based order.
-#[derive(Default, Debug, Clone)]
+///
+/// The strings sit one after another in one text, found through a table of ids: a run interns
+/// every order and receipt id (millions), and a string apiece, with a second copy as the map's
+/// key, cost two allocations per id on the thread that merges every batch.
+#[derive(Debug, Clone)]
 pub struct Interner {
-    map: FxHashMap<Box<str>, Sym>,
-    strings: Vec<Box<str>>,
+    text: String,
+    /// String `id` is `text[ends[id]..ends[id + 1]]`.
+    ends: Vec<usize>,
+    table: hashbrown::HashTable<Sym>,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        Interner::new()
+    }
+}
+
+fn hash(s: &str) -> u64 {
+    FxBuildHasher.hash_one(s)
+}
+
+/// String `id` of a text and its ends.
+fn at<'a>(text: &'a str, ends: &[usize], id: Sym) -> &'a str {
+    match ends.get(id as usize..id as usize + 2) {
+        Some(&[a, b]) => text.get(a..b).unwrap_or(""),
+        _ => "",
+    }
 }
 
 impl Interner {
     pub fn new() -> Self {
-        let mut i = Interner::default();
         // Id 0 is the empty string, so "no value" needs no Option.
-        i.intern("");
+        let mut i = Interner { text: String::new(), ends: vec![0, 0], table: hashbrown::HashTable::new() };
+        i.table.insert_unique(hash(""), 0, |_| hash(""));
         i
     }
 
     pub fn intern(&mut self, s: &str) -> Sym {
-        if let Some(&id) = self.map.get(s) {
+        let h = hash(s);
+        let (text, ends) = (&self.text, &self.ends);
+        if let Some(&id) = self.table.find(h, |&id| at(text, ends, id) == s) {
             return id;
         }
-        let id = self.strings.len() as Sym;
-        let boxed: Box<str> = s.into();
-        self.strings.push(boxed.clone());
-        self.map.insert(boxed, id);
+        let id = (self.ends.len() - 1) as Sym;
+        self.text.push_str(s);
+        self.ends.push(self.text.len());
+        let (text, ends) = (&self.text, &self.ends);
+        self.table.insert_unique(h, id, |&id| hash(at(text, ends, id)));
         id
     }
 
     pub fn get(&self, s: &str) -> Option<Sym> {
-        self.map.get(s).copied()
+        self.table.find(hash(s), |&id| self.resolve(id) == s).copied()
     }
 
     pub fn resolve(&self, id: Sym) -> &str {
-        &self.strings[id as usize]
+        at(&self.text, &self.ends, id)
     }
 
     /// Every string in id order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.strings.iter().map(|s| &**s)
+        (0..self.len() as Sym).map(|id| self.resolve(id))
     }
 
     pub fn len(&self) -> usize {
-        self.strings.len()
+        self.ends.len() - 1
     }
 
     pub fn is_empty(&self) -> bool {
-        self.strings.is_empty()
+        self.len() == 0
     }
 
     /// The byte-order rank of every id: comparing ranks compares the strings.
     pub fn ranks(&self) -> Vec<u32> {
-        let mut order: Vec<u32> = (0..self.strings.len() as u32).collect();
+        let mut order: Vec<u32> = (0..self.len() as u32).collect();
         // Strings are distinct, so an unstable sort has one outcome.
-        order.par_sort_unstable_by(|&a, &b| self.strings[a as usize].as_bytes().cmp(self.strings[b as usize].as_bytes()));
+        order.par_sort_unstable_by(|&a, &b| self.resolve(a).as_bytes().cmp(self.resolve(b).as_bytes()));
         let mut rank = vec![0u32; order.len()];
         for (r, id) in order.into_iter().enumerate() {
             rank[id as usize] = r as u32;
@@ -82,5 +111,21 @@ mod tests {
         let r = i.ranks();
         assert!(r[a as usize] < r[b as usize]);
         assert_eq!(r[0], 0);
+    }
+
+    #[test]
+    fn many_strings_keep_their_ids_through_growth() {
+        let mut i = Interner::default();
+        assert_eq!((i.len(), i.intern("")), (1, 0));
+        let words: Vec<String> = (0..50_000).map(|n| format!("заказ-{n}")).collect();
+        let ids: Vec<Sym> = words.iter().map(|w| i.intern(w)).collect();
+        assert_eq!(ids, (1..=50_000).collect::<Vec<Sym>>());
+        for (w, &id) in words.iter().zip(&ids) {
+            assert_eq!(i.intern(w), id);
+            assert_eq!((i.resolve(id), i.get(w)), (w.as_str(), Some(id)));
+        }
+        assert_eq!(i.get("заказ"), None);
+        assert_eq!(i.resolve(50_001), "");
+        assert_eq!(i.iter().nth(7), Some("заказ-6"));
     }
 }
