@@ -52,14 +52,14 @@ impl Interner {
     pub fn intern(&mut self, s: &str) -> Sym {
         let h = hash(s);
         let (text, ends) = (&self.text, &self.ends);
-        if let Some(&id) = self.table.find(h, |&id| at(text, ends, id) == s) {
-            return id;
-        }
+        let slot = match self.table.entry(h, |&id| at(text, ends, id) == s, |&id| hash(at(text, ends, id))) {
+            hashbrown::hash_table::Entry::Occupied(o) => return *o.get(),
+            hashbrown::hash_table::Entry::Vacant(v) => v,
+        };
         let id = (self.ends.len() - 1) as Sym;
         self.text.push_str(s);
         self.ends.push(self.text.len());
-        let (text, ends) = (&self.text, &self.ends);
-        self.table.insert_unique(h, id, |&id| hash(at(text, ends, id)));
+        slot.insert(id);
         id
     }
 

@@ -266,9 +266,11 @@ impl LocalIds {
             let k = key_at(buf, s.start);
             s.hash == h && k.len() == value.len() + 1 && k[0] == kind as u8 && &k[1..] == value.as_bytes()
         };
-        if let Some(s) = self.table.find(h, same) {
-            return s.id;
-        }
+        // One probe finds the key or the slot a new one takes (most keys are new to a batch).
+        let slot = match self.table.entry(h, same, |s| s.hash) {
+            hashbrown::hash_table::Entry::Occupied(o) => return o.get().id,
+            hashbrown::hash_table::Entry::Vacant(v) => v,
+        };
         let Some(start) = push_key(&mut self.buf, kind as u8, value.as_bytes()) else {
             // Reported when the batch's keys are resolved.
             self.full = true;
@@ -277,7 +279,7 @@ impl LocalIds {
         let id = self.count;
         self.count += 1;
         self.packed += packs(value.as_bytes()) as u32;
-        self.table.insert_unique(h, Slot { hash: h, start, id }, |s| s.hash);
+        slot.insert(Slot { hash: h, start, id });
         id
     }
 
