@@ -708,8 +708,8 @@ pub struct Stitching {
     /// front would cost more again: most keys are never looked at.
     key_nodes: std::sync::OnceLock<Vec<u32>>,
     salt: String,
-    /// Identifiers per customer, by kind (for `stitch` statistics).
-    pub identifiers: Vec<u32>,
+    /// Identifiers per customer (for `stitch` statistics), counted when first asked for.
+    identifiers: std::sync::OnceLock<Vec<u32>>,
     pub refused: Vec<Refused>,
 }
 
@@ -722,13 +722,26 @@ impl Stitching {
             customers,
             key_nodes: std::sync::OnceLock::from(vec![u32::MAX; customers]),
             salt: String::new(),
-            identifiers: vec![0; customers],
+            identifiers: std::sync::OnceLock::from(vec![0; customers]),
             refused: Vec::new(),
         }
     }
 
     pub fn customers(&self) -> usize {
         self.customers
+    }
+
+    /// How many identifiers each customer has.
+    pub fn identifiers(&self) -> &[u32] {
+        self.identifiers.get_or_init(|| {
+            let mut n = vec![0u32; self.customers];
+            for &c in &self.customer_of_node {
+                if let Some(x) = n.get_mut(c as usize) {
+                    *x += 1;
+                }
+            }
+            n
+        })
     }
 
     /// Finds every customer's key identifier on every core; callers about to ask for many keys
@@ -947,18 +960,10 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
             *slot
         })
         .collect();
-    let mut identifiers = vec![0u32; customers as usize];
     let customer_of_node: Vec<u32> = (0..n)
-        .map(|node| {
-            if node == 0 || refused_flag[node] {
-                return u32::MAX;
-            }
-            let c = customer_of_root[root[node] as usize];
-            if c != u32::MAX {
-                identifiers[c as usize] += 1;
-            }
-            c
-        })
+        .into_par_iter()
+        .with_min_len(1 << 12)
+        .map(|node| if node == 0 || refused_flag[node] { u32::MAX } else { customer_of_root[root[node] as usize] })
         .collect();
     drop(root);
     drop(customer_of_root);
@@ -972,7 +977,7 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
         customers: customers as usize,
         key_nodes: std::sync::OnceLock::new(),
         salt: salt.to_string(),
-        identifiers,
+        identifiers: std::sync::OnceLock::new(),
         refused,
     }
 }

@@ -76,18 +76,18 @@ pub fn stitch_stats(set: &PathSet, top: usize) -> StitchStats {
     let keys: Vec<Option<u64>> = (0..n as u32).into_par_iter().map(|c| set.stitching.key(&set.data.graph, c)).collect();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| {
-        set.stitching.identifiers[b]
-            .cmp(&set.stitching.identifiers[a])
+        set.stitching.identifiers()[b]
+            .cmp(&set.stitching.identifiers()[a])
             .then(touches[b].cmp(&touches[a]))
             .then_with(|| keys[a].cmp(&keys[b]))
     });
     let largest = order
         .into_iter()
         .take(top)
-        .filter(|&c| set.stitching.identifiers[c] > 1)
+        .filter(|&c| set.stitching.identifiers()[c] > 1)
         .map(|c| Group {
             customer: set.customer_key(c as u32, None, ""),
-            identifiers: set.stitching.identifiers[c],
+            identifiers: set.stitching.identifiers()[c],
             touches: touches[c],
             conversions: conversions[c],
         })
