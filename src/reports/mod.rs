@@ -325,20 +325,23 @@ impl Pass<'_> {
 /// Whether each conversion (by index) is its customer's first purchase in the data: the earliest,
 /// ties broken by conversion id so the answer never depends on row order.
 fn first_purchases(set: &PathSet) -> Vec<bool> {
-    let mut best: rustc_hash::FxHashMap<u32, usize> = rustc_hash::FxHashMap::default();
+    // Conversions are in time order, so a customer's first is the first seen unless a later
+    // one at the same second has a smaller id (byte order, which the ranks follow). One slot
+    // per customer, read in conversion order: no hashing, no id text read.
+    let rank = |c: &PConversion| set.ranks.get(c.id as usize).copied().unwrap_or(0);
+    let mut best = vec![u32::MAX; set.stitching.customers()];
     for (i, c) in set.conversions.iter().enumerate() {
-        best.entry(c.customer)
-            .and_modify(|b| {
-                let o = &set.conversions[*b];
-                if (c.ts, set.label(c.id)) < (o.ts, set.label(o.id)) {
-                    *b = i;
-                }
-            })
-            .or_insert(i);
+        let Some(slot) = best.get_mut(c.customer as usize) else {
+            continue;
+        };
+        match set.conversions.get(*slot as usize) {
+            Some(o) if (c.ts, rank(c)) >= (o.ts, rank(o)) => {}
+            _ => *slot = i as u32,
+        }
     }
     let mut first = vec![false; set.conversions.len()];
-    for i in best.into_values() {
-        first[i] = true;
+    for i in best.into_iter().filter(|&i| i != u32::MAX) {
+        first[i as usize] = true;
     }
     first
 }
