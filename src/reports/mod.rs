@@ -411,3 +411,27 @@ fn ropo_rate(set: &PathSet, labels: &Labels, sel: &Selection, models: &[Box<dyn 
     r.by_value = by_label.into_iter().zip(&labels.names).filter_map(|(v, name)| Some((name.clone(), v?))).collect();
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::testkit::{config, journey, pathset};
+
+    #[test]
+    fn first_purchase_is_the_earliest_then_the_smallest_id() {
+        // a: an offline receipt and an online order at the same second; the order comes first
+        // in canonical order (online first), the receipt has the smaller id (`a-1` < `a-2`).
+        // b: its later conversion is listed first.
+        let js = [
+            journey("a", &[("Email", 0)], &[(10, 1.0, true), (10, 2.0, false)]),
+            journey("b", &[("Email", 0)], &[(20, 3.0, false), (5, 4.0, false)]),
+            journey("c", &[], &[(7, 5.0, false)]),
+        ];
+        let set = pathset(&js, &config(""));
+        let first = first_purchases(&set);
+        let mut firsts: Vec<&str> = set.conversions.iter().zip(&first).filter(|(_, &f)| f).map(|(c, _)| set.label(c.id)).collect();
+        firsts.sort();
+        assert_eq!(firsts, ["a-1", "b-4", "c-5"]);
+        assert_eq!(set.label(set.conversions[2].id), "a-2", "the order comes before the receipt at the same second");
+    }
+}
