@@ -941,25 +941,31 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     crate::log::step("hubs settled");
     // 4. Customers: one per group reached by a record, numbered in record order; a record whose
     //    identifiers are all refused (or that has none) is a customer of its own.
+    // Each record's group is found on both cores (two random reads: the refusal mark and the
+    // root), so the pass that must go in record order has one random read left. The list of
+    // groups becomes the list of customers in its own memory.
     let mut customer_of_root = vec![u32::MAX; n];
     let mut customers = 0u32;
-    let customer_of_record: Vec<u32> = (0..records)
-        .map(|r| {
-            let usable = g.record(r).iter().copied().find(|&x| !refused_flag[x as usize]);
-            let slot = match usable {
-                Some(node) => &mut customer_of_root[root[node as usize] as usize],
-                None => {
-                    customers += 1;
-                    return customers - 1;
-                }
-            };
-            if *slot == u32::MAX {
-                *slot = customers;
-                customers += 1;
-            }
-            *slot
-        })
+    let mut customer_of_record: Vec<u32> = (0..records)
+        .into_par_iter()
+        .with_min_len(1 << 12)
+        .map(|r| g.record(r).iter().find(|&&x| !refused_flag[x as usize]).map_or(u32::MAX, |&node| root[node as usize]))
         .collect();
+    for c in customer_of_record.iter_mut() {
+        let slot = match customer_of_root.get_mut(*c as usize) {
+            Some(slot) => slot,
+            None => {
+                *c = customers;
+                customers += 1;
+                continue;
+            }
+        };
+        if *slot == u32::MAX {
+            *slot = customers;
+            customers += 1;
+        }
+        *c = *slot;
+    }
     let customer_of_node: Vec<u32> = (0..n)
         .into_par_iter()
         .with_min_len(1 << 12)
