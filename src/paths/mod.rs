@@ -17,7 +17,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::config::Config;
-use crate::identity::{hash_id, hex_key, stitch, Stitching};
+use crate::identity::{hash_id, hex_key, stitch, IdGraph, Stitching};
 use crate::intern::Sym;
 use crate::normalize::{Dataset, TouchKind};
 
@@ -300,33 +300,62 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config, journeys:
     // Every conversion has exactly one path: in conversion order, they are the converting paths.
     found.par_sort_unstable_by_key(|f| f.0);
     let paths: Vec<Path> = found.into_iter().map(|f| f.1).collect();
+    let converting = paths.len();
+
+    crate::log::step("converting paths");
+    let paths = match journeys {
+        Journeys::All => {
+            let timelines = Timelines { touches: &touches, starts: &touch_start, ends: &touch_end, lookback };
+            let all = with_non_converting(paths, &timelines, &by_customer, &stitching, &data.graph);
+            crate::log::step("paths gathered");
+            all
+        }
+        Journeys::Converting => paths,
+    };
+    PathSet {
+        data,
+        stitching,
+        touches,
+        conversions,
+        paths,
+        converting,
+        lookback,
+        customers_with_touches,
+        ranks,
+        timed: true,
+        journeys,
+        calls,
+    }
+}
+
+/// Customers' timelines: touches sorted by customer and time, each customer's range.
+struct Timelines<'a> {
+    touches: &'a [PTouch],
+    /// First touch of each customer (`u32::MAX` for none), and one past its last.
+    starts: &'a [u32],
+    ends: &'a [u32],
+    lookback: i64,
+}
+
+/// The converting paths followed by every customer's non-converting one, in the order of
+/// their last touch, first touch, then customer key. `by_customer` is every conversion as
+/// (customer, index, time), in that order.
+fn with_non_converting(
+    paths: Vec<Path>,
+    t: &Timelines,
+    by_customer: &[(u32, u32, i64)],
+    stitching: &Stitching,
+    graph: &IdGraph,
+) -> Vec<Path> {
+    let (converting, n_customers, lookback) = (paths.len(), t.starts.len(), t.lookback);
     // The time of each customer's last conversion, customers in order: touches after it start a
     // journey that has not converted (yet).
     let last_conv: Vec<(u32, i64)> =
         by_customer.chunk_by(|a, b| a.0 == b.0).filter_map(|convs| convs.last().map(|&(c, _, ts)| (c, ts))).collect();
-    let converting = paths.len();
-
-    crate::log::step("converting paths");
-    if journeys == Journeys::Converting {
-        return PathSet {
-            data,
-            stitching,
-            touches,
-            conversions,
-            paths,
-            converting,
-            lookback,
-            customers_with_touches,
-            ranks,
-            timed: true,
-            journeys,
-            calls,
-        };
-    }
     // Non-converting paths: touches after the last conversion, within the lookback before the
     // last of them. Each is listed with the keys it is sorted on, so that sorting and writing
     // the paths read one list in order (no second list of paths gathered at random).
-    let (starts, ends, timelines) = (&touch_start, &touch_end, &touches);
+    let (starts, ends, timelines) = (t.starts, t.ends, t.touches);
     let null_paths = |customers: Range<usize>| {
         let mut conv = last_conv[last_conv.partition_point(|x| (x.0 as usize) < customers.start)..].iter().peekable();
         customers.filter_map(move |c| {
@@ -371,7 +400,6 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config, journeys:
         at += run.len();
     }
     tied.par_sort_unstable();
-    let graph = &data.graph;
     if !tied.is_empty() {
         stitching.find_keys(graph);
         crate::log::step("display keys");
@@ -393,29 +421,13 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config, journeys:
     }
     crate::log::step("ties broken by key");
     let mut converting_paths = paths.into_iter();
-    let paths: Vec<Path> = listed
+    listed
         .into_iter()
         .map(|(_, _, customer, start, end, floor)| match converting_paths.next() {
             Some(p) => p,
             None => Path { conversion: None, customer, start, end, floor, nulls: 1.0 },
         })
-        .collect();
-
-    crate::log::step("paths gathered");
-    PathSet {
-        data,
-        stitching,
-        touches,
-        conversions,
-        paths,
-        converting,
-        lookback,
-        customers_with_touches,
-        ranks,
-        timed: true,
-        journeys,
-        calls,
-    }
+        .collect()
 }
 
 /// A non-converting path with the times it is ordered by: its last touch's, its first touch's,
