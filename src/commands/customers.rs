@@ -22,7 +22,9 @@ const TITLES: [(&str, &str); 7] = [
 
 pub fn run(cfg_path: Option<&Path>, mut a: CustomersArgs, v: Verbosity) -> Result<()> {
     let fmt = format(&a.out)?;
-    let input = input(cfg_path, &mut a.data, None, &mut a.out, &mut [], crate::paths::Journeys::All, v)?;
+    // Customers are read from their touches and conversions: no path is needed beyond the
+    // converting ones.
+    let input = input(cfg_path, &mut a.data, None, &mut a.out, &mut [], crate::paths::Journeys::Converting, v)?;
     let params = model_params(&input.cfg.models, &a.params)?;
     emit(&tables(&input, &params, fmt.is_machine()), fmt, &a.out)
 }

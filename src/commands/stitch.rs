@@ -13,7 +13,7 @@ use crate::reports::stitch::{customer_map, stitch_stats};
 pub fn run(cfg_path: Option<&Path>, mut a: StitchArgs, v: Verbosity) -> Result<()> {
     let fmt = format(&a.out)?;
     let super::Input { cfg, set, locks: _locks, .. } =
-        input(cfg_path, &mut a.data, None, &mut a.out, &mut [&mut a.export], crate::paths::Journeys::All, v)?;
+        input(cfg_path, &mut a.data, None, &mut a.out, &mut [&mut a.export], crate::paths::Journeys::Converting, v)?;
     let s = stitch_stats(&set, a.top);
     if let Some(path) = &a.export {
         let mut t = Table::new(
