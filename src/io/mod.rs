@@ -37,9 +37,9 @@ pub(crate) type TextColumn = <polars::prelude::StringType as polars::prelude::Po
 /// decoded columns of a Parquet row group read in place.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// A Parquet piece: the row group's columns, whole (shared between its pieces), and the
-    /// piece's first row in them. Empty for CSV.
-    pub(crate) columns: Vec<TextColumn>,
+    /// A Parquet piece: the row group's columns, whole (shared between its pieces; `None` for
+    /// a column nothing reads, never decoded), and the piece's first row in them. Empty for CSV.
+    pub(crate) columns: Vec<Option<TextColumn>>,
     pub(crate) first: usize,
     pub(crate) text: String,
     /// `spans[2 * i]..spans[2 * i + 1]` is field `i` (row-major) in `text`.
@@ -75,7 +75,10 @@ impl Batch {
     /// Field `col` of row `row`, exactly as written (quotes removed).
     pub fn get(&self, row: usize, col: usize) -> &str {
         if !self.columns.is_empty() {
-            return self.columns.get(col).and_then(|c| c.get(self.first + row)).unwrap_or("");
+            return match self.columns.get(col) {
+                Some(Some(c)) => c.get(self.first + row).unwrap_or(""),
+                _ => "",
+            };
         }
         let i = 2 * (row * self.width + col);
         match self.spans.get(i..i + 2) {
@@ -112,11 +115,12 @@ pub struct Layout {
 
 impl Block {
     /// Splits the block into fields: one batch for a CSV block, and batches of a CSV block's
-    /// size for a Parquet row group.
-    pub fn parse(self, name: &str, layout: &Layout) -> Result<Vec<Batch>> {
+    /// size for a Parquet row group. `read` says which columns will be read (all when `None`):
+    /// a Parquet file decodes only those, and the others read as empty; text is split whole.
+    pub fn parse(self, name: &str, layout: &Layout, read: Option<&[bool]>) -> Result<Vec<Batch>> {
         match self {
             Block::Text { bytes, first_line, offset } => Ok(vec![csv::tokenize(name, bytes, first_line, offset, layout)?]),
-            Block::Parquet(group) => group.rows(layout.width, csv::block_bytes()),
+            Block::Parquet(group) => group.rows(layout.width, csv::block_bytes(), read),
         }
     }
 }
@@ -144,7 +148,7 @@ impl RawTable {
         let Source { head, layout, blocks } = source;
         let blocks = blocks.collect::<Result<Vec<_>>>()?;
         let batches: Vec<Batch> =
-            blocks.into_par_iter().map(|b| b.parse(&head.name, &layout)).collect::<Result<Vec<_>>>()?.into_iter().flatten().collect();
+            blocks.into_par_iter().map(|b| b.parse(&head.name, &layout, None)).collect::<Result<Vec<_>>>()?.into_iter().flatten().collect();
         let encoding = if batches.iter().any(|b| b.cp1251_rows > 0) { "utf-8, some rows windows-1251" } else { head.encoding };
         Ok(RawTable { name: head.name, kind: head.kind, headers: head.headers, batches, delimiter: head.delimiter, encoding })
     }

@@ -92,39 +92,58 @@ fn memory_total() -> u64 {
 }
 
 impl Group {
-    /// Decodes the row group as text columns and cuts its rows into batches of about `piece`
-    /// bytes of text each on average, which read the columns in place (a null is an empty
-    /// field). A row group is decoded whole, but writers make them large (a million rows is
-    /// common): cut like a CSV file's blocks, its rows are normalized on every core, with
-    /// per-batch tables small enough to stay in the processor's caches.
-    pub fn rows(self, width: usize, piece: usize) -> Result<Vec<Batch>> {
+    /// Decodes the row group's columns that `read` asks for (all when `None`) as text and
+    /// cuts its rows into batches of about `piece` bytes of text each on average, which read
+    /// the columns in place (a null, or a column not decoded, is an empty field). A row group
+    /// is decoded whole, but writers make them large (a million rows is common): cut like a CSV
+    /// file's blocks, its rows are normalized on every core, with per-batch tables small enough
+    /// to stay in the processor's caches.
+    pub fn rows(self, width: usize, piece: usize, read: Option<&[bool]>) -> Result<Vec<Batch>> {
         let (file, start, len) = (&self.file, self.start, self.len);
-        let df = guarded(|| {
-            let mut reader = ParquetReader::new(Cursor::new(&file.bytes[..])).with_slice(Some((start, len)));
-            reader.set_metadata(file.metadata.clone());
-            reader.finish()
-        })?;
-        let mut columns: Vec<super::TextColumn> = Vec::with_capacity(df.width());
-        for col in df.columns() {
-            let text = col
-                .cast(&DataType::String)
-                .map_err(|e| anyhow!("column `{}` ({}) cannot be read as text: {e}", col.name(), col.dtype()))?;
-            // One chunk per column, so that a field is found by its row number alone.
-            columns.extend(text.str()?.rechunk().downcast_iter().next().cloned());
-        }
-        if columns.len() != width || df.height() != len || columns.iter().any(|c| c.len() != len) {
-            return Err(anyhow!(
-                "not a readable Parquet file: rows {}–{} (one row group) read as {} rows of {} columns; the file declares {len} rows of {width}",
-                start + 1,
-                start + len,
-                df.height(),
-                columns.len()
-            ));
+        // Decompressing and decoding a column is most of reading one: a column no field reads
+        // (a visit's id, a device) is left compressed.
+        let wanted: Vec<usize> = (0..width).filter(|&c| read.is_none_or(|r| r.get(c).copied().unwrap_or(false))).collect();
+        let mut columns: Vec<Option<super::TextColumn>> = vec![None; width];
+        if !wanted.is_empty() {
+            let df = guarded(|| {
+                let mut reader = ParquetReader::new(Cursor::new(&file.bytes[..]))
+                    .with_slice(Some((start, len)))
+                    .with_projection((wanted.len() < width).then(|| wanted.clone()));
+                reader.set_metadata(file.metadata.clone());
+                reader.finish()
+            })?;
+            if df.width() != wanted.len() || df.height() != len {
+                return Err(anyhow!(
+                    "not a readable Parquet file: rows {}–{} (one row group) read as {} rows of {} columns; the file declares {len} rows of {}",
+                    start + 1,
+                    start + len,
+                    df.height(),
+                    df.width(),
+                    wanted.len()
+                ));
+            }
+            for (&c, col) in wanted.iter().zip(df.columns()) {
+                let text = col
+                    .cast(&DataType::String)
+                    .map_err(|e| anyhow!("column `{}` ({}) cannot be read as text: {e}", col.name(), col.dtype()))?;
+                // One chunk per column, so that a field is found by its row number alone.
+                let chunk = text.str()?.rechunk().downcast_iter().next().cloned();
+                if chunk.as_ref().is_none_or(|a| a.len() != len) {
+                    return Err(anyhow!(
+                        "not a readable Parquet file: column `{}` of rows {}–{} holds {} values; the file declares {len}",
+                        col.name(),
+                        start + 1,
+                        start + len,
+                        chunk.as_ref().map_or(0, |a| a.len())
+                    ));
+                }
+                columns[c] = chunk;
+            }
         }
         // Pieces share the decoded columns (a clone is a reference count): no text is copied.
         // They take equal numbers of rows, as many as hold about `piece` bytes of text on
         // average: the columns know their total length, so no row is measured on its own.
-        let text: usize = columns.iter().map(|c| c.total_bytes_len()).sum();
+        let text: usize = columns.iter().flatten().map(text_bytes).sum();
         let rows_per_piece = (len as u128 * piece.max(1) as u128).div_ceil(text.max(1) as u128).clamp(1, len.max(1) as u128) as usize;
         let mut batches = Vec::with_capacity(len.div_ceil(rows_per_piece));
         let mut row = 0;
@@ -143,6 +162,16 @@ impl Group {
         }
         Ok(batches)
     }
+}
+
+/// About how many bytes of text a column holds: summed over at most 4096 evenly spaced rows
+/// and scaled, as sizing pieces needs no more (the exact sum walks every value).
+fn text_bytes(c: &super::TextColumn) -> usize {
+    const SAMPLE: usize = 4096;
+    let n = c.len();
+    let step = n.div_ceil(SAMPLE).max(1);
+    let seen: usize = (0..n).step_by(step).map(|i| c.get(i).map_or(0, str::len)).sum();
+    (seen as u128 * n as u128 / n.div_ceil(step).max(1) as u128) as usize
 }
 
 pub fn load(name: &str, kind: SourceKind, bytes: &[u8]) -> Result<RawTable> {
@@ -206,6 +235,26 @@ mod tests {
     }
 
     #[test]
+    fn only_the_columns_read_are_decoded() {
+        let group = || match open("t.parquet", SourceKind::Visits, Cow::Owned(file(100))).unwrap().blocks.next() {
+            Some(Ok(Block::Parquet(g))) => g,
+            _ => panic!("one row group"),
+        };
+        let all = group().rows(3, 1000, None).unwrap();
+        let pieces = group().rows(3, 1000, Some(&[true, false, true])).unwrap();
+        let b = &pieces[0];
+        assert!(b.columns[1].is_none() && all[0].columns[1].is_some(), "the unread column is not decoded");
+        let rows = |b: &Batch| -> Vec<[String; 3]> { (0..b.height()).map(|r| [0, 1, 2].map(|c| b.get(r, c).to_string())).collect() };
+        let want: Vec<[String; 3]> = rows(&all[0]).into_iter().map(|[a, _, c]| [a, String::new(), c]).collect();
+        assert_eq!(rows(b), want);
+        assert_eq!(rows(b)[3], ["d".to_string(), String::new(), "0.5".to_string()]);
+        // Nothing read at all: the rows are still there, each field empty.
+        let pieces = group().rows(3, 1000, Some(&[false, false, false])).unwrap();
+        assert_eq!((pieces.iter().map(Batch::height).sum::<usize>(), pieces[0].get(7, 0)), (8, ""));
+        assert_eq!(pieces[0].lines, (1..=8).collect::<Vec<u64>>());
+    }
+
+    #[test]
     fn a_row_group_is_cut_into_pieces_of_the_block_size() {
         let group = || {
             let mut blocks = open("t.parquet", SourceKind::Visits, Cow::Owned(file(100))).unwrap().blocks;
@@ -216,17 +265,17 @@ mod tests {
         };
         // The 8 rows hold 39 bytes of text ("a" "1" "0.5"...), about 4.9 a row: pieces of 7
         // bytes take 2 rows, pieces of 12 take 3 (and the last what is left).
-        let pieces = group().rows(3, 7).unwrap();
+        let pieces = group().rows(3, 7, None).unwrap();
         let heights: Vec<usize> = pieces.iter().map(Batch::height).collect();
         assert_eq!(heights, [2, 2, 2, 2]);
-        let heights: Vec<usize> = group().rows(3, 12).unwrap().iter().map(Batch::height).collect();
+        let heights: Vec<usize> = group().rows(3, 12, None).unwrap().iter().map(Batch::height).collect();
         assert_eq!(heights, [3, 3, 2]);
-        assert_eq!(group().rows(3, 1000).unwrap().len(), 1, "a piece larger than the group takes it whole");
+        assert_eq!(group().rows(3, 1000, None).unwrap().len(), 1, "a piece larger than the group takes it whole");
         let lines: Vec<u64> = pieces.iter().flat_map(|b| b.lines.clone()).collect();
         assert_eq!(lines, (1..=8).collect::<Vec<u64>>(), "rows keep their numbers across pieces");
         assert_eq!(pieces.iter().map(|b| b.rows_read).sum::<u64>(), 8);
         assert_eq!((pieces[1].get(0, 0), pieces[1].get(0, 1), pieces[3].get(1, 1)), ("", "3", "-8"));
         // A piece smaller than one row still takes a row.
-        assert_eq!(group().rows(3, 1).unwrap().len(), 8);
+        assert_eq!(group().rows(3, 1, None).unwrap().len(), 8);
     }
 }

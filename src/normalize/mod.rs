@@ -110,13 +110,27 @@ enum FieldSrc {
 macro_rules! field_index {
     ($($name:ident),* $(,)?) => {
         /// Position of each canonical field in its kind's schema (`usize::MAX` when the kind has
-        /// no such field), looked up once per file rather than once per value.
+        /// no such field), looked up once per file rather than once per value. Normalization
+        /// reads a field only through its position here, so the fields listed are the only ones
+        /// it reads: the others (a visit's id, device, utm_content...) are accepted in a mapping
+        /// and never decoded.
         struct Ix { $($name: usize),* }
 
         impl Ix {
             fn new(kind: SourceKind) -> Ix {
                 let pos = |name: &str| schema::fields(kind).iter().position(|f| f.name == name).unwrap_or(usize::MAX);
                 Ix { $($name: pos(stringify!($name))),* }
+            }
+
+            /// Whether each of the kind's `n` fields is read.
+            fn read(&self, n: usize) -> Vec<bool> {
+                let mut read = vec![false; n];
+                for f in [$(self.$name),*] {
+                    if let Some(r) = read.get_mut(f) {
+                        *r = true;
+                    }
+                }
+                read
             }
         }
     };
@@ -166,6 +180,8 @@ struct Fields {
     /// The column of each field read from one (`u32::MAX` for the others): what nearly every
     /// look-up needs, without matching on [`FieldSrc`].
     cols: Vec<u32>,
+    /// Whether each field is read at all (see [`Ix`]).
+    reads: Vec<bool>,
     kind: SourceKind,
     ix: Ix,
 }
@@ -203,7 +219,20 @@ impl Fields {
             srcs.push(src);
         }
         let cols = srcs.iter().map(|s| if let FieldSrc::Column(c, _) = s { *c as u32 } else { u32::MAX }).collect();
-        Ok(Fields { srcs, cols, kind: spec.kind, ix: Ix::new(spec.kind) })
+        let ix = Ix::new(spec.kind);
+        Ok(Fields { reads: ix.read(srcs.len()), srcs, cols, kind: spec.kind, ix })
+    }
+
+    /// Whether each of a file's `width` columns is read by a field: a columnar file decodes
+    /// only those.
+    fn read_columns(&self, width: usize) -> Vec<bool> {
+        let mut read = vec![false; width];
+        for (&c, _) in self.cols.iter().zip(&self.reads).filter(|(_, &r)| r) {
+            if let Some(r) = read.get_mut(c as usize) {
+                *r = true;
+            }
+        }
+        read
     }
 
     fn column_name(&self, f: usize) -> String {
@@ -227,6 +256,8 @@ struct Rows<'b> {
 impl<'b> Rows<'b> {
     /// The cleaned value of field `f` in row `row` (placeholders are `None`).
     fn get(&self, f: usize, row: usize) -> Option<&'b str> {
+        // A field not marked as read would find its column never decoded (see [`Ix`]).
+        debug_assert!(self.fields.reads.get(f).is_none_or(|&r| r), "field {f} is read but not listed in `Ix`");
         match *self.fields.cols.get(f)? {
             u32::MAX => match self.fields.srcs.get(f)? {
                 FieldSrc::Constant(v) => value::clean(Some(v.as_str())),
@@ -290,6 +321,8 @@ struct FileCtx<'c> {
     head: Head,
     layout: crate::io::Layout,
     fields: Fields,
+    /// Which of the file's columns any field reads.
+    read: Vec<bool>,
     spec: &'c SourceSpec,
 }
 
@@ -344,8 +377,10 @@ pub fn normalize<'c>(cfg: &'c Config, tables: &[RawTable]) -> Result<Dataset> {
         let head = table.head();
         let layout =
             crate::io::Layout { delimiter: table.delimiter.unwrap_or(b','), width: table.headers.len(), decode: crate::io::Decode::Utf8 };
-        let ctx = Fields::resolve(&head, spec)
-            .map(|fields| Arc::new(FileCtx { file: file as u16, size: None, later: Later::default(), head, layout, fields, spec }));
+        let ctx = Fields::resolve(&head, spec).map(|fields| {
+            let read = fields.read_columns(layout.width);
+            Arc::new(FileCtx { file: file as u16, size: None, later: Later::default(), head, layout, fields, read, spec })
+        });
         let batches: Vec<Result<Job<'_, &Batch>>> = match ctx {
             Ok(ctx) => std::iter::once(Ok(Job::Start(ctx.clone())))
                 .chain(table.batches.iter().map(move |b| Ok(Job::Rows(ctx.clone(), b))))
@@ -377,7 +412,8 @@ pub fn load_and_normalize<'c>(cfg: &'c Config, progress: &(dyn Fn(u64) + Sync)) 
         let (size, later) = sizes[file];
         let opened = crate::io::open(spec).and_then(|source| {
             let fields = Fields::resolve(&source.head, spec)?;
-            let ctx = FileCtx { file: file as u16, size, later, head: source.head, layout: source.layout, fields, spec };
+            let read = fields.read_columns(source.layout.width);
+            let ctx = FileCtx { file: file as u16, size, later, head: source.head, layout: source.layout, fields, read, spec };
             Ok((Arc::new(ctx), source.blocks))
         });
         let jobs: Box<dyn Iterator<Item = Result<Job<'_, crate::io::Block>>> + Send> = match opened {
@@ -395,8 +431,9 @@ pub fn load_and_normalize<'c>(cfg: &'c Config, progress: &(dyn Fn(u64) + Sync)) 
         match job {
             Job::Start(ctx) => Ok(Done::Start(ctx)),
             Job::Rows(ctx, block) => {
-                let batches =
-                    block.parse(&ctx.head.name, &ctx.layout).with_context(|| format!("reading {} ({})", ctx.head.name, ctx.spec.kind))?;
+                let batches = block
+                    .parse(&ctx.head.name, &ctx.layout, Some(&ctx.read))
+                    .with_context(|| format!("reading {} ({})", ctx.head.name, ctx.spec.kind))?;
                 let one = |batch: crate::io::Batch| {
                     let part = shared.batch(&ctx, &batch);
                     batch.recycle();
