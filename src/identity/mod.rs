@@ -69,9 +69,19 @@ impl IdKind {
             ("order", IdKind::OrderId),
             ("orderid", IdKind::OrderId),
         ];
-        // Called once per row of a links file: no allocation.
+        // Called once per row of a links file: no allocation, and the canonical names (what
+        // nearly every row holds) without the scan of every spelling.
         let s = s.trim();
-        NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(s)).map(|&(_, k)| k)
+        match s {
+            "client_id" => Some(IdKind::ClientId),
+            "user_id" => Some(IdKind::UserId),
+            "phone" => Some(IdKind::Phone),
+            "email" => Some(IdKind::Email),
+            "loyalty_card" => Some(IdKind::LoyaltyCard),
+            "crm_customer_id" => Some(IdKind::CrmId),
+            "order_id" => Some(IdKind::OrderId),
+            _ => NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(s)).map(|&(_, k)| k),
+        }
     }
 
     fn from_tag(b: u8) -> IdKind {
@@ -991,6 +1001,19 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identifier_kinds_parse_by_any_spelling_and_case() {
+        for k in IdKind::PUBLIC {
+            assert_eq!(IdKind::parse(k.name()), Some(k));
+            assert_eq!(IdKind::parse(&format!(" {} ", k.name().to_uppercase())), Some(k));
+        }
+        assert_eq!(IdKind::parse("E-Mail"), Some(IdKind::Email));
+        assert_eq!(IdKind::parse("ClientID"), Some(IdKind::ClientId));
+        assert_eq!(IdKind::parse("tel"), Some(IdKind::Phone));
+        assert_eq!(IdKind::parse("receipt_id"), None, "internal");
+        assert_eq!(IdKind::parse("passport"), None);
+    }
 
     /// Batches of keys and records as the loader merges them: batch ids shifted by the sizes
     /// of the batches before.
