@@ -472,7 +472,7 @@ fn json_logs_are_one_object_per_line() {
     // `all` takes in Markov and Shapley, which learn from the non-converting journeys too.
     assert!(names(2).contains(&"other paths listed".to_string()), "{:?}", names(2));
     assert!(names(0).starts_with(&["read and normalized".to_string(), "keys listed".to_string()]), "{:?}", names(0));
-    assert_eq!(names(3), ["labels", "models learned", "paths selected", "credited", "summed", "ROPO rate"]);
+    assert_eq!(names(3), ["labels", "journey sequences", "models learned", "paths selected", "credited", "summed", "ROPO rate"]);
     if cfg!(target_os = "linux") {
         // CPU time per stage is the process's, in hundredths of a second, never negative.
         for s in stages.iter().chain([timings]) {

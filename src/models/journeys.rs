@@ -19,16 +19,62 @@ pub fn sequence(labels: &Labels, path: &Path, collapse: bool, out: &mut Vec<u32>
     }
 }
 
+/// The distinct label sequences of a path set's journeys (repeats kept), in order of first
+/// appearance, each with the conversions and the non-converting journeys of its paths summed
+/// in path order.
+pub struct Sequences {
+    seqs: Vec<Vec<u32>>,
+    sums: Vec<(f64, f64)>,
+}
+
+/// Finds the journeys' sequences before the models ask for them, so that they are found on
+/// every core rather than by the first model to ask while the others wait.
+pub fn prepare(set: &PathSet, labels: &Labels) -> anyhow::Result<()> {
+    set.journeys.ensure_all("a data-driven model")?;
+    labels.sequences.get_or_init(|| distinct(set, labels));
+    Ok(())
+}
+
 /// Calls `f(sequence, conversions, non_converting)` once for every distinct sequence of the
 /// paths with at least one touch, in order of first appearance, with the conversions and the
-/// non-converting journeys of its paths summed in path order. What the data-driven models learn
-/// is a sum over journeys of a function of the sequence, so they see each sequence once rather
-/// than once per journey (millions of journeys, thousands of sequences). Conversions with no
-/// touch carry nothing to learn from and are left out.
+/// non-converting journeys of its paths summed in path order (with consecutive repeats
+/// collapsed when asked: the sums of the sequences that collapse alike, in their order). What
+/// the data-driven models learn is a sum over journeys of a function of the sequence, so they
+/// see each sequence once rather than once per journey (millions of journeys, thousands of
+/// sequences). Conversions with no touch carry nothing to learn from and are left out.
 pub fn each(set: &PathSet, labels: &Labels, collapse: bool, mut f: impl FnMut(&[u32], f64, f64)) -> anyhow::Result<()> {
-    set.journeys.ensure_all("a data-driven model")?;
-    // Paths are numbered by sequence in pieces on every core; the pieces' sequences are then
-    // numbered across the run in piece order, which is the order of first appearance.
+    prepare(set, labels)?;
+    let Some(all) = labels.sequences.get() else {
+        anyhow::bail!("internal error: the journeys' sequences were not found");
+    };
+    if !collapse {
+        for (seq, &(conv, nulls)) in all.seqs.iter().zip(&all.sums) {
+            f(seq, conv, nulls);
+        }
+        return Ok(());
+    }
+    let mut index = FxHashMap::<Vec<u32>, usize>::default();
+    let mut collapsed: Vec<(Vec<u32>, f64, f64)> = Vec::new();
+    for (seq, &(conv, nulls)) in all.seqs.iter().zip(&all.sums) {
+        let mut short = seq.clone();
+        short.dedup();
+        let i = *index.entry(short).or_insert_with_key(|short| {
+            collapsed.push((short.clone(), 0.0, 0.0));
+            collapsed.len() - 1
+        });
+        collapsed[i].1 += conv;
+        collapsed[i].2 += nulls;
+    }
+    for (seq, conv, nulls) in &collapsed {
+        f(seq, *conv, *nulls);
+    }
+    Ok(())
+}
+
+/// [`Sequences`] of a path set: paths are numbered by sequence in pieces on every core, and the
+/// pieces' sequences are then numbered across the run in piece order, which is the order of
+/// first appearance.
+fn distinct(set: &PathSet, labels: &Labels) -> Sequences {
     let piece = set.paths.len().div_ceil(4 * rayon::current_num_threads().max(1)).max(1 << 14);
     let pieces: Vec<(Vec<Vec<u32>>, Vec<u32>)> = set
         .paths
@@ -41,7 +87,7 @@ pub fn each(set: &PathSet, labels: &Labels, collapse: bool, mut f: impl FnMut(&[
                     of_path.push(u32::MAX);
                     continue;
                 }
-                sequence(labels, p, collapse, &mut buf);
+                sequence(labels, p, false, &mut buf);
                 let id = match index.get(buf.as_slice()) {
                     Some(&id) => id,
                     None => {
@@ -57,8 +103,7 @@ pub fn each(set: &PathSet, labels: &Labels, collapse: bool, mut f: impl FnMut(&[
         })
         .collect();
     let mut index = FxHashMap::<Vec<u32>, u32>::default();
-    let mut seqs: Vec<Vec<u32>> = Vec::new();
-    let mut sums: Vec<(f64, f64)> = Vec::new();
+    let (mut seqs, mut sums): (Vec<Vec<u32>>, Vec<(f64, f64)>) = (Vec::new(), Vec::new());
     for ((local, of_path), paths) in pieces.into_iter().zip(set.paths.chunks(piece)) {
         let to_run: Vec<u32> = local
             .into_iter()
@@ -78,8 +123,70 @@ pub fn each(set: &PathSet, labels: &Labels, collapse: bool, mut f: impl FnMut(&[
             }
         }
     }
-    for (seq, (conv, nulls)) in seqs.iter().zip(sums) {
-        f(seq, conv, nulls);
+    Sequences { seqs, sums }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::labels::Dimension;
+    use super::super::testkit::*;
+    use super::*;
+
+    /// Every journey's sequence and counts, as `each` gives them, by label name.
+    fn seen(set: &PathSet, labels: &Labels, collapse: bool) -> Vec<(String, f64, f64)> {
+        let mut out = Vec::new();
+        each(set, labels, collapse, |seq, conv, nulls| {
+            let names: Vec<&str> = seq.iter().map(|&l| labels.names[l as usize].as_str()).collect();
+            out.push((names.join(">"), conv, nulls));
+        })
+        .unwrap();
+        out
     }
-    Ok(())
+
+    #[test]
+    fn each_sequence_once_with_its_journeys_summed() {
+        let cfg = config("");
+        let set = pathset(
+            &[
+                journey("j1", &[("A", 0), ("A", 1), ("B", 2)], &[(DAY, 1.0, false)]),
+                journey("j2", &[("A", 0), ("B", 1)], &[]),
+                journey("j3", &[("A", 0), ("B", 1)], &[(DAY, 1.0, false)]),
+                journey("j4", &[("B", 0)], &[]),
+                journey("j5", &[("A", 0), ("A", 1), ("B", 2)], &[(DAY, 1.0, false)]),
+            ],
+            &cfg,
+        );
+        let labels = Labels::build(&set, Dimension::Channel);
+        // Per path, in path order: what the models saw before sequences were grouped.
+        let mut per_path: Vec<(String, f64, f64)> = Vec::new();
+        let mut buf = Vec::new();
+        for p in set.paths.iter().filter(|p| !p.is_empty()) {
+            sequence(&labels, p, false, &mut buf);
+            let names: Vec<&str> = buf.iter().map(|&l| labels.names[l as usize].as_str()).collect();
+            per_path.push((names.join(">"), set.conversion_of(p).map_or(0.0, |c| c.count), p.nulls));
+        }
+        let mut want: Vec<(String, f64, f64)> = Vec::new();
+        for (seq, conv, nulls) in per_path {
+            match want.iter_mut().find(|w| w.0 == seq) {
+                Some(w) => (w.1, w.2) = (w.1 + conv, w.2 + nulls),
+                None => want.push((seq, conv, nulls)),
+            }
+        }
+        let got = seen(&set, &labels, false);
+        assert_eq!(got, want);
+        let mut sorted = got.clone();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            sorted,
+            [("A>A>B".to_string(), 2.0, 0.0), ("A>B".to_string(), 1.0, 1.0), ("B".to_string(), 0.0, 1.0)],
+            "three sequences, each once, with its journeys' counts"
+        );
+        // Collapsed, A>A>B and A>B are one sequence, first where A>A>B or A>B first was.
+        let collapsed = seen(&set, &labels, true);
+        let first = |s: &str| got.iter().position(|g| g.0 == s).unwrap();
+        let ab_first = first("A>A>B").min(first("A>B"));
+        let want_ab = ("A>B".to_string(), 3.0, 1.0);
+        assert_eq!(collapsed.len(), 2);
+        assert_eq!(collapsed[usize::from(ab_first > first("B"))], want_ab);
+    }
 }

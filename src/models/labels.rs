@@ -75,6 +75,9 @@ pub struct Labels {
     /// Byte-order rank of each label's name. Ids follow input order; anything whose floating
     /// point sums or output order depend on label order must go by rank.
     pub rank: Vec<u32>,
+    /// The journeys' distinct sequences under these labels, found once for every data-driven
+    /// model (see [`super::journeys::each`]).
+    pub(crate) sequences: std::sync::OnceLock<super::journeys::Sequences>,
 }
 
 impl Labels {
@@ -120,6 +123,6 @@ impl Labels {
         for (r, &id) in order.iter().enumerate() {
             rank[id as usize] = r as u32;
         }
-        Labels { dimension, names, of_touch, rank }
+        Labels { dimension, names, of_touch, rank, sequences: std::sync::OnceLock::new() }
     }
 }

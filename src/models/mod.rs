@@ -10,7 +10,7 @@
 
 mod first_click;
 mod fractribution;
-mod journeys;
+pub(crate) mod journeys;
 pub mod labels;
 mod last_click;
 mod last_non_direct;

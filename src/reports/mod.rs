@@ -144,6 +144,10 @@ pub fn attribute(
     // Each model learns on its own, so the data-driven ones (Markov, Shapley: seconds each on
     // millions of journeys, on one core) learn side by side; the results are the same.
     // The first error in model order is the one reported, whichever finished first.
+    if models.iter().any(|m| m.learns_from_journeys()) {
+        crate::models::journeys::prepare(set, &labels)?;
+        crate::log::step("journey sequences");
+    }
     let fits: Vec<Result<Option<Box<dyn Fitted>>>> = models.par_iter().map(|m| m.fit(set, &labels)).collect();
     let fitted: Vec<Option<Box<dyn Fitted>>> = fits.into_iter().collect::<Result<_>>()?;
     crate::log::step("models learned");
