@@ -72,16 +72,10 @@ impl IdKind {
         // Called once per row of a links file: no allocation, and the canonical names (what
         // nearly every row holds) without the scan of every spelling.
         let s = s.trim();
-        match s {
-            "client_id" => Some(IdKind::ClientId),
-            "user_id" => Some(IdKind::UserId),
-            "phone" => Some(IdKind::Phone),
-            "email" => Some(IdKind::Email),
-            "loyalty_card" => Some(IdKind::LoyaltyCard),
-            "crm_customer_id" => Some(IdKind::CrmId),
-            "order_id" => Some(IdKind::OrderId),
-            _ => NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(s)).map(|&(_, k)| k),
-        }
+        IdKind::PUBLIC
+            .into_iter()
+            .find(|k| k.name() == s)
+            .or_else(|| NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(s)).map(|&(_, k)| k))
     }
 
     fn from_tag(b: u8) -> IdKind {

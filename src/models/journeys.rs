@@ -29,10 +29,9 @@ pub struct Sequences {
 
 /// Finds the journeys' sequences before the models ask for them, so that they are found on
 /// every core rather than by the first model to ask while the others wait.
-pub fn prepare(set: &PathSet, labels: &Labels) -> anyhow::Result<()> {
+pub fn prepare<'l>(set: &PathSet, labels: &'l Labels) -> anyhow::Result<&'l Sequences> {
     set.journeys.ensure_all("a data-driven model")?;
-    labels.sequences.get_or_init(|| distinct(set, labels));
-    Ok(())
+    Ok(labels.sequences.get_or_init(|| distinct(set, labels)))
 }
 
 /// Calls `f(sequence, conversions, non_converting)` once for every distinct sequence of the
@@ -43,10 +42,7 @@ pub fn prepare(set: &PathSet, labels: &Labels) -> anyhow::Result<()> {
 /// see each sequence once rather than once per journey (millions of journeys, thousands of
 /// sequences). Conversions with no touch carry nothing to learn from and are left out.
 pub fn each(set: &PathSet, labels: &Labels, collapse: bool, mut f: impl FnMut(&[u32], f64, f64)) -> anyhow::Result<()> {
-    prepare(set, labels)?;
-    let Some(all) = labels.sequences.get() else {
-        anyhow::bail!("internal error: the journeys' sequences were not found");
-    };
+    let all = prepare(set, labels)?;
     if !collapse {
         for (seq, &(conv, nulls)) in all.seqs.iter().zip(&all.sums) {
             f(seq, conv, nulls);

@@ -180,8 +180,6 @@ struct Fields {
     /// The column of each field read from one (`u32::MAX` for the others): what nearly every
     /// look-up needs, without matching on [`FieldSrc`].
     cols: Vec<u32>,
-    /// Whether each field is read at all (see [`Ix`]).
-    reads: Vec<bool>,
     kind: SourceKind,
     ix: Ix,
 }
@@ -219,15 +217,14 @@ impl Fields {
             srcs.push(src);
         }
         let cols = srcs.iter().map(|s| if let FieldSrc::Column(c, _) = s { *c as u32 } else { u32::MAX }).collect();
-        let ix = Ix::new(spec.kind);
-        Ok(Fields { reads: ix.read(srcs.len()), srcs, cols, kind: spec.kind, ix })
+        Ok(Fields { srcs, cols, kind: spec.kind, ix: Ix::new(spec.kind) })
     }
 
     /// Whether each of a file's `width` columns is read by a field: a columnar file decodes
     /// only those.
     fn read_columns(&self, width: usize) -> Vec<bool> {
         let mut read = vec![false; width];
-        for (&c, _) in self.cols.iter().zip(&self.reads).filter(|(_, &r)| r) {
+        for (&c, _) in self.cols.iter().zip(self.ix.read(self.cols.len())).filter(|&(_, r)| r) {
             if let Some(r) = read.get_mut(c as usize) {
                 *r = true;
             }
@@ -256,8 +253,6 @@ struct Rows<'b> {
 impl<'b> Rows<'b> {
     /// The cleaned value of field `f` in row `row` (placeholders are `None`).
     fn get(&self, f: usize, row: usize) -> Option<&'b str> {
-        // A field not marked as read would find its column never decoded (see [`Ix`]).
-        debug_assert!(self.fields.reads.get(f).is_none_or(|&r| r), "field {f} is read but not listed in `Ix`");
         match *self.fields.cols.get(f)? {
             u32::MAX => match self.fields.srcs.get(f)? {
                 FieldSrc::Constant(v) => value::clean(Some(v.as_str())),
