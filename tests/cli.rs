@@ -206,6 +206,46 @@ fn credits_sum_to_each_conversion() {
 }
 
 #[test]
+fn credits_as_csv_and_as_json_hold_the_same_rows() {
+    // The CSV credit table is written row by row as it is made, the others as a whole table:
+    // the two must agree row for row.
+    let dir = tempfile::tempdir().unwrap();
+    let (csv_path, json_path) = (dir.path().join("c.csv"), dir.path().join("c.json"));
+    for p in [&csv_path, &json_path] {
+        tp().args(["report", "--config", &tiny(), "--format", "csv", "-q", "--credits"]).arg(p).assert().success();
+    }
+    let mut rdr = csv::Reader::from_path(&csv_path).unwrap();
+    let headers: Vec<String> = rdr.headers().unwrap().iter().map(str::to_string).collect();
+    let from_csv: Vec<Vec<String>> = rdr.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    let from_json: Vec<Vec<String>> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            headers
+                .iter()
+                .map(|h| match &row[h.as_str()] {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => String::new(),
+                    serde_json::Value::Number(n) => n.as_f64().map(|x| format!("{x}")).unwrap(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(from_csv.len(), from_json.len());
+    assert!(from_csv.len() > 90, "a row per credited touch: {}", from_csv.len());
+    for (c, j) in from_csv.iter().zip(&from_json) {
+        assert_eq!(c[..7], j[..7], "{c:?} / {j:?}");
+        for k in 7..9 {
+            let (a, b): (f64, f64) = (c[k].parse().unwrap(), j[k].parse().unwrap());
+            assert!((a - b).abs() < 1e-9, "{c:?} / {j:?}");
+        }
+    }
+}
+
+#[test]
 fn json_and_parquet_outputs() {
     let json = stdout(&["report", "--config", &tiny(), "--format", "json", "--model", "last-click"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();

@@ -22,8 +22,15 @@ pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<(
     let report = compute(&input, &a.params, &a.spec.model, dim, credits.as_mut())?;
     if let (Some(path), Some(rows)) = (&a.credits, credits) {
         let cfmt = Format::from_path(path).filter(|f| f.is_machine()).unwrap_or(Format::Csv);
-        let bytes = output::render(&[credit_table(&rows, dim)], cfmt, &output::Options { raw: a.out.raw, width: None })?;
-        output::write_atomic(path, &bytes)?;
+        let opts = output::Options { raw: a.out.raw, width: None };
+        if cfmt == Format::Csv {
+            // A row per credited touch: written as made, never held as a table.
+            output::write_atomic_with(path, |f| output::csv::stream(f, &credit_columns(dim), rows.iter().map(credit_cells), &opts))?;
+        } else {
+            let mut t = Table::new("", credit_columns(dim));
+            t.rows = rows.iter().map(credit_cells).collect();
+            output::write_atomic(path, &output::render(&[t], cfmt, &opts)?)?;
+        }
     }
     let width = if a.out.output.is_none() { super::terminal_width() } else { None };
     let tables = if fmt.is_machine() {
@@ -255,36 +262,34 @@ fn human_tables(r: &Report, fmt: Format, width: Option<u16>) -> Vec<Table> {
     tables
 }
 
-/// The audit table behind the totals.
-fn credit_table(rows: &[CreditRow], dim: Dimension) -> Table {
-    let mut t = Table::new(
-        "",
-        vec![
-            Column::new("conversion_id", Style::Text),
-            Column::new("conversion_kind", Style::Text),
-            Column::new("converted_at", Style::Text),
-            Column::new("customer", Style::Text),
-            Column::new("model", Style::Text),
-            Column::new(dim.column(), Style::Text),
-            Column::new("touch_at", Style::Text),
-            Column::new("credit", Style::Decimal),
-            Column::new("revenue_credit", Style::Money),
-        ],
-    );
-    for r in rows {
-        t.rows.push(vec![
-            Cell::Text(r.conversion_id.clone()),
-            Cell::Text(r.kind.to_string()),
-            r.converted_at.map_or(Cell::Missing, |t| Cell::Text(iso(t))),
-            Cell::Text(r.customer.clone()),
-            Cell::Text(r.model.to_string()),
-            Cell::Text(r.value.clone()),
-            r.touch_at.map_or(Cell::Missing, |t| Cell::Text(iso(t))),
-            Cell::Num(r.credit),
-            Cell::Num(r.revenue_credit),
-        ]);
-    }
-    t
+/// The columns of the audit table behind the totals.
+fn credit_columns(dim: Dimension) -> Vec<Column> {
+    vec![
+        Column::new("conversion_id", Style::Text),
+        Column::new("conversion_kind", Style::Text),
+        Column::new("converted_at", Style::Text),
+        Column::new("customer", Style::Text),
+        Column::new("model", Style::Text),
+        Column::new(dim.column(), Style::Text),
+        Column::new("touch_at", Style::Text),
+        Column::new("credit", Style::Decimal),
+        Column::new("revenue_credit", Style::Money),
+    ]
+}
+
+/// One credit row of the audit table.
+fn credit_cells(r: &CreditRow) -> Vec<Cell> {
+    vec![
+        Cell::Text(r.conversion_id.clone()),
+        Cell::Text(r.kind.to_string()),
+        r.converted_at.map_or(Cell::Missing, |t| Cell::Text(iso(t))),
+        Cell::Text(r.customer.clone()),
+        Cell::Text(r.model.to_string()),
+        Cell::Text(r.value.clone()),
+        r.touch_at.map_or(Cell::Missing, |t| Cell::Text(iso(t))),
+        Cell::Num(r.credit),
+        Cell::Num(r.revenue_credit),
+    ]
 }
 
 /// UTC timestamp as ISO 8601.

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use super::{neutralize, number, Cell, Options, Table, Writer};
+use super::{neutralize, number, Cell, Column, Options, Table, Writer};
 
 pub struct Csv;
 
@@ -12,18 +12,35 @@ impl Writer for Csv {
         for t in tables {
             w.write_record(t.columns.iter().map(|c| c.name.as_str()))?;
             for row in &t.rows {
-                let cells: Vec<String> = row
-                    .iter()
-                    .map(|c| match c {
-                        Cell::Text(s) => neutralize(s, opts.raw).into_owned(),
-                        Cell::Num(x) => number(*x),
-                        Cell::Int(i) => i.to_string(),
-                        Cell::Missing => String::new(),
-                    })
-                    .collect();
-                w.write_record(&cells)?;
+                write_row(&mut w, row, opts.raw)?;
             }
         }
         Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
     }
+}
+
+/// Writes one table's rows as they are made, exactly as [`Csv`] writes the same table: for a
+/// file too large to hold as a table (a credit row per touch of every conversion).
+pub fn stream(out: &mut dyn std::io::Write, columns: &[Column], rows: impl Iterator<Item = Vec<Cell>>, opts: &Options) -> Result<()> {
+    let mut w = ::csv::WriterBuilder::new().from_writer(out);
+    w.write_record(columns.iter().map(|c| c.name.as_str()))?;
+    for row in rows {
+        write_row(&mut w, &row, opts.raw)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn write_row<W: std::io::Write>(w: &mut ::csv::Writer<W>, row: &[Cell], raw: bool) -> Result<()> {
+    let cells: Vec<std::borrow::Cow<'_, str>> = row
+        .iter()
+        .map(|c| match c {
+            Cell::Text(s) => neutralize(s, raw),
+            Cell::Num(x) => number(*x).into(),
+            Cell::Int(i) => i.to_string().into(),
+            Cell::Missing => "".into(),
+        })
+        .collect();
+    w.write_record(cells.iter().map(|c| c.as_bytes()))?;
+    Ok(())
 }

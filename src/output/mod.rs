@@ -2,7 +2,7 @@
 //! file behind the [`Writer`] trait. Files are written atomically so an interrupted run never
 //! leaves half a report behind.
 
-mod csv;
+pub mod csv;
 mod html;
 mod json;
 pub mod lock;
@@ -10,7 +10,6 @@ mod markdown;
 mod parquet;
 mod terminal;
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -175,6 +174,12 @@ pub fn render(tables: &[Table], format: Format, opts: &Options) -> Result<Vec<u8
 
 /// Writes bytes to `path` atomically: a temporary file in the same folder, then a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |f| Ok(f.write_all(bytes)?))
+}
+
+/// [`write_atomic`] for output written as it is made (`fill` writes it, buffered), so that a
+/// large file is never held whole in memory.
+pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut dyn std::io::Write) -> Result<()>) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -184,11 +189,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     let name = path.file_name().ok_or_else(|| anyhow!("{} is not a file name", path.display()))?;
     let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+    let result = (|| -> Result<()> {
+        let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        fill(&mut f)?;
+        let f = f.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        Ok(std::fs::rename(&tmp, path)?)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -179,7 +179,14 @@ pub fn attribute(
     if let Some(out) = credits_out.as_deref_mut() {
         // Path by path, models in their order within a path (a stable sort of model-major rows).
         rows_out.sort_by_key(|r| r.0);
-        out.extend(rows_out.into_iter().map(|r| r.1));
+        // Collected in the sorted rows' own memory: at a row per credited touch of every
+        // conversion, a second copy would be gigabytes.
+        let rows: Vec<CreditRow> = rows_out.into_iter().map(|r| r.1).collect();
+        if out.is_empty() {
+            *out = rows;
+        } else {
+            out.extend(rows);
+        }
     }
     let costs = set.data.has_costs.then(|| costs_by_value(set, dim, sel));
     let mut rows = Vec::new();
