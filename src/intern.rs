@@ -14,13 +14,15 @@ pub type Sym = u32;
 ///
 /// The strings sit one after another in one text, found through a table of ids: a run interns
 /// every order and receipt id (millions), and a string apiece, with a second copy as the map's
-/// key, cost two allocations per id on the thread that merges every batch.
+/// key, cost two allocations per id on the thread that merges every batch. Each id's hash sits
+/// beside it in the table, so that growing the table moves entries without reading (and hashing
+/// again) strings scattered through the text.
 #[derive(Debug, Clone)]
 pub struct Interner {
     text: String,
     /// String `id` is `text[ends[id]..ends[id + 1]]`.
     ends: Vec<usize>,
-    table: hashbrown::HashTable<Sym>,
+    table: hashbrown::HashTable<(u64, Sym)>,
 }
 
 impl Default for Interner {
@@ -45,26 +47,27 @@ impl Interner {
     pub fn new() -> Self {
         // Id 0 is the empty string, so "no value" needs no Option.
         let mut i = Interner { text: String::new(), ends: vec![0, 0], table: hashbrown::HashTable::new() };
-        i.table.insert_unique(hash(""), 0, |_| hash(""));
+        i.table.insert_unique(hash(""), (hash(""), 0), |e| e.0);
         i
     }
 
     pub fn intern(&mut self, s: &str) -> Sym {
         let h = hash(s);
         let (text, ends) = (&self.text, &self.ends);
-        let slot = match self.table.entry(h, |&id| at(text, ends, id) == s, |&id| hash(at(text, ends, id))) {
-            hashbrown::hash_table::Entry::Occupied(o) => return *o.get(),
+        let slot = match self.table.entry(h, |&(eh, id)| eh == h && at(text, ends, id) == s, |e| e.0) {
+            hashbrown::hash_table::Entry::Occupied(o) => return o.get().1,
             hashbrown::hash_table::Entry::Vacant(v) => v,
         };
         let id = (self.ends.len() - 1) as Sym;
         self.text.push_str(s);
         self.ends.push(self.text.len());
-        slot.insert(id);
+        slot.insert((h, id));
         id
     }
 
     pub fn get(&self, s: &str) -> Option<Sym> {
-        self.table.find(hash(s), |&id| self.resolve(id) == s).copied()
+        let h = hash(s);
+        self.table.find(h, |&(eh, id)| eh == h && self.resolve(id) == s).map(|e| e.1)
     }
 
     pub fn resolve(&self, id: Sym) -> &str {
