@@ -8,7 +8,7 @@ use super::testkit::*;
 use super::{registry, Target};
 use crate::config::ModelParams;
 use crate::paths::Journeys;
-use crate::reports::{attribute, Dimension, Selection};
+use crate::reports::{attribute, Credits, Dimension, Selection};
 
 const CHANNELS: [&str; 6] = ["Direct", "Paid Search", "Email", "Organic Search", "Display", "Referral"];
 
@@ -95,7 +95,7 @@ proptest! {
         let models = registry(&ModelParams::default());
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            let mut credits = Vec::new();
+            let mut credits = Credits::default();
             let r = pool.install(|| attribute(&set, &models, Dimension::Channel, &Selection::all(), "salt", Some(&mut credits))).unwrap();
             (r.rows, r.totals, credits)
         };
@@ -127,8 +127,9 @@ proptest! {
             let learns = model.learns_from_journeys();
             let one = vec![model];
             let run = |set: &crate::paths::PathSet| {
-                let mut credits = Vec::new();
-                attribute(set, &one, Dimension::Channel, &Selection::all(), "salt", Some(&mut credits)).map(|r| (r.rows, r.totals, credits))
+                let mut credits = Credits::default();
+                attribute(set, &one, Dimension::Channel, &Selection::all(), "salt", Some(&mut credits))
+                    .map(|r| (r.rows, r.totals, credits.rows().map(|c| format!("{c:?}")).collect::<Vec<_>>()))
             };
             let with_all = run(&all);
             prop_assert!(with_all.is_ok(), "{}", name);

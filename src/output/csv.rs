@@ -19,15 +19,27 @@ impl Writer for Csv {
     }
 }
 
-/// Writes one table's rows as they are made, exactly as [`Csv`] writes the same table: for a
-/// file too large to hold as a table (a credit row per touch of every conversion).
-pub fn stream(out: &mut dyn std::io::Write, columns: &[Column], rows: impl Iterator<Item = Vec<Cell>>, opts: &Options) -> Result<()> {
-    let mut w = ::csv::WriterBuilder::new().from_writer(out);
+/// Writes one table's rows as they are made (`cells` of each), exactly as [`Csv`] writes the
+/// same table: for a file too large to hold as a table (a credit row per touch of every
+/// conversion). Rows are formatted on every core.
+pub fn stream<T: Send + Sync, R: AsRef<[Cell]>>(
+    out: &mut dyn std::io::Write,
+    columns: &[Column],
+    rows: impl Iterator<Item = T>,
+    cells: impl Fn(&T) -> R + Sync,
+    opts: &Options,
+) -> Result<()> {
+    let mut w = ::csv::WriterBuilder::new().from_writer(Vec::new());
     w.write_record(columns.iter().map(|c| c.name.as_str()))?;
-    for row in rows {
-        write_row(&mut w, &row, opts.raw)?;
-    }
-    w.flush()?;
+    out.write_all(&w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
+    super::write_rows(out, rows, |_, piece, bytes| {
+        let mut w = ::csv::WriterBuilder::new().from_writer(bytes);
+        for row in piece {
+            write_row(&mut w, cells(row).as_ref(), opts.raw)?;
+        }
+        w.flush()?;
+        Ok(())
+    })?;
     Ok(())
 }
 

@@ -2,36 +2,54 @@
 
 use anyhow::Result;
 
-use super::{Cell, Options, Table, Writer};
+use super::{Cell, Column, Options, Table, Writer};
 
 pub struct Json;
 
 impl Writer for Json {
     fn write(&self, tables: &[Table], _: &Options) -> Result<Vec<u8>> {
-        let mut out = String::from("[");
-        for t in tables {
-            for (i, row) in t.rows.iter().enumerate() {
-                out.push_str(if i == 0 { "\n  {" } else { ",\n  {" });
-                for (j, (col, cell)) in t.columns.iter().zip(row).enumerate() {
-                    if j > 0 {
-                        out.push_str(", ");
-                    }
-                    out.push_str(&serde_json::to_string(&col.name)?);
-                    out.push_str(": ");
-                    match cell {
-                        Cell::Text(s) => out.push_str(&serde_json::to_string(s)?),
-                        Cell::Num(x) if x.is_finite() => out.push_str(&serde_json::to_string(x)?),
-                        Cell::Num(_) | Cell::Missing => out.push_str("null"),
-                        Cell::Int(n) => out.push_str(&n.to_string()),
-                    }
-                }
-                out.push('}');
-            }
-            if !t.rows.is_empty() {
-                out.push('\n');
-            }
+        let mut out = Vec::new();
+        match tables.first() {
+            Some(t) => stream(&mut out, &t.columns, t.rows.iter(), |r| *r)?,
+            None => out.extend_from_slice(b"[]\n"),
         }
-        out.push_str("]\n");
-        Ok(out.into_bytes())
+        Ok(out)
     }
+}
+
+/// Writes a table's rows as they are made (`cells` of each), exactly as [`Json`] writes the
+/// same table: an audit table of millions of rows is never held whole, as text or as cells.
+/// Rows are formatted on every core.
+pub fn stream<T: Send + Sync, R: AsRef<[Cell]>>(
+    out: &mut dyn std::io::Write,
+    columns: &[Column],
+    rows: impl Iterator<Item = T>,
+    cells: impl Fn(&T) -> R + Sync,
+) -> Result<()> {
+    let keys = columns.iter().map(|c| serde_json::to_string(&c.name)).collect::<Result<Vec<String>, _>>()?;
+    out.write_all(b"[")?;
+    let n = super::write_rows(out, rows, |first, piece, bytes| {
+        let mut line = String::new();
+        for (i, row) in piece.iter().enumerate() {
+            line.push_str(if first + i > 0 { ",\n  {" } else { "\n  {" });
+            for (j, (key, cell)) in keys.iter().zip(cells(row).as_ref()).enumerate() {
+                if j > 0 {
+                    line.push_str(", ");
+                }
+                line.push_str(key);
+                line.push_str(": ");
+                match cell {
+                    Cell::Text(s) => line.push_str(&serde_json::to_string(s)?),
+                    Cell::Num(x) if x.is_finite() => line.push_str(&serde_json::to_string(x)?),
+                    Cell::Num(_) | Cell::Missing => line.push_str("null"),
+                    Cell::Int(n) => line.push_str(&n.to_string()),
+                }
+            }
+            line.push('}');
+        }
+        bytes.extend_from_slice(line.as_bytes());
+        Ok(())
+    })?;
+    out.write_all(if n > 0 { b"\n]\n" } else { b"]\n" })?;
+    Ok(())
 }

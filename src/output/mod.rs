@@ -4,7 +4,7 @@
 
 pub mod csv;
 mod html;
-mod json;
+pub mod json;
 pub mod lock;
 mod markdown;
 mod parquet;
@@ -170,6 +170,43 @@ fn writer(format: Format) -> Box<dyn Writer> {
 pub fn render(tables: &[Table], format: Format, opts: &Options) -> Result<Vec<u8>> {
     let tables = if format.is_machine() { &tables[..tables.len().min(1)] } else { tables };
     writer(format).write(tables, opts)
+}
+
+/// Formats rows on every core and writes them in order: rows are gathered a run at a time, the
+/// run's pieces are formatted side by side (`format(index of the piece's first row, piece,
+/// bytes)`), and the pieces' bytes are written in turn, so the output is byte for byte what
+/// formatting the rows one by one gives, in a fraction of the time for tens of millions of rows.
+/// Returns how many rows there were.
+pub(crate) fn write_rows<T: Send + Sync>(
+    out: &mut dyn std::io::Write,
+    rows: impl Iterator<Item = T>,
+    format: impl Fn(usize, &[T], &mut Vec<u8>) -> Result<()> + Sync,
+) -> Result<usize> {
+    use rayon::prelude::*;
+    const PIECE: usize = 4096;
+    let mut rows = rows;
+    let run_len = PIECE * 4 * rayon::current_num_threads().max(1);
+    let (mut run, mut start) = (Vec::with_capacity(run_len), 0);
+    loop {
+        run.clear();
+        run.extend(rows.by_ref().take(run_len));
+        if run.is_empty() {
+            return Ok(start);
+        }
+        let pieces: Vec<Result<Vec<u8>>> = run
+            .par_chunks(PIECE)
+            .enumerate()
+            .map(|(i, piece)| {
+                let mut bytes = Vec::with_capacity(piece.len() * 128);
+                format(start + i * PIECE, piece, &mut bytes)?;
+                Ok(bytes)
+            })
+            .collect();
+        for bytes in pieces {
+            out.write_all(&bytes?)?;
+        }
+        start += run.len();
+    }
 }
 
 /// Writes bytes to `path` atomically: a temporary file in the same folder, then a rename.

@@ -2,6 +2,7 @@
 //! and stitching. Pure data here; formatting belongs to `output`.
 
 pub mod baseline;
+pub mod credits;
 pub mod customers;
 pub mod journeys;
 pub mod roi;
@@ -17,6 +18,7 @@ use crate::models::{Credit, Fitted, Model, Target};
 use crate::paths::{PConversion, Path, PathSet};
 
 pub use crate::models::labels::{Dimension, NOT_SET};
+pub use credits::{CreditRow, Credits};
 
 /// Which conversions a report covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,22 +115,6 @@ pub struct Report {
     pub ropo: Option<RopoRate>,
 }
 
-/// One line of the audit table behind the totals.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CreditRow {
-    pub conversion_id: String,
-    pub kind: &'static str,
-    /// `None` when the input has no times (a path table).
-    pub converted_at: Option<i64>,
-    pub customer: String,
-    pub model: &'static str,
-    pub value: String,
-    /// The credited touch's time; `None` for a bucket.
-    pub touch_at: Option<i64>,
-    pub credit: f64,
-    pub revenue_credit: f64,
-}
-
 /// Runs the models over the selected conversions. Data-driven models first learn from every
 /// journey (converting or not, selected or not).
 pub fn attribute(
@@ -137,7 +123,7 @@ pub fn attribute(
     dim: Dimension,
     sel: &Selection,
     salt: &str,
-    mut credits_out: Option<&mut Vec<CreditRow>>,
+    credits_out: Option<&mut Credits>,
 ) -> Result<Report> {
     let labels = Labels::build(set, dim);
     crate::log::step("labels");
@@ -158,11 +144,7 @@ pub fn attribute(
         conversions += conv.count;
         revenue += conv.revenue;
     }
-    let customers: Option<Vec<String>> = credits_out.as_ref().map(|_| {
-        set.stitching.find_keys(&set.data.graph);
-        selected.par_iter().map(|(path, conv)| set.customer_key(path.customer, Some(conv), salt)).collect()
-    });
-    let pass = Pass { set, labels: &labels, selected: &selected, first: &first, customers: customers.as_deref() };
+    let pass = Pass { set, labels: &labels, selected: &selected, first: &first, rows: credits_out.is_some() };
     crate::log::step("paths selected");
     // Models credit in groups side by side, one group per core, each over every path in path
     // order: each sum gets its terms in the same order whatever the grouping.
@@ -171,22 +153,16 @@ pub fn attribute(
     let credited: Vec<Credited> = work.par_chunks(per_group).flat_map_iter(|g| pass.credit(g)).collect();
     crate::log::step("credited");
     let mut sums: Vec<BTreeMap<String, Sums>> = Vec::with_capacity(models.len());
-    let mut rows_out: Vec<(u32, CreditRow)> = Vec::new();
-    for c in credited {
-        sums.push(c.sums);
-        rows_out.extend(c.rows);
-    }
-    if let Some(out) = credits_out.as_deref_mut() {
-        // Path by path, models in their order within a path (a stable sort of model-major rows).
-        rows_out.sort_by_key(|r| r.0);
-        // Collected in the sorted rows' own memory: at a row per credited touch of every
-        // conversion, a second copy would be gigabytes.
-        let rows: Vec<CreditRow> = rows_out.into_iter().map(|r| r.1).collect();
-        if out.is_empty() {
-            *out = rows;
-        } else {
-            out.extend(rows);
+    if let Some(out) = credits_out {
+        set.stitching.find_keys(&set.data.graph);
+        let customers = selected.par_iter().map(|(path, conv)| set.customer_key(path.customer, Some(conv), salt)).collect();
+        *out = Credits::new(set, &selected, customers, &labels.names);
+        for (c, model) in credited.into_iter().zip(models) {
+            sums.push(c.sums);
+            out.push(model.name(), c.buckets, c.rows);
         }
+    } else {
+        sums.extend(credited.into_iter().map(|c| c.sums));
     }
     let costs = set.data.has_costs.then(|| costs_by_value(set, dim, sel));
     let mut rows = Vec::new();
@@ -227,14 +203,15 @@ struct Pass<'a> {
     labels: &'a Labels,
     selected: &'a [(&'a Path, &'a PConversion)],
     first: &'a [bool],
-    /// Each selected path's customer key, when credit rows are wanted.
-    customers: Option<&'a [String]>,
+    /// Whether credit rows are wanted.
+    rows: bool,
 }
 
-/// One model's sums per value, and its credit rows (numbered by path) when wanted.
+/// One model's sums per value, and its credit rows (in path order) and bucket names when wanted.
 struct Credited {
     sums: BTreeMap<String, Sums>,
-    rows: Vec<(u32, CreditRow)>,
+    rows: Vec<credits::Row>,
+    buckets: Vec<&'static str>,
 }
 
 /// One model's running sums: a slot per label, then one per bucket not named like a label.
@@ -244,7 +221,7 @@ struct Tally<'a> {
     acc: Vec<Option<Sums>>,
     buckets: Vec<(&'static str, usize)>,
     bucket_names: Vec<&'static str>,
-    rows: Vec<(u32, CreditRow)>,
+    rows: Vec<credits::Row>,
 }
 
 impl Tally<'_> {
@@ -299,19 +276,14 @@ impl Pass<'_> {
                         },
                     };
                     let rev = c.weight * conv.revenue;
-                    if let Some(customers) = self.customers {
-                        let row = CreditRow {
-                            conversion_id: set.label(conv.id).to_string(),
-                            kind: if conv.offline { "offline" } else { "online" },
-                            converted_at: set.timed.then_some(conv.ts),
-                            customer: customers[p].clone(),
-                            model: t.model.name(),
-                            value: t.name(names, slot),
+                    if self.rows {
+                        t.rows.push(credits::Row {
+                            path: p as u32,
+                            slot: slot as u32,
                             touch_at: touch_at.filter(|_| set.timed),
                             credit: c.weight * conv.count,
                             revenue_credit: rev,
-                        };
-                        t.rows.push((p as u32, row));
+                        });
                     }
                     let e = t.acc[slot].get_or_insert((0.0, 0.0, 0.0));
                     e.0 += c.weight * conv.count;
@@ -327,7 +299,7 @@ impl Pass<'_> {
             .map(|mut t| {
                 let acc = std::mem::take(&mut t.acc);
                 let sums = acc.into_iter().enumerate().filter_map(|(slot, v)| Some((t.name(names, slot), v?))).collect();
-                Credited { sums, rows: t.rows }
+                Credited { sums, rows: t.rows, buckets: t.bucket_names }
             })
             .collect()
     }
