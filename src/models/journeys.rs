@@ -1,8 +1,10 @@
 //! Journeys as data-driven models see them: each distinct sequence of labels, with the
 //! conversions and non-converting journeys of the paths that follow it.
 
+use std::hash::BuildHasher;
+
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::labels::Labels;
 use crate::paths::{Path, PathSet};
@@ -23,8 +25,77 @@ pub fn sequence(labels: &Labels, path: &Path, collapse: bool, out: &mut Vec<u32>
 /// appearance, each with the conversions and the non-converting journeys of its paths summed
 /// in path order.
 pub struct Sequences {
-    seqs: Vec<Vec<u32>>,
+    seqs: Distinct,
     sums: Vec<(f64, f64)>,
+}
+
+/// Distinct label sequences numbered in order of first appearance, laid end to end. Most
+/// journeys have a few touches: a sequence of up to four labels (of fewer than 65,535) is found
+/// by one number packing them, a longer one by its hash and labels, without a list allocated
+/// per sequence or hashed again as the table grows.
+struct Distinct {
+    labels: Vec<u32>,
+    /// Sequence `id` is `labels[ends[id]..ends[id + 1]]`.
+    ends: Vec<u32>,
+    packs: bool,
+    short: FxHashMap<u64, u32>,
+    long: hashbrown::HashTable<(u64, u32)>,
+}
+
+impl Distinct {
+    fn new(labels: &Labels) -> Distinct {
+        Distinct {
+            labels: Vec::new(),
+            ends: vec![0],
+            packs: labels.names.len() < u16::MAX as usize,
+            short: FxHashMap::default(),
+            long: hashbrown::HashTable::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len() - 1
+    }
+
+    fn get(&self, id: usize) -> &[u32] {
+        at(&self.labels, &self.ends, id as u32)
+    }
+
+    /// The number of `seq`, the next one if it is new.
+    fn id(&mut self, seq: &[u32]) -> u32 {
+        let next = self.len() as u32;
+        if self.packs && seq.len() <= 4 {
+            // Labels shifted by one, so that a shorter sequence leaves zeros no label packs to.
+            let key = seq.iter().enumerate().fold(0u64, |k, (i, &l)| k | (u64::from(l) + 1) << (16 * i));
+            let id = *self.short.entry(key).or_insert(next);
+            if id == next {
+                self.push(seq);
+            }
+            return id;
+        }
+        let h = FxBuildHasher.hash_one(seq);
+        let (labels, ends) = (&self.labels, &self.ends);
+        match self.long.entry(h, |&(eh, id)| eh == h && at(labels, ends, id) == seq, |e| e.0) {
+            hashbrown::hash_table::Entry::Occupied(o) => o.get().1,
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert((h, next));
+                self.push(seq);
+                next
+            }
+        }
+    }
+
+    fn push(&mut self, seq: &[u32]) {
+        self.labels.extend_from_slice(seq);
+        self.ends.push(self.labels.len() as u32);
+    }
+}
+
+fn at<'a>(labels: &'a [u32], ends: &[u32], id: u32) -> &'a [u32] {
+    match ends.get(id as usize..id as usize + 2) {
+        Some(&[a, b]) => labels.get(a as usize..b as usize).unwrap_or(&[]),
+        _ => &[],
+    }
 }
 
 /// Finds the journeys' sequences before the models ask for them, so that they are found on
@@ -44,15 +115,15 @@ pub fn prepare<'l>(set: &PathSet, labels: &'l Labels) -> anyhow::Result<&'l Sequ
 pub fn each(set: &PathSet, labels: &Labels, collapse: bool, mut f: impl FnMut(&[u32], f64, f64)) -> anyhow::Result<()> {
     let all = prepare(set, labels)?;
     if !collapse {
-        for (seq, &(conv, nulls)) in all.seqs.iter().zip(&all.sums) {
-            f(seq, conv, nulls);
+        for (id, &(conv, nulls)) in all.sums.iter().enumerate() {
+            f(all.seqs.get(id), conv, nulls);
         }
         return Ok(());
     }
     let mut index = FxHashMap::<Vec<u32>, usize>::default();
     let mut collapsed: Vec<(Vec<u32>, f64, f64)> = Vec::new();
-    for (seq, &(conv, nulls)) in all.seqs.iter().zip(&all.sums) {
-        let mut short = seq.clone();
+    for (id, &(conv, nulls)) in all.sums.iter().enumerate() {
+        let mut short = all.seqs.get(id).to_vec();
         short.dedup();
         let i = *index.entry(short).or_insert_with_key(|short| {
             collapsed.push((short.clone(), 0.0, 0.0));
@@ -72,45 +143,26 @@ pub fn each(set: &PathSet, labels: &Labels, collapse: bool, mut f: impl FnMut(&[
 /// first appearance.
 fn distinct(set: &PathSet, labels: &Labels) -> Sequences {
     let piece = set.paths.len().div_ceil(4 * rayon::current_num_threads().max(1)).max(1 << 14);
-    let pieces: Vec<(Vec<Vec<u32>>, Vec<u32>)> = set
+    let pieces: Vec<(Distinct, Vec<u32>)> = set
         .paths
         .par_chunks(piece)
         .map(|paths| {
-            let (mut index, mut seqs, mut of_path) = (FxHashMap::<Vec<u32>, u32>::default(), Vec::new(), Vec::with_capacity(paths.len()));
-            let mut buf = Vec::new();
+            let (mut seqs, mut of_path, mut buf) = (Distinct::new(labels), Vec::with_capacity(paths.len()), Vec::new());
             for p in paths {
                 if p.is_empty() {
                     of_path.push(u32::MAX);
                     continue;
                 }
                 sequence(labels, p, false, &mut buf);
-                let id = match index.get(buf.as_slice()) {
-                    Some(&id) => id,
-                    None => {
-                        let id = seqs.len() as u32;
-                        index.insert(buf.clone(), id);
-                        seqs.push(buf.clone());
-                        id
-                    }
-                };
-                of_path.push(id);
+                of_path.push(seqs.id(&buf));
             }
             (seqs, of_path)
         })
         .collect();
-    let mut index = FxHashMap::<Vec<u32>, u32>::default();
-    let (mut seqs, mut sums): (Vec<Vec<u32>>, Vec<(f64, f64)>) = (Vec::new(), Vec::new());
+    let (mut seqs, mut sums) = (Distinct::new(labels), Vec::new());
     for ((local, of_path), paths) in pieces.into_iter().zip(set.paths.chunks(piece)) {
-        let to_run: Vec<u32> = local
-            .into_iter()
-            .map(|seq| {
-                *index.entry(seq).or_insert_with_key(|seq| {
-                    seqs.push(seq.clone());
-                    sums.push((0.0, 0.0));
-                    seqs.len() as u32 - 1
-                })
-            })
-            .collect();
+        let to_run: Vec<u32> = (0..local.len()).map(|id| seqs.id(local.get(id))).collect();
+        sums.resize(seqs.len(), (0.0, 0.0));
         for (p, &id) in paths.iter().zip(&of_path) {
             if let Some(&s) = to_run.get(id as usize) {
                 let sum = &mut sums[s as usize];
@@ -137,6 +189,24 @@ mod tests {
         })
         .unwrap();
         out
+    }
+
+    #[test]
+    fn sequences_are_numbered_alike_packed_or_not() {
+        let set = pathset(&[journey("j1", &[("A", 0)], &[])], &config(""));
+        let labels = Labels::build(&set, Dimension::Channel);
+        let seqs: [&[u32]; 9] =
+            [&[1], &[1, 2], &[0], &[1], &[0, 0, 0, 0], &[0, 0, 0, 0, 0], &[1, 2], &[0, 0, 0, 0, 0], &[3, 1, 4, 1, 5, 9]];
+        let mut packed = Distinct::new(&labels);
+        let mut long = Distinct { packs: false, ..Distinct::new(&labels) };
+        assert!(packed.packs);
+        let ids: Vec<u32> = seqs.iter().map(|s| packed.id(s)).collect();
+        assert_eq!(ids, [0, 1, 2, 0, 3, 4, 1, 4, 5], "first appearance order; a prefix is not the same sequence");
+        assert_eq!(seqs.iter().map(|s| long.id(s)).collect::<Vec<u32>>(), ids);
+        for (s, &id) in seqs.iter().zip(&ids) {
+            assert_eq!((packed.get(id as usize), long.get(id as usize)), (*s, *s));
+        }
+        assert_eq!(packed.len(), 6);
     }
 
     #[test]
