@@ -206,12 +206,12 @@ fn credits_sum_to_each_conversion() {
 }
 
 #[test]
-fn credits_as_csv_and_as_json_hold_the_same_rows() {
-    // The CSV credit table is written row by row as it is made, the others as a whole table:
-    // the two must agree row for row.
+fn credits_as_csv_json_and_parquet_hold_the_same_rows() {
+    // Each format writes the credit table row by row as it is made, through its own writer:
+    // they must agree row for row.
     let dir = tempfile::tempdir().unwrap();
-    let (csv_path, json_path) = (dir.path().join("c.csv"), dir.path().join("c.json"));
-    for p in [&csv_path, &json_path] {
+    let (csv_path, json_path, pq_path) = (dir.path().join("c.csv"), dir.path().join("c.json"), dir.path().join("c.parquet"));
+    for p in [&csv_path, &json_path, &pq_path] {
         tp().args(["report", "--config", &tiny(), "--format", "csv", "-q", "--credits"]).arg(p).assert().success();
     }
     let mut rdr = csv::Reader::from_path(&csv_path).unwrap();
@@ -234,9 +234,25 @@ fn credits_as_csv_and_as_json_hold_the_same_rows() {
                 .collect()
         })
         .collect();
+    use polars::prelude::SerReader as _;
+    let df = polars::prelude::ParquetReader::new(std::fs::File::open(&pq_path).unwrap()).finish().unwrap();
+    let from_parquet: Vec<Vec<String>> = (0..df.height())
+        .map(|i| {
+            headers
+                .iter()
+                .map(|h| match df.column(h).unwrap().get(i).unwrap() {
+                    polars::prelude::AnyValue::String(s) => s.to_string(),
+                    polars::prelude::AnyValue::Null => String::new(),
+                    polars::prelude::AnyValue::Float64(x) => format!("{x}"),
+                    other => panic!("{h}: {other:?}"),
+                })
+                .collect()
+        })
+        .collect();
     assert_eq!(from_csv.len(), from_json.len());
+    assert_eq!(from_csv.len(), from_parquet.len());
     assert!(from_csv.len() > 90, "a row per credited touch: {}", from_csv.len());
-    for (c, j) in from_csv.iter().zip(&from_json) {
+    for (c, j) in from_csv.iter().zip(&from_json).chain(from_csv.iter().zip(&from_parquet)) {
         assert_eq!(c[..7], j[..7], "{c:?} / {j:?}");
         for k in 7..9 {
             let (a, b): (f64, f64) = (c[k].parse().unwrap(), j[k].parse().unwrap());

@@ -24,16 +24,11 @@ pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<(
         let cfmt = Format::from_path(path).filter(|f| f.is_machine()).unwrap_or(Format::Csv);
         let opts = output::Options { raw: a.out.raw, width: None };
         let columns = credit_columns(dim);
-        // A row per credited touch: written as made, never held as a table, except in Parquet,
-        // whose columns are built whole.
+        // A row per credited touch: written as made, never held as a table.
         crate::log::stage("credits", || match cfmt {
             Format::Csv => output::write_atomic_with(path, |f| output::csv::stream(f, &columns, rows.rows(), credit_cells, &opts)),
             Format::Json => output::write_atomic_with(path, |f| output::json::stream(f, &columns, rows.rows(), credit_cells)),
-            _ => {
-                let mut t = Table::new("", columns);
-                t.rows = rows.rows().map(|r| credit_cells(&r)).collect();
-                output::write_atomic(path, &output::render(&[t], cfmt, &opts)?)
-            }
+            _ => output::write_atomic_with(path, |f| output::parquet::stream(f, &columns, rows.rows(), credit_cells)),
         })?;
     }
     let width = if a.out.output.is_none() { super::terminal_width() } else { None };

@@ -7,7 +7,7 @@ mod html;
 pub mod json;
 pub mod lock;
 mod markdown;
-mod parquet;
+pub mod parquet;
 mod terminal;
 
 use std::path::Path;
