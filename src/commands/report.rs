@@ -299,12 +299,10 @@ pub fn iso(ts: i64) -> String {
     let Some(d) = chrono::DateTime::from_timestamp(ts, 0) else {
         return ts.to_string();
     };
-    let Ok(year) = u32::try_from(d.year()) else {
+    // Years outside 0..=9999 take a sign or a fifth digit: chrono writes those.
+    let Some(year) = u32::try_from(d.year()).ok().filter(|&y| y <= 9999) else {
         return d.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     };
-    if year > 9999 {
-        return d.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    }
     let mut b = *b"0000-00-00T00:00:00Z";
     let mut put = |at: usize, width: usize, mut n: u32| {
         for i in (at..at + width).rev() {
