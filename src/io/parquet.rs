@@ -91,6 +91,29 @@ fn memory_total() -> u64 {
     super::meminfo("MemTotal").unwrap_or(u64::MAX)
 }
 
+/// The rows a Parquet file on disk declares, read from its footer alone (the file itself is
+/// read later, when its turn comes): sizing the run's arrays for a file before its rows arrive.
+/// `None` where the footer cannot be read; the file's own reading then says why.
+pub fn declared_rows(path: &std::path::Path) -> Option<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let n = f.metadata().ok()?.len();
+    if n < 12 {
+        return None;
+    }
+    let mut end = [0u8; 8];
+    f.seek(SeekFrom::Start(n - 8)).ok()?;
+    f.read_exact(&mut end).ok()?;
+    let len = u64::from(u32::from_le_bytes([end[0], end[1], end[2], end[3]]));
+    if &end[4..] != b"PAR1" || len > n - 12 {
+        return None;
+    }
+    let mut metadata = vec![0u8; len as usize];
+    f.seek(SeekFrom::Start(n - 8 - len)).ok()?;
+    f.read_exact(&mut metadata).ok()?;
+    super::thrift_guard::declared_rows(&metadata)
+}
+
 impl Group {
     /// Decodes the row group's columns that `read` asks for (all when `None`) as text and
     /// cuts its rows into batches of about `piece` bytes of text each on average, which read
@@ -198,6 +221,22 @@ mod tests {
         let mut buf = Vec::new();
         ParquetWriter::new(&mut buf).with_row_group_size(Some(row_group)).finish(&mut df).unwrap();
         buf
+    }
+
+    #[test]
+    fn declared_rows_are_read_from_the_footer_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        std::fs::write(&path, file(3)).unwrap();
+        assert_eq!(declared_rows(&path), Some(8));
+        // Not Parquet, cut short, or a footer longer than the file: no figure, no panic.
+        std::fs::write(&path, b"date;source\n01.02.2026;yandex\n").unwrap();
+        assert_eq!(declared_rows(&path), None);
+        let mut cut = file(3);
+        cut.drain(..cut.len() - 20);
+        std::fs::write(&path, &cut).unwrap();
+        assert_eq!(declared_rows(&path), None);
+        assert_eq!(declared_rows(&dir.path().join("missing.parquet")), None);
     }
 
     #[test]

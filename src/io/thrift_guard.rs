@@ -178,6 +178,13 @@ pub fn check_footer(file: &[u8]) -> Result<()> {
     r.fields(0)
 }
 
+/// The rows a Parquet file declares (`FileMetaData.num_rows`), from its metadata: the bytes
+/// before the footer's length and closing marks. `None` where the metadata cannot be read.
+pub fn declared_rows(metadata: &[u8]) -> Option<u64> {
+    let meta = Reader { b: metadata, pos: 0 }.decode_struct(0).ok()?;
+    int(&meta, 3).and_then(|n| u64::try_from(n).ok())
+}
+
 /// A Thrift value as far as the page checks need it.
 enum Val {
     Int(i64),

@@ -308,10 +308,10 @@ const REJECT_KEEP: usize = 100_000;
 /// One input file as the workers see it.
 struct FileCtx<'c> {
     file: u16,
-    /// Size of a CSV file on disk, to make room for its rows at once (for a gzip file this falls
+    /// How large the file is, to make room for its rows at once (for a gzip file this falls
     /// short, which costs only the growing it would have cost anyway).
-    size: Option<u64>,
-    /// Bytes of the CSV files after this one: all of them, and those whose rows are touches.
+    size: Extent,
+    /// How large the files after this one are: all of them, and those whose rows are touches.
     later: Later,
     head: Head,
     layout: crate::io::Layout,
@@ -321,33 +321,63 @@ struct FileCtx<'c> {
     spec: &'c SourceSpec,
 }
 
-/// Sizes on disk of the files still to come, so that the arrays every file appends to grow
-/// once for the rest of the run rather than once per file (each growth copies them whole).
+/// How large a file is: a CSV file's bytes on disk, or the rows a Parquet file declares (its
+/// bytes on disk are compressed and say little about its rows). A batch of either kind knows
+/// both its bytes of text and its rows, so either measure scales a first batch up to the file.
 #[derive(Clone, Copy, Debug, Default)]
-struct Later {
-    all: u64,
-    touches: u64,
+struct Extent {
+    bytes: u64,
+    rows: u64,
 }
 
-/// The size on disk of a CSV source.
-fn csv_size(spec: &SourceSpec) -> Option<u64> {
-    match (&spec.location, spec.format) {
-        (crate::config::Location::File(p), crate::config::FileFormat::Csv) => std::fs::metadata(p).ok().map(|m| m.len()),
-        _ => None,
+impl Extent {
+    fn of(spec: &SourceSpec) -> Extent {
+        match (&spec.location, spec.format) {
+            (crate::config::Location::File(p), crate::config::FileFormat::Csv) => {
+                Extent { bytes: std::fs::metadata(p).map_or(0, |m| m.len()), rows: 0 }
+            }
+            (crate::config::Location::File(p), crate::config::FileFormat::Parquet) => {
+                Extent { bytes: 0, rows: crate::io::parquet::declared_rows(p).unwrap_or(0) }
+            }
+            _ => Extent::default(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.bytes == 0 && self.rows == 0
+    }
+
+    fn add(self, o: Extent) -> Extent {
+        Extent { bytes: self.bytes + o.bytes, rows: self.rows + o.rows }
+    }
+
+    /// How many times `part` (its bytes and rows) this extent holds.
+    fn times(&self, part_bytes: u64, part_rows: u64) -> f64 {
+        let per = |whole: u64, part: u64| if whole == 0 || part == 0 { 0.0 } else { whole as f64 / part as f64 };
+        per(self.bytes, part_bytes) + per(self.rows, part_rows)
     }
 }
 
-/// Each configured source's size on disk (CSV only) and [`Later`].
-fn file_sizes(cfg: &Config) -> Vec<(Option<u64>, Later)> {
-    let sizes: Vec<(Option<u64>, bool)> =
-        cfg.sources.iter().map(|s| (csv_size(s), matches!(s.kind, SourceKind::Visits | SourceKind::Calls | SourceKind::Touches))).collect();
+/// Sizes of the files still to come, so that the arrays every file appends to grow once for the
+/// rest of the run rather than once per file (each growth copies them whole).
+#[derive(Clone, Copy, Debug, Default)]
+struct Later {
+    all: Extent,
+    touches: Extent,
+}
+
+/// Each configured source's [`Extent`] and [`Later`].
+fn file_sizes(cfg: &Config) -> Vec<(Extent, Later)> {
+    let sizes: Vec<(Extent, bool)> = cfg
+        .sources
+        .iter()
+        .map(|s| (Extent::of(s), matches!(s.kind, SourceKind::Visits | SourceKind::Calls | SourceKind::Touches)))
+        .collect();
     (0..sizes.len())
         .map(|i| {
             let rest = &sizes[i + 1..];
-            (
-                sizes[i].0,
-                Later { all: rest.iter().filter_map(|s| s.0).sum(), touches: rest.iter().filter(|s| s.1).filter_map(|s| s.0).sum() },
-            )
+            let sum = |it: &mut dyn Iterator<Item = Extent>| it.fold(Extent::default(), Extent::add);
+            (sizes[i].0, Later { all: sum(&mut rest.iter().map(|s| s.0)), touches: sum(&mut rest.iter().filter(|s| s.1).map(|s| s.0)) })
         })
         .collect()
 }
@@ -374,7 +404,7 @@ pub fn normalize<'c>(cfg: &'c Config, tables: &[RawTable]) -> Result<Dataset> {
             crate::io::Layout { delimiter: table.delimiter.unwrap_or(b','), width: table.headers.len(), decode: crate::io::Decode::Utf8 };
         let ctx = Fields::resolve(&head, spec).map(|fields| {
             let read = fields.read_columns(layout.width);
-            Arc::new(FileCtx { file: file as u16, size: None, later: Later::default(), head, layout, fields, read, spec })
+            Arc::new(FileCtx { file: file as u16, size: Extent::default(), later: Later::default(), head, layout, fields, read, spec })
         });
         let batches: Vec<Result<Job<'_, &Batch>>> = match ctx {
             Ok(ctx) => std::iter::once(Ok(Job::Start(ctx.clone())))
@@ -628,7 +658,7 @@ struct Merged {
     /// The file being merged, and what its rows could not read.
     current: Option<String>,
     /// Its size, until room is made for its rows, and the sizes of the files after it.
-    size: Option<u64>,
+    size: Option<Extent>,
     later: Later,
     invalid: BTreeMap<&'static str, u64>,
     cp1251_rows: u64,
@@ -642,7 +672,7 @@ impl Merged {
                 self.end_file();
                 self.summary.files.push(FileSummary { file: ctx.head.name.clone(), kind: ctx.spec.kind.to_string(), ..Default::default() });
                 self.current = Some(ctx.head.name.clone());
-                self.size = ctx.size;
+                self.size = Some(ctx.size).filter(|e| !e.is_empty());
                 self.later = ctx.later;
             }
             Done::Parts(parts) => {
@@ -684,14 +714,12 @@ impl Merged {
     /// this size copies them whole and faults in fresh pages for every copy; room that is never
     /// written costs address space, not memory. A guess that falls short means one growth more,
     /// at a later file that has more rows per byte.
-    fn make_room(&mut self, p: &Partial, file_bytes: u64) {
-        if p.bytes == 0 {
-            return;
-        }
+    fn make_room(&mut self, p: &Partial, file: Extent) {
+        let rows = p.summary.rows_read;
         // Later files get half as much again: other exports have other row lengths.
-        let room = |n: usize, later: u64| (n as f64 * (file_bytes as f64 * 1.02 + later as f64 * 1.5) / p.bytes as f64) as usize;
+        let room = |n: usize, later: Extent| (n as f64 * (file.times(p.bytes, rows) * 1.02 + later.times(p.bytes, rows) * 1.5)) as usize;
         self.touches.reserve_exact(room(p.touches.len(), self.later.touches));
-        self.conversions.reserve_exact(room(p.conversions.len(), 0));
+        self.conversions.reserve_exact(room(p.conversions.len(), Extent::default()));
         self.records.reserve(room(p.records.len(), self.later.all), room(p.records.members(), self.later.all));
     }
 
