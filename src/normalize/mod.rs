@@ -220,6 +220,12 @@ impl Fields {
         Ok(Fields { srcs, cols, kind: spec.kind, ix: Ix::new(spec.kind) })
     }
 
+    /// How many identifiers a row can carry at most: the identifier fields the file fills.
+    fn identifiers_per_row(&self) -> usize {
+        let fields = schema::fields(self.kind);
+        self.srcs.iter().zip(fields).filter(|(s, f)| !matches!(s, FieldSrc::Absent) && IDENTIFIER_FIELDS.contains(&f.name)).count()
+    }
+
     /// Whether each of a file's `width` columns is read by a field: a columnar file decodes
     /// only those.
     fn read_columns(&self, width: usize) -> Vec<bool> {
@@ -311,7 +317,7 @@ struct FileCtx<'c> {
     /// How large the file is, to make room for its rows at once (for a gzip file this falls
     /// short, which costs only the growing it would have cost anyway).
     size: Extent,
-    /// How large the files after this one are: all of them, and those whose rows are touches.
+    /// What the files after this one can add to the run's arrays.
     later: Later,
     head: Head,
     layout: crate::io::Layout,
@@ -321,20 +327,25 @@ struct FileCtx<'c> {
     spec: &'c SourceSpec,
 }
 
-/// How large a file is: a CSV file's bytes on disk, or the rows a Parquet file declares (its
-/// bytes on disk are compressed and say little about its rows). A batch of either kind knows
-/// both its bytes of text and its rows, so either measure scales a first batch up to the file.
+/// How large a file is: a CSV file's bytes on disk, and its rows, counted in its first
+/// stretch and scaled to its size (a Parquet file declares its rows; its bytes on disk are
+/// compressed and say little about them). `rows` is 0 where it cannot be told (a gzip file,
+/// an unreadable one).
 #[derive(Clone, Copy, Debug, Default)]
 struct Extent {
     bytes: u64,
     rows: u64,
 }
 
+/// How much of a CSV file is read to count the rows per byte.
+const ROW_SAMPLE: usize = 256 << 10;
+
 impl Extent {
     fn of(spec: &SourceSpec) -> Extent {
         match (&spec.location, spec.format) {
             (crate::config::Location::File(p), crate::config::FileFormat::Csv) => {
-                Extent { bytes: std::fs::metadata(p).map_or(0, |m| m.len()), rows: 0 }
+                let bytes = std::fs::metadata(p).map_or(0, |m| m.len());
+                Extent { bytes, rows: csv_rows(p, bytes).unwrap_or(0) }
             }
             (crate::config::Location::File(p), crate::config::FileFormat::Parquet) => {
                 Extent { bytes: 0, rows: crate::io::parquet::declared_rows(p).unwrap_or(0) }
@@ -347,37 +358,65 @@ impl Extent {
         self.bytes == 0 && self.rows == 0
     }
 
-    fn add(self, o: Extent) -> Extent {
-        Extent { bytes: self.bytes + o.bytes, rows: self.rows + o.rows }
-    }
-
-    /// How many times `part` (its bytes and rows) this extent holds.
+    /// How many times a part of the file (its bytes of text and rows) the whole file holds:
+    /// by bytes where the file's are known (the closer measure), else by rows.
     fn times(&self, part_bytes: u64, part_rows: u64) -> f64 {
-        let per = |whole: u64, part: u64| if whole == 0 || part == 0 { 0.0 } else { whole as f64 / part as f64 };
-        per(self.bytes, part_bytes) + per(self.rows, part_rows)
+        match (self.bytes, self.rows) {
+            (b, _) if b > 0 && part_bytes > 0 => b as f64 / part_bytes as f64,
+            (_, r) if r > 0 && part_rows > 0 => r as f64 / part_rows as f64,
+            _ => 0.0,
+        }
     }
 }
 
-/// Sizes of the files still to come, so that the arrays every file appends to grow once for the
-/// rest of the run rather than once per file (each growth copies them whole).
+/// About how many rows a CSV file holds: the line breaks in its first [`ROW_SAMPLE`] bytes,
+/// scaled to its size. A field with line breaks inside quotes only makes it more; a gzip file
+/// is not counted.
+fn csv_rows(path: &std::path::Path, bytes: u64) -> Option<u64> {
+    use std::io::Read;
+    let mut sample = Vec::with_capacity(ROW_SAMPLE);
+    std::fs::File::open(path).ok()?.take(ROW_SAMPLE as u64).read_to_end(&mut sample).ok()?;
+    if sample.is_empty() || sample.starts_with(&[0x1f, 0x8b]) {
+        return None;
+    }
+    let lines = memchr::memchr_iter(b'\n', &sample).count() as u64 + 1;
+    Some((lines as u128 * bytes as u128).div_ceil(sample.len() as u128) as u64)
+}
+
+/// How much the files still to come can add to the arrays every file appends to, at most, so
+/// that those arrays grow once for the whole run rather than at a later file (each growth
+/// copies them whole and faults in fresh pages for the copy): a record per row, a touch per row
+/// of a kind that gives touches, and as many identifiers per row as the kind has identifier
+/// fields. A file whose rows cannot be told adds nothing; its own first part makes room for it.
 #[derive(Clone, Copy, Debug, Default)]
 struct Later {
-    all: Extent,
-    touches: Extent,
+    records: u64,
+    members: u64,
+    touches: u64,
 }
+
+/// The identifier fields of an input kind: the most identifiers one of its rows can carry.
+fn identifier_fields(kind: SourceKind) -> u64 {
+    schema::fields(kind).iter().filter(|f| IDENTIFIER_FIELDS.contains(&f.name)).count() as u64
+}
+
+const IDENTIFIER_FIELDS: [&str; 11] =
+    ["client_id", "user_id", "phone", "email", "crm_customer_id", "order_id", "receipt_id", "loyalty_card", "caller_phone", "id_a", "id_b"];
 
 /// Each configured source's [`Extent`] and [`Later`].
 fn file_sizes(cfg: &Config) -> Vec<(Extent, Later)> {
-    let sizes: Vec<(Extent, bool)> = cfg
-        .sources
-        .iter()
-        .map(|s| (Extent::of(s), matches!(s.kind, SourceKind::Visits | SourceKind::Calls | SourceKind::Touches)))
-        .collect();
+    let sizes: Vec<(Extent, SourceKind)> = cfg.sources.iter().map(|s| (Extent::of(s), s.kind)).collect();
     (0..sizes.len())
         .map(|i| {
-            let rest = &sizes[i + 1..];
-            let sum = |it: &mut dyn Iterator<Item = Extent>| it.fold(Extent::default(), Extent::add);
-            (sizes[i].0, Later { all: sum(&mut rest.iter().map(|s| s.0)), touches: sum(&mut rest.iter().filter(|s| s.1).map(|s| s.0)) })
+            let mut later = Later::default();
+            for &(e, kind) in &sizes[i + 1..] {
+                later.records += e.rows;
+                later.members += e.rows * identifier_fields(kind);
+                if matches!(kind, SourceKind::Visits | SourceKind::Calls | SourceKind::Touches) {
+                    later.touches += e.rows;
+                }
+            }
+            (sizes[i].0, later)
         })
         .collect()
 }
@@ -559,7 +598,10 @@ impl<'c> Shared<'c> {
             cfg,
             excluded: &self.excluded,
             strings: Interner::new(),
-            ids: LocalIds::with_capacity(batch.height()),
+            // Room for every identifier the rows can carry: a table that grows mid-batch hashes
+            // every key again (the rows of a visits log carry a client id and now and then a
+            // login, which took a 4 MB block's table past its first size).
+            ids: LocalIds::with_capacity(batch.height() * fields.identifiers_per_row().max(1)),
             records: Records::with_capacity(batch.height()),
             classifier: self.classifier.clone(),
             // A row gives at most one touch or conversion: room for them all at once.
@@ -709,18 +751,17 @@ impl Merged {
         self.cp1251_rows = 0;
     }
 
-    /// Room for a whole file's rows and, for the arrays every file appends to, for the files
-    /// after it as if they were like this one, judged from its first part. Growing arrays of
+    /// Room for a whole file's rows, judged from its first part, and for the arrays every file
+    /// appends to, for the most the files after it can add (see [`Later`]). Growing arrays of
     /// this size copies them whole and faults in fresh pages for every copy; room that is never
-    /// written costs address space, not memory. A guess that falls short means one growth more,
-    /// at a later file that has more rows per byte.
+    /// written costs address space, not memory. A guess that falls short means one growth more.
     fn make_room(&mut self, p: &Partial, file: Extent) {
-        let rows = p.summary.rows_read;
-        // Later files get half as much again: other exports have other row lengths.
-        let room = |n: usize, later: Extent| (n as f64 * (file.times(p.bytes, rows) * 1.02 + later.times(p.bytes, rows) * 1.5)) as usize;
+        let times = file.times(p.bytes, p.summary.rows_read) * 1.02;
+        // Rows counted from a file's first stretch may fall a little short of its rows.
+        let room = |n: usize, later: u64| (n as f64 * times + later as f64 * 1.1) as usize;
         self.touches.reserve_exact(room(p.touches.len(), self.later.touches));
-        self.conversions.reserve_exact(room(p.conversions.len(), Extent::default()));
-        self.records.reserve(room(p.records.len(), self.later.all), room(p.records.members(), self.later.all));
+        self.conversions.reserve_exact(room(p.conversions.len(), 0));
+        self.records.reserve(room(p.records.len(), self.later.records), room(p.records.members(), self.later.members));
     }
 
     fn absorb(&mut self, p: Partial) {
