@@ -1245,3 +1245,36 @@ impl<'c> Normalizer<'c> {
         Outcome::Used
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_of_a_csv_file_are_counted_from_its_start_and_scaled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("visits.csv");
+        let row = "1732423623615127710;08.08.2026 03:35:46;yandex;cpc;retargeting\n";
+        // Smaller than the sample: every line is counted (and one more for a last line
+        // without a break).
+        let text = format!("client_id;date_time;utm_source;utm_medium;utm_campaign\n{}", row.repeat(999));
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(csv_rows(&path, text.len() as u64), Some(1001));
+        // Larger: the first stretch's rows per byte, scaled to the file.
+        let text = row.repeat(100_000);
+        std::fs::write(&path, &text).unwrap();
+        let n = csv_rows(&path, text.len() as u64).unwrap();
+        assert!((100_000..=100_100).contains(&n), "{n}");
+        // A gzip file's bytes say nothing about its rows.
+        std::fs::write(&path, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
+        assert_eq!(csv_rows(&path, 6), None);
+        assert_eq!(csv_rows(&dir.path().join("missing.csv"), 100), None);
+    }
+
+    #[test]
+    fn later_files_add_a_record_per_row_and_every_identifier_field() {
+        assert_eq!(identifier_fields(SourceKind::Links), 2);
+        assert_eq!(identifier_fields(SourceKind::Costs), 0);
+        assert!(identifier_fields(SourceKind::Orders) >= 5, "order id, client id, user id, phone, e-mail, CRM id");
+    }
+}
