@@ -686,8 +686,12 @@ struct UnionFind {
 }
 
 impl UnionFind {
-    fn new(n: usize) -> Self {
-        UnionFind { parent: (0..n as u32).collect() }
+    /// `n` singletons in `memory`'s allocation: one already faulted in costs nothing to reuse,
+    /// a fresh one faults in every page (at tens of millions of identifiers, seconds).
+    fn in_memory(mut memory: Vec<u32>, n: usize) -> Self {
+        memory.clear();
+        memory.extend(0..n as u32);
+        UnionFind { parent: memory }
     }
     fn find(&mut self, mut x: u32) -> u32 {
         while self.parent[x as usize] != x {
@@ -894,7 +898,8 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
             m.iter().filter(|&&a| maybe(a)).flat_map(move |&a| m.iter().filter(move |&&b| b != a).map(move |&b| (a, b)))
         })
         .collect();
-    drop(seen);
+    // Its memory holds the union-find next.
+    let spare: Vec<u32> = seen.into_iter().map(AtomicU32::into_inner).collect();
     near.par_sort_unstable();
     near.dedup();
     // The listed neighbours are sorted, so each identifier's are one run.
@@ -911,7 +916,7 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
 
     crate::log::step("hubs counted");
     // 2. Groups without the candidates: a record's other identifiers are all joined.
-    let mut uf = UnionFind::new(n);
+    let mut uf = UnionFind::in_memory(spare, n);
     for r in 0..records {
         join_all(&mut uf, g.record(r), |x| !candidate[x as usize]);
     }
@@ -986,12 +991,12 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
         }
         *c = *slot;
     }
-    let customer_of_node: Vec<u32> = (0..n)
-        .into_par_iter()
-        .with_min_len(1 << 12)
-        .map(|node| if node == 0 || refused_flag[node] { u32::MAX } else { customer_of_root[root[node] as usize] })
-        .collect();
-    drop(root);
+    // Each identifier's root becomes its customer in the roots' own memory: a root is read
+    // only through `customer_of_root`, never through another identifier's slot.
+    let mut customer_of_node = root;
+    customer_of_node.par_iter_mut().enumerate().with_min_len(1 << 12).for_each(|(node, r)| {
+        *r = if node == 0 || refused_flag[node] { u32::MAX } else { customer_of_root[*r as usize] };
+    });
     drop(customer_of_root);
     crate::log::step("customers numbered");
 
