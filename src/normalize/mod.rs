@@ -383,6 +383,14 @@ fn csv_rows(path: &std::path::Path, bytes: u64) -> Option<u64> {
     Some((lines as u128 * bytes as u128).div_ceil(sample.len() as u128) as u64)
 }
 
+/// Room for an array of `size`-byte items: `n` items of a file's first part `times` over, and
+/// `later` items for the files after it, but never more than a quarter of `memory` bytes.
+fn room(n: usize, times: f64, later: u64, size: usize, memory: u64) -> usize {
+    // Rows counted from a file's first stretch may fall a little short of its rows.
+    let want = n as f64 * times * 1.02 + later as f64 * 1.1;
+    (want as u64).min(memory / 4 / size.max(1) as u64).try_into().unwrap_or(usize::MAX)
+}
+
 /// How much the files still to come can add to the arrays every file appends to, at most, so
 /// that those arrays grow once for the whole run rather than at a later file (each growth
 /// copies them whole and faults in fresh pages for the copy): a record per row, a touch per row
@@ -410,10 +418,10 @@ fn file_sizes(cfg: &Config) -> Vec<(Extent, Later)> {
         .map(|i| {
             let mut later = Later::default();
             for &(e, kind) in &sizes[i + 1..] {
-                later.records += e.rows;
-                later.members += e.rows * identifier_fields(kind);
+                later.records = later.records.saturating_add(e.rows);
+                later.members = later.members.saturating_add(e.rows.saturating_mul(identifier_fields(kind)));
                 if matches!(kind, SourceKind::Visits | SourceKind::Calls | SourceKind::Touches) {
-                    later.touches += e.rows;
+                    later.touches = later.touches.saturating_add(e.rows);
                 }
             }
             (sizes[i].0, later)
@@ -755,13 +763,17 @@ impl Merged {
     /// appends to, for the most the files after it can add (see [`Later`]). Growing arrays of
     /// this size copies them whole and faults in fresh pages for every copy; room that is never
     /// written costs address space, not memory. A guess that falls short means one growth more.
+    ///
+    /// A Parquet footer can declare any number of rows (a few kilobytes of nulls can declare a
+    /// billion), so no array gets room for more than a quarter of the machine's memory: past
+    /// that, the file's own rows decide, and reading it says what is wrong with it.
     fn make_room(&mut self, p: &Partial, file: Extent) {
-        let times = file.times(p.bytes, p.summary.rows_read) * 1.02;
-        // Rows counted from a file's first stretch may fall a little short of its rows.
-        let room = |n: usize, later: u64| (n as f64 * times + later as f64 * 1.1) as usize;
-        self.touches.reserve_exact(room(p.touches.len(), self.later.touches));
-        self.conversions.reserve_exact(room(p.conversions.len(), 0));
-        self.records.reserve(room(p.records.len(), self.later.records), room(p.records.members(), self.later.members));
+        let times = file.times(p.bytes, p.summary.rows_read);
+        let memory = crate::io::meminfo("MemTotal").unwrap_or(u64::MAX);
+        let room = |n: usize, later: u64, size: usize| room(n, times, later, size, memory);
+        self.touches.reserve_exact(room(p.touches.len(), self.later.touches, size_of::<Touch>()));
+        self.conversions.reserve_exact(room(p.conversions.len(), 0, size_of::<Conversion>()));
+        self.records.reserve(room(p.records.len(), self.later.records, 4), room(p.records.members(), self.later.members, 4));
     }
 
     fn absorb(&mut self, p: Partial) {
@@ -1269,6 +1281,16 @@ mod tests {
         std::fs::write(&path, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
         assert_eq!(csv_rows(&path, 6), None);
         assert_eq!(csv_rows(&dir.path().join("missing.csv"), 100), None);
+    }
+
+    #[test]
+    fn room_scales_the_first_part_and_adds_later_files_within_a_quarter_of_memory() {
+        let gib = 1u64 << 30;
+        assert_eq!(room(1000, 10.0, 0, 32, 16 * gib), 10_200);
+        assert_eq!(room(1000, 10.0, 5000, 32, 16 * gib), 15_700);
+        // A footer declaring a billion billion rows asks for no more than 4 GiB of 32-byte items.
+        assert_eq!(room(1000, 1.0, u64::MAX / 3, 32, 16 * gib), (4 * gib / 32) as usize);
+        assert_eq!(room(0, 0.0, 0, 32, 16 * gib), 0);
     }
 
     #[test]
