@@ -152,10 +152,11 @@ impl Blocks<'_> {
                 self.buf.truncate(cut);
                 let bytes = std::mem::replace(&mut self.buf, rest);
                 let first_line = self.line;
-                self.line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
+                let breaks = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+                self.line += breaks;
                 let offset = self.offset;
                 self.offset += bytes.len() as u64;
-                return Ok(Some(super::Block::Text { bytes, first_line, offset }));
+                return Ok(Some(super::Block::Text { bytes, first_line, breaks, offset }));
             }
             if want >= MAX_RECORD {
                 bail!("line {}: a record longer than {} MB (an unclosed quote?)", self.line, MAX_RECORD >> 20);
@@ -389,8 +390,8 @@ struct Fields {
 impl Fields {
     fn push(&mut self, start: usize, end: usize) {
         // Blocks are refused past 2 GB (see `tokenize`), so offsets fit.
-        self.spans.push(start as u32);
-        self.spans.push(end as u32);
+        // One append of both ends: a push each checks the room and writes the length twice.
+        self.spans.extend_from_slice(&[start as u32, end as u32]);
     }
 
     /// Drops the fields from the `mark`-th span on (a rejected or blank row).
@@ -453,7 +454,9 @@ fn decode_mixed(raw: &[u8], delimiter: u8) -> (String, Vec<usize>) {
 /// Splits a block of whole records into a batch; rows with the wrong number of fields become
 /// rejects with their line. Fields are spans of the block's own text: nothing is copied but the
 /// few fields whose quotes had to be undone.
-pub fn tokenize(name: &str, raw: Vec<u8>, first_line: u64, offset: u64, layout: &super::Layout) -> Result<super::Batch> {
+/// `breaks` is how many line breaks the block holds (counted as it was cut), so that its rows
+/// have room at once.
+pub fn tokenize(name: &str, raw: Vec<u8>, first_line: u64, breaks: u64, offset: u64, layout: &super::Layout) -> Result<super::Batch> {
     use super::Decode;
     // Spans are 32-bit and fields moved out of the block can add up to its size again.
     if raw.len() > (u32::MAX / 2) as usize {
@@ -490,7 +493,7 @@ pub fn tokenize(name: &str, raw: Vec<u8>, first_line: u64, offset: u64, layout: 
     let width = layout.width.max(1);
     let mut batch = super::Batch::new(width, bytes.len());
     // A row per line at most: room for them all at once rather than a dozen copies as it grows.
-    batch.lines.reserve(memchr::memchr_iter(b'\n', bytes).count() + 1);
+    batch.lines.reserve(usize::try_from(breaks).unwrap_or(0).min(bytes.len()) + 1);
     batch.bytes = raw_len;
     let mut out = Fields { spans: std::mem::take(&mut batch.spans), ..Default::default() };
     let (mut pos, mut line, mut next_decoded) = (0, first_line, decoded.iter().peekable());
@@ -764,7 +767,7 @@ mod tests {
         let mut raw = b"\xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0;1\n".to_vec();
         raw.extend_from_slice(b"\xcc\xee\xf1\xea\xe2\xe0;2\n\"\xcc\"\"\xee\";3\n\xcc;4;5\n");
         let layout = super::super::Layout { delimiter: b';', width: 2, decode: super::super::Decode::Utf8Lenient };
-        let b = &tokenize("t.csv", raw, 2, 0, &layout).unwrap();
+        let b = &tokenize("t.csv", raw, 2, 0, 0, &layout).unwrap();
         let rows: Vec<(&str, &str)> = (0..b.height()).map(|r| (b.get(r, 0), b.get(r, 1))).collect();
         assert_eq!(rows, vec![("Москва", "1"), ("Москва", "2"), ("М\"о", "3")]);
         assert_eq!(b.cp1251_rows, 2, "the rejected row is not counted as read");

@@ -73,6 +73,7 @@ impl Batch {
     }
 
     /// Field `col` of row `row`, exactly as written (quotes removed).
+    #[inline]
     pub fn get(&self, row: usize, col: usize) -> &str {
         if !self.columns.is_empty() {
             return match self.columns.get(col) {
@@ -91,7 +92,7 @@ impl Batch {
 /// A piece of a file not yet split into fields: raw bytes starting at a record boundary, or a
 /// range of rows of a Parquet file.
 pub enum Block {
-    Text { bytes: Vec<u8>, first_line: u64, offset: u64 },
+    Text { bytes: Vec<u8>, first_line: u64, breaks: u64, offset: u64 },
     Parquet(parquet::Group),
 }
 
@@ -119,7 +120,7 @@ impl Block {
     /// a Parquet file decodes only those, and the others read as empty; text is split whole.
     pub fn parse(self, name: &str, layout: &Layout, read: Option<&[bool]>) -> Result<Vec<Batch>> {
         match self {
-            Block::Text { bytes, first_line, offset } => Ok(vec![csv::tokenize(name, bytes, first_line, offset, layout)?]),
+            Block::Text { bytes, first_line, breaks, offset } => Ok(vec![csv::tokenize(name, bytes, first_line, breaks, offset, layout)?]),
             Block::Parquet(group) => group.rows(layout.width, csv::block_bytes(), read),
         }
     }

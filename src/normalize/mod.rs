@@ -258,6 +258,7 @@ struct Rows<'b> {
 
 impl<'b> Rows<'b> {
     /// The cleaned value of field `f` in row `row` (placeholders are `None`).
+    #[inline]
     fn get(&self, f: usize, row: usize) -> Option<&'b str> {
         match *self.fields.cols.get(f)? {
             u32::MAX => match self.fields.srcs.get(f)? {

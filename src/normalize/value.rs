@@ -2,6 +2,7 @@
 //! every local notation, e-mails, and numbers with decimal commas and thousands separators.
 
 /// Trims and maps the placeholders exports use for "no value" to `None`.
+#[inline]
 pub fn clean(v: Option<&str>) -> Option<&str> {
     let v = v?;
     // An empty field (most tag columns of most visits) is no value; nearly every other begins
