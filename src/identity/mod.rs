@@ -672,42 +672,72 @@ impl Loc {
 }
 
 /// Joins the identifiers of one record that `keep` accepts.
-fn join_all(uf: &mut UnionFind, members: &[u32], keep: impl Fn(u32) -> bool) {
+fn join_all(members: &[u32], keep: impl Fn(u32) -> bool, mut union: impl FnMut(u32, u32)) {
     let mut kept = members.iter().copied().filter(|&x| keep(x));
     if let Some(first) = kept.next() {
         for x in kept {
-            uf.union(first, x);
+            union(first, x);
         }
     }
 }
 
+/// A union-find every core joins into at once. A root is only ever linked under a smaller root,
+/// by compare-and-swap, so each set's root is its smallest member whatever order the unions
+/// come in: the outcome does not depend on the thread count.
 struct UnionFind {
-    parent: Vec<u32>,
+    parent: Vec<AtomicU32>,
 }
 
 impl UnionFind {
-    /// `n` singletons in `memory`'s allocation: one already faulted in costs nothing to reuse,
-    /// a fresh one faults in every page (at tens of millions of identifiers, seconds).
-    fn in_memory(mut memory: Vec<u32>, n: usize) -> Self {
-        memory.clear();
-        memory.extend(0..n as u32);
+    /// Singletons in `memory`'s allocation: one already faulted in costs nothing to reuse, a
+    /// fresh one faults in every page (at tens of millions of identifiers, seconds).
+    fn in_memory(memory: Vec<AtomicU32>) -> Self {
+        memory.par_iter().enumerate().with_min_len(1 << 14).for_each(|(i, p)| p.store(i as u32, Relaxed));
         UnionFind { parent: memory }
     }
-    fn find(&mut self, mut x: u32) -> u32 {
-        while self.parent[x as usize] != x {
-            let p = self.parent[x as usize];
-            self.parent[x as usize] = self.parent[p as usize];
-            x = p;
+
+    fn find(&self, mut x: u32) -> u32 {
+        loop {
+            let p = self.parent[x as usize].load(Relaxed);
+            if p == x {
+                return x;
+            }
+            let gp = self.parent[p as usize].load(Relaxed);
+            // Path halving. A node that is not a root never becomes one again, and every
+            // ancestor is in its set and smaller than it: writing one over its parent keeps
+            // both true, whatever another core wrote there meanwhile.
+            if gp != p {
+                self.parent[x as usize].store(gp, Relaxed);
+            }
+            x = gp;
         }
-        x
     }
-    fn union(&mut self, a: u32, b: u32) {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra != rb {
-            // The smaller root wins so the structure does not depend on the order of unions.
+
+    fn union(&self, a: u32, b: u32) {
+        let (mut a, mut b) = (a, b);
+        loop {
+            let (ra, rb) = (self.find(a), self.find(b));
+            if ra == rb {
+                return;
+            }
             let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
-            self.parent[hi as usize] = lo;
+            // `hi` may have been linked elsewhere since it was found a root: then try again
+            // from where it went.
+            if self.parent[hi as usize].compare_exchange(hi, lo, Relaxed, Relaxed).is_ok() {
+                return;
+            }
+            (a, b) = (lo, hi);
         }
+    }
+
+    /// Every node's root, in the parents' memory. Parents are smaller than their children, so
+    /// one pass in index order, each node taking its parent's root, finds them all.
+    fn into_roots(self) -> Vec<u32> {
+        let mut root: Vec<u32> = self.parent.into_iter().map(AtomicU32::into_inner).collect();
+        for x in 0..root.len() {
+            root[x] = root[root[x] as usize];
+        }
+        root
     }
 }
 
@@ -898,8 +928,6 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
             m.iter().filter(|&&a| maybe(a)).flat_map(move |&a| m.iter().filter(move |&&b| b != a).map(move |&b| (a, b)))
         })
         .collect();
-    // Its memory holds the union-find next.
-    let spare: Vec<u32> = seen.into_iter().map(AtomicU32::into_inner).collect();
     near.par_sort_unstable();
     near.dedup();
     // The listed neighbours are sorted, so each identifier's are one run.
@@ -915,11 +943,15 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     }
 
     crate::log::step("hubs counted");
-    // 2. Groups without the candidates: a record's other identifiers are all joined.
-    let mut uf = UnionFind::in_memory(spare, n);
-    for r in 0..records {
-        join_all(&mut uf, g.record(r), |x| !candidate[x as usize]);
-    }
+    // 2. Groups without the candidates: a record's other identifiers are all joined, on every
+    //    core, in the counters' memory.
+    let uf = UnionFind::in_memory(seen);
+    (0..records).into_par_iter().with_min_len(1 << 14).for_each(|r| {
+        let m = g.record(r);
+        if m.len() > 1 {
+            join_all(m, |x| !candidate[x as usize], |a, b| uf.union(a, b));
+        }
+    });
     crate::log::step("groups joined");
     // 3. A candidate whose persistent neighbours lie in more groups than the limit is refused;
     //    the others join.
@@ -951,17 +983,12 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
         for r in 0..records {
             let m = g.record(r);
             if m.iter().any(|&x| candidate[x as usize] && !refused_flag[x as usize]) {
-                join_all(&mut uf, m, |x| !refused_flag[x as usize]);
+                join_all(m, |x| !refused_flag[x as usize], |a, b| uf.union(a, b));
             }
         }
     }
     refused.sort_by(|x, y| y.customers.cmp(&x.customers).then_with(|| x.value.cmp(&y.value)));
-    // Every parent has a smaller index than its child (the smaller root always wins), so one
-    // pass in index order finds every root.
-    let mut root = uf.parent;
-    for x in 0..n {
-        root[x] = root[root[x] as usize];
-    }
+    let root = uf.into_roots();
 
     crate::log::step("hubs settled");
     // 4. Customers: one per group reached by a record, numbered in record order; a record whose
@@ -1230,6 +1257,65 @@ mod tests {
         assert_eq!(s.customers(), 1);
         assert!(recs.iter().all(|&r| s.customer_of_record[r as usize] == 0));
         assert_eq!(s.customer_of_node[phone as usize], 0, "the phone itself joins the person");
+    }
+
+    #[test]
+    fn stitching_on_many_threads_is_stitching_on_one() {
+        // Enough records that the joins are split between threads, linking identifiers at
+        // random, so that sets of many sizes grow from several ends at once.
+        let mut g = IdGraph::default();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let n = 40_000usize;
+        let ids: Vec<u32> = (0..n).map(|i| g.node(IdKind::ClientId, &format!("c{i}"))).collect();
+        let (mut pairs, mut used) = (Vec::new(), std::collections::BTreeSet::new());
+        for _ in 0..100_000 {
+            let a = ids[next() as usize % n];
+            used.insert(a);
+            if next() % 3 == 0 {
+                g.add_record(&[a]);
+            } else {
+                let b = ids[next() as usize % n];
+                used.insert(b);
+                g.add_record(&[a, b]);
+                pairs.push((a, b));
+            }
+        }
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| stitch(&g, 1_000_000, "s"))
+        };
+        let (one, four) = (on(1), on(4));
+        // Compared whole, not printed: a failure would otherwise dump 140 000 numbers.
+        assert!(one.customer_of_record == four.customer_of_record, "records' customers differ between 1 and 4 threads");
+        assert!(one.customer_of_node == four.customer_of_node, "identifiers' customers differ between 1 and 4 threads");
+        // The customers are the connected groups: checked against a plain one-thread union.
+        let mut parent: Vec<usize> = (0..g.node_count()).collect();
+        fn root(p: &mut [usize], mut x: usize) -> usize {
+            while p[x] != x {
+                p[x] = p[p[x]];
+                x = p[x];
+            }
+            x
+        }
+        for &(a, b) in &pairs {
+            let (ra, rb) = (root(&mut parent, a as usize), root(&mut parent, b as usize));
+            parent[ra.max(rb)] = ra.min(rb);
+        }
+        let mut customer_of_group = std::collections::HashMap::new();
+        // An identifier no record carries is no customer's.
+        for &x in &used {
+            let c = four.customer_of_node[x as usize];
+            assert_eq!(*customer_of_group.entry(root(&mut parent, x as usize)).or_insert(c), c, "one group, one customer");
+        }
+        let customers: std::collections::HashSet<u32> = customer_of_group.values().copied().collect();
+        assert_eq!(customers.len(), customer_of_group.len(), "one customer, one group");
+        assert!(customers.len() > 100 && customers.len() < n / 2, "groups of many sizes: {}", customers.len());
     }
 
     #[test]
