@@ -13,6 +13,7 @@
 pub mod table;
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use rayon::prelude::*;
 
@@ -252,16 +253,22 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config, journeys:
     crate::log::step("conversions ordered");
     // Per customer: touch range, and conversions in time order.
     let n_customers = stitching.customers();
-    let mut touch_start = vec![u32::MAX; n_customers];
-    let mut touch_end = vec![0u32; n_customers];
-    for (i, t) in touches.iter().enumerate() {
+    // Timelines are sorted by customer: a customer's range starts where the customer before
+    // differs and ends where the one after does, which every core can tell on its own share.
+    let bound = |v: u32| -> Vec<AtomicU32> { (0..n_customers).into_par_iter().with_min_len(1 << 14).map(|_| AtomicU32::new(v)).collect() };
+    let (starts, ends) = (bound(u32::MAX), bound(0));
+    touches.par_iter().enumerate().with_min_len(1 << 14).for_each(|(i, t)| {
         let c = t.customer as usize;
-        if touch_start[c] == u32::MAX {
-            touch_start[c] = i as u32;
+        if i == 0 || touches[i - 1].customer != t.customer {
+            starts[c].store(i as u32, Relaxed);
         }
-        touch_end[c] = i as u32 + 1;
-    }
-    let customers_with_touches = touch_start.iter().filter(|&&s| s != u32::MAX).count();
+        if touches.get(i + 1).is_none_or(|next| next.customer != t.customer) {
+            ends[c].store(i as u32 + 1, Relaxed);
+        }
+    });
+    let touch_start: Vec<u32> = starts.into_iter().map(AtomicU32::into_inner).collect();
+    let touch_end: Vec<u32> = ends.into_iter().map(AtomicU32::into_inner).collect();
+    let customers_with_touches = touch_start.par_iter().filter(|&&s| s != u32::MAX).count();
     let mut by_customer: Vec<(u32, u32, i64)> = conversions.par_iter().enumerate().map(|(i, c)| (c.customer, i as u32, c.ts)).collect();
     by_customer.par_sort_unstable();
 
