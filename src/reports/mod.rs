@@ -365,27 +365,32 @@ fn ropo_rate(set: &PathSet, labels: &Labels, sel: &Selection, models: &[Box<dyn 
         .unwrap_or(crate::config::Duration(2 * 86_400));
     let mut r = RopoRate::default();
     let mut by_label: Vec<Option<(u64, f64)>> = vec![None; labels.names.len()];
-    let mut seen: Vec<u32> = Vec::new();
-    for path in sel.paths(set) {
-        let Some(conv) = set.conversion_of(path) else {
-            continue;
-        };
-        if !conv.offline {
-            continue;
-        }
+    // Each offline purchase's window and the labels in it are found on every core; the sums
+    // then take their terms in path order, as one core would.
+    let offline: Vec<(&Path, &PConversion)> =
+        sel.paths(set).filter_map(|p| set.conversion_of(p).filter(|c| c.offline).map(|c| (p, c))).collect();
+    let seen: Vec<Option<Vec<u32>>> = offline
+        .par_iter()
+        .with_min_len(1 << 10)
+        .map(|(path, _)| {
+            let range = crate::models::ropo::window(set, path, window);
+            (!range.is_empty()).then(|| {
+                let mut seen = labels.of_touch[range].to_vec();
+                seen.sort_unstable();
+                seen.dedup();
+                seen
+            })
+        })
+        .collect();
+    for ((_, conv), seen) in offline.iter().zip(&seen) {
         r.offline_conversions += 1;
         r.offline_revenue += conv.revenue;
-        let range = crate::models::ropo::window(set, path, window);
-        if range.is_empty() {
+        let Some(seen) = seen else {
             continue;
-        }
+        };
         r.with_touch += 1;
         r.with_touch_revenue += conv.revenue;
-        seen.clear();
-        seen.extend_from_slice(&labels.of_touch[range]);
-        seen.sort_unstable();
-        seen.dedup();
-        for &l in &seen {
+        for &l in seen {
             let e = by_label[l as usize].get_or_insert((0, 0.0));
             e.0 += 1;
             e.1 += conv.revenue;
