@@ -2,6 +2,7 @@
 //! the vocabulary data-driven models learn over, interned once per run.
 
 use anyhow::{bail, Result};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::intern::Sym;
@@ -95,28 +96,68 @@ impl Labels {
             Dimension::Campaign => Some(t.campaign),
             Dimension::SourceMedium => None,
         };
-        let of_touch = set
-            .touches
-            .iter()
-            .map(|t| {
-                let mut label = || {
+        let of_touch: Vec<u32> = if !matches!(dimension, Dimension::SourceMedium) {
+            // One tag: each symbol's label is made where the symbol first appears, found chunk
+            // by chunk on every core and taken in chunk order (so labels are numbered as one
+            // pass would number them); then every touch looks its label up, on every core.
+            const CHUNK: usize = 1 << 16;
+            let tag = |t: &PTouch| one_tag(t).map_or(0, |s| s as usize);
+            let n = by_tag.len();
+            let firsts: Vec<Vec<usize>> = set
+                .touches
+                .par_chunks(CHUNK)
+                .enumerate()
+                .map_init(
+                    || vec![false; n],
+                    |seen, (c, chunk)| {
+                        let mut firsts = Vec::new();
+                        for (i, t) in chunk.iter().enumerate() {
+                            if let Some(s) = seen.get_mut(tag(t)).filter(|s| !**s) {
+                                *s = true;
+                                firsts.push(c * CHUNK + i);
+                            }
+                        }
+                        for &i in &firsts {
+                            seen[tag(&set.touches[i])] = false;
+                        }
+                        firsts
+                    },
+                )
+                .collect();
+            for i in firsts.into_iter().flatten() {
+                let t = &set.touches[i];
+                if by_tag[tag(t)] == u32::MAX {
                     let v = dimension.value(set, t);
-                    *ids.entry(v.clone()).or_insert_with(|| {
+                    by_tag[tag(t)] = *ids.entry(v.clone()).or_insert_with(|| {
                         names.push(v);
                         (names.len() - 1) as u32
-                    })
-                };
-                match one_tag(t).and_then(|s| by_tag.get_mut(s as usize)) {
-                    Some(slot) => {
-                        if *slot == u32::MAX {
-                            *slot = label();
-                        }
-                        *slot
-                    }
-                    None => *by_tags.entry((t.channel, t.source, t.medium, t.campaign)).or_insert_with(label),
+                    });
                 }
-            })
-            .collect();
+            }
+            set.touches.par_iter().with_min_len(1 << 14).map(|t| by_tag.get(tag(t)).copied().unwrap_or(0)).collect()
+        } else {
+            set.touches
+                .iter()
+                .map(|t| {
+                    let mut label = || {
+                        let v = dimension.value(set, t);
+                        *ids.entry(v.clone()).or_insert_with(|| {
+                            names.push(v);
+                            (names.len() - 1) as u32
+                        })
+                    };
+                    match one_tag(t).and_then(|s| by_tag.get_mut(s as usize)) {
+                        Some(slot) => {
+                            if *slot == u32::MAX {
+                                *slot = label();
+                            }
+                            *slot
+                        }
+                        None => *by_tags.entry((t.channel, t.source, t.medium, t.campaign)).or_insert_with(label),
+                    }
+                })
+                .collect()
+        };
         let mut order: Vec<u32> = (0..names.len() as u32).collect();
         order.sort_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
         let mut rank = vec![0u32; names.len()];
