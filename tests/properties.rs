@@ -241,3 +241,50 @@ proptest! {
         prop_assert_eq!(&report.rows, &whole.report.rows);
     }
 }
+
+/// Labels are numbered in order of first appearance over the timelines. With more touches than
+/// one chunk of the parallel pass, channels first seen in a later chunk (social and email
+/// visits of the last customers) must still be numbered after the earlier ones, and every
+/// touch must get its own label, in every one-tag dimension and in source / medium.
+#[test]
+fn labels_are_numbered_by_first_appearance_across_chunks() {
+    use touchpath::models::labels::Labels;
+    let visits: Vec<Visit> = (0..81_920u32)
+        .map(|i| {
+            let client = (i / 320) as u8;
+            let source = match client {
+                230.. if i % 3 == 0 => 3,
+                210.. if i % 7 == 0 => 2,
+                _ => [0, 1, 4][i as usize % 3],
+            };
+            Visit { client, minute: i % 80_000, source, referrer: (i % 5 == 0) as usize, phone: None, fmt: 0 }
+        })
+        .collect();
+    let e = Exports {
+        visits,
+        orders: vec![Order { id: 1, client: Some(3), phone: None, minute: 50, money: 1, cancelled: false }],
+        receipts: vec![],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), &e, 1, false);
+    let tables: Vec<_> = cfg.sources.iter().map(|s| touchpath::io::load(s).unwrap()).collect();
+    let set = touchpath::paths::build(touchpath::normalize::normalize(&cfg, &tables).unwrap(), &cfg);
+    assert!(set.touches.len() > 70_000, "{} touches: more than one chunk", set.touches.len());
+    for dim in [Dimension::Channel, Dimension::Source, Dimension::Medium, Dimension::Campaign, Dimension::SourceMedium] {
+        let labels = Labels::build(&set, dim);
+        let (mut names, mut ids) = (Vec::new(), std::collections::HashMap::new());
+        let of_touch: Vec<u32> = set
+            .touches
+            .iter()
+            .map(|t| {
+                let v = dim.value(&set, t);
+                *ids.entry(v.clone()).or_insert_with(|| {
+                    names.push(v);
+                    names.len() as u32 - 1
+                })
+            })
+            .collect();
+        assert_eq!(labels.names, names, "{dim:?}");
+        assert!(labels.of_touch == of_touch, "{dim:?}: a touch has another label than one pass gives it");
+    }
+}
