@@ -147,10 +147,22 @@ pub fn attribute(
     let pass = Pass { set, labels: &labels, selected: &selected, first: &first, rows: credits_out.is_some() };
     crate::log::step("paths selected");
     // Models credit in groups side by side, one group per core, each over every path in path
-    // order: each sum gets its terms in the same order whatever the grouping.
+    // order: each sum gets its terms in the same order whatever the grouping. Models are dealt
+    // to the groups in turn, so that neighbours in the list (time decay and ROPO, Markov and
+    // Shapley: the costly ones come last) land on different cores.
     let work: Vec<(&dyn Model, Option<&dyn Fitted>)> = models.iter().zip(&fitted).map(|(m, f)| (m.as_ref(), f.as_deref())).collect();
-    let per_group = work.len().div_ceil(rayon::current_num_threads().max(1)).max(1);
-    let credited: Vec<Credited> = work.par_chunks(per_group).flat_map_iter(|g| pass.credit(g)).collect();
+    let groups = rayon::current_num_threads().clamp(1, work.len().max(1));
+    let dealt: Vec<Vec<(usize, Credited)>> = (0..groups)
+        .into_par_iter()
+        .map(|g| {
+            let mine: Vec<usize> = (g..work.len()).step_by(groups).collect();
+            let group: Vec<_> = mine.iter().map(|&i| work[i]).collect();
+            mine.into_iter().zip(pass.credit(&group)).collect()
+        })
+        .collect();
+    let mut credited: Vec<(usize, Credited)> = dealt.into_iter().flatten().collect();
+    credited.sort_by_key(|&(i, _)| i);
+    let credited: Vec<Credited> = credited.into_iter().map(|(_, c)| c).collect();
     crate::log::step("credited");
     let mut sums: Vec<BTreeMap<String, Sums>> = Vec::with_capacity(models.len());
     if let Some(out) = credits_out {
