@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use rayon::prelude::*;
 
 use crate::config::Config;
-use crate::identity::{hash_id, hex_key, stitch, IdGraph, Stitching};
+use crate::identity::{hash_id, hex_key, stitch, Stitching};
 use crate::intern::Sym;
 use crate::normalize::{Dataset, TouchKind};
 
@@ -135,7 +135,7 @@ impl PathSet {
 
 /// Which paths a run builds. Non-converting journeys are what data-driven models learn from
 /// and what path statistics count; a report of heuristic models credits converting paths only,
-/// and listing, sorting and tie-breaking the others is a sixth of building paths.
+/// and listing the others costs time and memory for nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Journeys {
     /// Converting paths, then every non-converting one.
@@ -313,7 +313,7 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config, journeys:
     let paths = match journeys {
         Journeys::All => {
             let timelines = Timelines { touches: &touches, starts: &touch_start, ends: &touch_end, lookback };
-            let all = with_non_converting(paths, &timelines, &by_customer, &stitching, &data.graph);
+            let all = with_non_converting(paths, &timelines, &by_customer);
             crate::log::step("paths gathered");
             all
         }
@@ -344,24 +344,22 @@ struct Timelines<'a> {
     lookback: i64,
 }
 
-/// The converting paths followed by every customer's non-converting one, in the order of
-/// their last touch, first touch, then customer key. `by_customer` is every conversion as
-/// (customer, index, time), in that order.
-fn with_non_converting(
-    paths: Vec<Path>,
-    t: &Timelines,
-    by_customer: &[(u32, u32, i64)],
-    stitching: &Stitching,
-    graph: &IdGraph,
-) -> Vec<Path> {
+/// The converting paths followed by every customer's non-converting one, in customer order.
+/// `by_customer` is every conversion as (customer, index, time), in that order.
+///
+/// Customers are numbered in the order their records were read, so this order is not
+/// canonical. Nothing that reads these paths depends on it: path statistics count them, and
+/// the data-driven models sum their counts (1 each, as for a conversion) per label sequence,
+/// sums of whole numbers that are exact in any order. Paths from a path table, whose counts
+/// need not be whole, are not built here.
+fn with_non_converting(paths: Vec<Path>, t: &Timelines, by_customer: &[(u32, u32, i64)]) -> Vec<Path> {
     let (converting, n_customers, lookback) = (paths.len(), t.starts.len(), t.lookback);
     // The time of each customer's last conversion, customers in order: touches after it start a
     // journey that has not converted (yet).
     let last_conv: Vec<(u32, i64)> =
         by_customer.chunk_by(|a, b| a.0 == b.0).filter_map(|convs| convs.last().map(|&(c, _, ts)| (c, ts))).collect();
     // Non-converting paths: touches after the last conversion, within the lookback before the
-    // last of them. Each is listed with the keys it is sorted on, so that sorting and writing
-    // the paths read one list in order (no second list of paths gathered at random).
+    // last of them.
     let (starts, ends, timelines) = (t.starts, t.ends, t.touches);
     let null_paths = |customers: Range<usize>| {
         let mut conv = last_conv[last_conv.partition_point(|x| (x.0 as usize) < customers.start)..].iter().peekable();
@@ -382,65 +380,30 @@ fn with_non_converting(
             }
             let last_ts = timelines[hi - 1].ts;
             let start = after.max(lo + tl.partition_point(|x| x.ts < last_ts - lookback));
-            Some((last_ts, timelines[start].ts, c as u32, start as u32, hi as u32, after as u32))
+            Some((c as u32, start as u32, hi as u32, after as u32, 0, 0))
         })
     };
     // Listed after room for the converting paths, so that the list becomes the paths in its
     // own memory (a path and a listed one are the same size): no second list of tens of
     // millions of paths is faulted in.
-    let mut listed: Vec<Null> = par_filter_map(converting, n_customers, null_paths);
-    let order = &mut listed[converting..];
+    let listed: Vec<Null> = par_filter_map(converting, n_customers, null_paths);
     crate::log::step("other paths listed");
-    // Customers are distinct: this is the order of (last, first, customer).
-    order.par_sort_unstable();
-    crate::log::step("other paths sorted");
-    // Customers break ties in time by their keys (a salted hash each), so only the customers of
-    // tied paths get one, computed in customer order: that follows the order their identifiers
-    // were first seen, so the reads go nearly in memory order rather than at random.
-    let same = |a: &Null, b: &Null| (a.0, a.1) == (b.0, b.1);
-    let mut tied: Vec<(u32, u32)> = Vec::new();
-    let mut at = 0usize;
-    for run in order.chunk_by(same) {
-        if run.len() > 1 {
-            tied.extend(run.iter().enumerate().map(|(k, x)| (x.2, (at + k) as u32)));
-        }
-        at += run.len();
-    }
-    tied.par_sort_unstable();
-    if !tied.is_empty() {
-        stitching.find_keys(graph);
-        crate::log::step("display keys");
-    }
-    let mut keys: Vec<(u32, Option<u64>)> = tied.par_iter().map(|&(c, pos)| (pos, stitching.key(graph, c))).collect();
-    drop(tied);
-    keys.par_sort_unstable_by_key(|k| k.0);
-    let mut keys = keys.into_iter().map(|k| k.1);
-    let mut run_keys: Vec<(Option<u64>, Null)> = Vec::new();
-    for run in order.chunk_by_mut(same) {
-        if run.len() > 1 {
-            run_keys.clear();
-            run_keys.extend(run.iter().map(|&x| (keys.next().flatten(), x)));
-            run_keys.sort_unstable_by_key(|&(k, x)| (k, x.2));
-            for (slot, &(_, x)) in run.iter_mut().zip(&run_keys) {
-                *slot = x;
-            }
-        }
-    }
-    crate::log::step("ties broken by key");
     let mut converting_paths = paths.into_iter();
     listed
         .into_iter()
-        .map(|(_, _, customer, start, end, floor)| match converting_paths.next() {
+        .map(|(customer, start, end, floor, _, _)| match converting_paths.next() {
             Some(p) => p,
             None => Path { conversion: None, customer, start, end, floor, nulls: 1.0 },
         })
         .collect()
 }
 
-/// A non-converting path with the times it is ordered by: its last touch's, its first touch's,
-/// then customer, start, end and floor as in [`Path`]. A tuple of numbers, so that a list of
-/// them is allocated as zeroed memory (faulted in by the cores that fill it, not written twice).
-type Null = (i64, i64, u32, u32, u32, u32);
+/// A non-converting path as listed: customer, start, end and floor as in [`Path`], padded to a
+/// path's size. A tuple of numbers, so that a list of them is allocated as zeroed memory
+/// (faulted in by the cores that fill it, not written twice).
+type Null = (u32, u32, u32, u32, u64, u64);
+const _: () =
+    assert!(std::mem::size_of::<Null>() == std::mem::size_of::<Path>() && std::mem::align_of::<Null>() == std::mem::align_of::<Path>());
 
 /// The items `f` gives for ranges of `0..n`, in order, made on every core. Counted first, so
 /// that the list is written once, in place: collecting an unknown number of items grows
