@@ -273,40 +273,31 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config, journeys:
     by_customer.par_sort_unstable();
 
     crate::log::step("timeline ranges");
-    // Each customer's conversions in turn, customers side by side.
+    // Each customer's conversions in turn, customers side by side: one path per conversion, so
+    // the list is written in place on every core, then put in conversion order where it lies
+    // (no list of unknown length gathered and copied).
     let lookback = cfg.lookback.seconds();
     let timeline = |c: usize| if touch_start[c] == u32::MAX { (0, 0) } else { (touch_start[c] as usize, touch_end[c] as usize) };
-    let mut found: Vec<(u32, Path)> = by_customer
-        .par_chunk_by(|a, b| a.0 == b.0)
-        .flat_map_iter(|convs| {
-            let c = convs[0].0;
+    let mut paths: Vec<Path> = by_customer
+        .par_iter()
+        .enumerate()
+        .map(|(k, &(c, ci, ts))| {
             let (lo, hi) = timeline(c as usize);
             let tl = &touches[lo..hi];
-            let mut prev = None;
-            convs.iter().map(move |&(_, ci, ts)| {
-                let floor = match prev.filter(|_| cfg.reset_after_conversion) {
-                    Some(p) => lo + tl.partition_point(|t| t.ts <= p),
-                    None => lo,
-                };
-                let window_start = lo + tl.partition_point(|t| t.ts < ts - lookback);
-                let end = lo + tl.partition_point(|t| t.ts <= ts);
-                let start = window_start.max(floor).min(end);
-                prev = Some(ts);
-                let path = Path {
-                    conversion: Some(ci),
-                    customer: c,
-                    start: start as u32,
-                    end: end as u32,
-                    floor: floor.min(end) as u32,
-                    nulls: 0.0,
-                };
-                (ci, path)
-            })
+            // The customer's previous conversion, if any: by_customer is in (customer, time) order.
+            let prev = k.checked_sub(1).map(|j| by_customer[j]).filter(|p| p.0 == c && cfg.reset_after_conversion);
+            let floor = match prev {
+                Some((_, _, p)) => lo + tl.partition_point(|t| t.ts <= p),
+                None => lo,
+            };
+            let window_start = lo + tl.partition_point(|t| t.ts < ts - lookback);
+            let end = lo + tl.partition_point(|t| t.ts <= ts);
+            let start = window_start.max(floor).min(end);
+            Path { conversion: Some(ci), customer: c, start: start as u32, end: end as u32, floor: floor.min(end) as u32, nulls: 0.0 }
         })
         .collect();
     // Every conversion has exactly one path: in conversion order, they are the converting paths.
-    found.par_sort_unstable_by_key(|f| f.0);
-    let paths: Vec<Path> = found.into_iter().map(|f| f.1).collect();
+    paths.par_sort_unstable_by_key(|p| p.conversion);
     let converting = paths.len();
 
     crate::log::step("converting paths");
