@@ -9,8 +9,8 @@ use anyhow::Result;
 use rustc_hash::FxHashMap;
 
 use super::labels::Labels;
-use super::{journeys, no_touch, Credit, Fitted, Model, Target};
-use crate::paths::{Path, PathSet};
+use super::{journeys, Fitted, Model};
+use crate::paths::PathSet;
 
 pub struct Fractribution {
     pub collapse: bool,
@@ -36,33 +36,6 @@ pub fn contributions(seq: &[u32], rate: &FxHashMap<Vec<u32>, f64>) -> Vec<f64> {
     mc
 }
 
-struct Fit {
-    collapse: bool,
-    rate: FxHashMap<Vec<u32>, f64>,
-    labels: Vec<u32>,
-}
-
-impl Fitted for Fit {
-    fn credit(&self, set: &PathSet, path: &Path, out: &mut Vec<Credit>) {
-        if path.is_empty() {
-            out.push(no_touch(set, path));
-            return;
-        }
-        let mut seq: Vec<u32> = Vec::with_capacity(path.len());
-        for i in path.range() {
-            let l = self.labels[i];
-            if !(self.collapse && seq.last() == Some(&l)) {
-                seq.push(l);
-            }
-        }
-        for (l, w) in seq.iter().zip(contributions(&seq, &self.rate)) {
-            if w != 0.0 {
-                out.push(Credit { target: Target::Label(*l), weight: w });
-            }
-        }
-    }
-}
-
 impl Model for Fractribution {
     fn name(&self) -> &'static str {
         "fractribution"
@@ -84,7 +57,10 @@ impl Model for Fractribution {
             e.1 += conv + nulls;
         })?;
         let rate = tally.into_iter().map(|(k, (c, j))| (k, if j > 0.0 { c / j } else { 0.0 })).collect();
-        Ok(Some(Box::new(Fit { collapse: self.collapse, rate, labels: labels.of_touch.clone() })))
+        let credits = journeys::PerSequence::build(set, labels, self.collapse, |seq, out| {
+            out.extend(seq.iter().zip(contributions(seq, &rate)).filter(|&(_, w)| w != 0.0).map(|(&l, w)| (l, w)));
+        })?;
+        Ok(Some(Box::new(credits)))
     }
 }
 

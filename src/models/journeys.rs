@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::labels::Labels;
+use super::{no_touch, Credit, Fitted, Target};
 use crate::paths::{Path, PathSet};
 
 /// The labels of a path's touches, with consecutive repeats collapsed when asked.
@@ -27,6 +28,9 @@ pub fn sequence(labels: &Labels, path: &Path, collapse: bool, out: &mut Vec<u32>
 pub struct Sequences {
     seqs: Distinct,
     sums: Vec<(f64, f64)>,
+    /// The sequence of each conversion's path, by conversion index (`u32::MAX` for a path with
+    /// no touch).
+    of_conversion: Vec<u32>,
 }
 
 /// Distinct label sequences numbered in order of first appearance, laid end to end. Most
@@ -138,6 +142,71 @@ pub fn each(set: &PathSet, labels: &Labels, collapse: bool, mut f: impl FnMut(&[
     Ok(())
 }
 
+/// A data-driven model's credits, worked out once per distinct sequence and looked up for each
+/// converting path: a path's credits depend on its sequence alone, and millions of paths share
+/// a few thousand sequences.
+pub struct PerSequence {
+    of_conversion: Vec<u32>,
+    /// Sequence `id`'s credits are `credits[ends[id]..ends[id + 1]]`; none means the path's
+    /// conversion goes to the no-touch bucket.
+    credits: Vec<(u32, f64)>,
+    ends: Vec<u32>,
+}
+
+impl PerSequence {
+    /// `f(sequence, out)` appends the credits (label, weight) of a path with that sequence
+    /// (consecutive repeats collapsed when asked), or none to leave it to the no-touch bucket.
+    pub fn build(
+        set: &PathSet,
+        labels: &Labels,
+        collapse: bool,
+        mut f: impl FnMut(&[u32], &mut Vec<(u32, f64)>),
+    ) -> anyhow::Result<PerSequence> {
+        let all = prepare(set, labels)?;
+        // Only the sequences of converting paths are credited: most sequences are of journeys
+        // that did not convert, and the others are left with no credits.
+        let mut credited = vec![false; all.seqs.len()];
+        for &id in &all.of_conversion {
+            if let Some(c) = credited.get_mut(id as usize) {
+                *c = true;
+            }
+        }
+        let (mut credits, mut ends, mut short) = (Vec::new(), vec![0u32], Vec::new());
+        for (id, &wanted) in credited.iter().enumerate() {
+            if !wanted {
+                ends.push(credits.len() as u32);
+                continue;
+            }
+            let seq = all.seqs.get(id);
+            let seq = if collapse {
+                short.clear();
+                short.extend_from_slice(seq);
+                short.dedup();
+                &short[..]
+            } else {
+                seq
+            };
+            f(seq, &mut credits);
+            ends.push(credits.len() as u32);
+        }
+        Ok(PerSequence { of_conversion: all.of_conversion.clone(), credits, ends })
+    }
+}
+
+impl Fitted for PerSequence {
+    fn credit(&self, set: &PathSet, path: &Path, out: &mut Vec<Credit>) {
+        let id = path.conversion.and_then(|c| self.of_conversion.get(c as usize)).copied().unwrap_or(u32::MAX);
+        let credits = match self.ends.get(id as usize..id as usize + 2) {
+            Some(&[a, b]) => &self.credits[a as usize..b as usize],
+            _ => &[],
+        };
+        if credits.is_empty() {
+            out.push(no_touch(set, path));
+        }
+        out.extend(credits.iter().map(|&(l, w)| Credit { target: Target::Label(l), weight: w }));
+    }
+}
+
 /// [`Sequences`] of a path set: paths are numbered by sequence in pieces on every core, and the
 /// pieces' sequences are then numbered across the run in piece order, which is the order of
 /// first appearance.
@@ -160,6 +229,7 @@ fn distinct(set: &PathSet, labels: &Labels) -> Sequences {
         })
         .collect();
     let (mut seqs, mut sums) = (Distinct::new(labels), Vec::new());
+    let mut of_conversion = vec![u32::MAX; set.conversions.len()];
     for ((local, of_path), paths) in pieces.into_iter().zip(set.paths.chunks(piece)) {
         let to_run: Vec<u32> = (0..local.len()).map(|id| seqs.id(local.get(id))).collect();
         sums.resize(seqs.len(), (0.0, 0.0));
@@ -168,10 +238,13 @@ fn distinct(set: &PathSet, labels: &Labels) -> Sequences {
                 let sum = &mut sums[s as usize];
                 sum.0 += set.conversion_of(p).map_or(0.0, |c| c.count);
                 sum.1 += p.nulls;
+                if let Some(slot) = p.conversion.and_then(|c| of_conversion.get_mut(c as usize)) {
+                    *slot = s;
+                }
             }
         }
     }
-    Sequences { seqs, sums }
+    Sequences { seqs, sums, of_conversion }
 }
 
 #[cfg(test)]
@@ -189,6 +262,46 @@ mod tests {
         })
         .unwrap();
         out
+    }
+
+    /// Every converting path gets the credits worked out for its own sequence (collapsed when
+    /// asked), and a path with no touch, or a sequence given none, goes to the no-touch bucket.
+    #[test]
+    fn per_sequence_credits_are_each_paths_own() {
+        let cfg = config("");
+        let set = pathset(
+            &[
+                journey("j1", &[("A", 0), ("A", 1), ("B", 2)], &[(DAY, 10.0, false), (3 * DAY, 1.0, false)]),
+                journey("j2", &[("B", 0), ("A", 1)], &[(DAY, 1.0, false)]),
+                journey("j3", &[("A", 0), ("B", 1)], &[]),
+                journey("j4", &[("C", 0), ("A", 1), ("C", 2)], &[(DAY, 1.0, true)]),
+                journey("j5", &[], &[(DAY, 1.0, true)]),
+            ],
+            &cfg,
+        );
+        let labels = Labels::build(&set, Dimension::Channel);
+        // A credit that names its sequence: the label, weighted by its position and the length;
+        // sequences starting with C get none.
+        let own = |seq: &[u32]| -> Vec<(u32, f64)> {
+            if seq.first().is_some_and(|&l| labels.names[l as usize] == "C") {
+                return Vec::new();
+            }
+            seq.iter().enumerate().map(|(i, &l)| (l, (i + 1) as f64 + 10.0 * seq.len() as f64)).collect()
+        };
+        for collapse in [false, true] {
+            let table = PerSequence::build(&set, &labels, collapse, |seq, out| out.extend(own(seq))).unwrap();
+            let mut buf = Vec::new();
+            for p in &set.paths[..set.converting] {
+                let mut got = Vec::new();
+                table.credit(&set, p, &mut got);
+                sequence(&labels, p, collapse, &mut buf);
+                let want: Vec<String> = match own(&buf) {
+                    w if w.is_empty() || p.is_empty() => vec![format!("{:?}", no_touch(&set, p))],
+                    w => w.iter().map(|&(l, x)| format!("{:?}", Credit { target: Target::Label(l), weight: x })).collect(),
+                };
+                assert_eq!(got.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>(), want, "collapse {collapse}, path {p:?}");
+            }
+        }
     }
 
     #[test]

@@ -15,8 +15,8 @@ use anyhow::Result;
 use rustc_hash::FxHashMap;
 
 use super::labels::Labels;
-use super::{journeys, no_touch, Credit, Fitted, Model, Target};
-use crate::paths::{Path, PathSet};
+use super::{journeys, Fitted, Model};
+use crate::paths::PathSet;
 
 pub struct Shapley {
     pub max_channels: usize,
@@ -79,31 +79,6 @@ pub fn values(players: &[u32], worth: &FxHashMap<Vec<u32>, f64>) -> Vec<f64> {
     phi
 }
 
-struct Fit {
-    rank: Vec<u32>,
-    max: usize,
-    ordered: bool,
-    /// Key → normalized credits per player (same order as the key).
-    shares: FxHashMap<Vec<u32>, Vec<f64>>,
-    /// Label of every touch.
-    labels: Vec<u32>,
-}
-
-impl Fitted for Fit {
-    fn credit(&self, set: &PathSet, path: &Path, out: &mut Vec<Credit>) {
-        if path.is_empty() {
-            out.push(no_touch(set, path));
-            return;
-        }
-        let seq: Vec<u32> = path.range().map(|i| self.labels[i]).collect();
-        let k = key(&seq, self.max, self.ordered, &self.rank);
-        match self.shares.get(&k) {
-            Some(sh) => out.extend(k.iter().zip(sh).map(|(&l, &w)| Credit { target: Target::Label(l), weight: w })),
-            None => out.push(no_touch(set, path)),
-        }
-    }
-}
-
 impl Model for Shapley {
     fn name(&self) -> &'static str {
         "shapley"
@@ -139,13 +114,13 @@ impl Model for Shapley {
             let sh = if total != 0.0 { phi.iter().map(|p| p / total).collect() } else { vec![1.0 / k.len() as f64; k.len()] };
             shares.insert(k.clone(), sh);
         }
-        Ok(Some(Box::new(Fit {
-            rank: labels.rank.clone(),
-            max: self.max_channels,
-            ordered: self.ordered,
-            shares,
-            labels: labels.of_touch.clone(),
-        })))
+        let credits = journeys::PerSequence::build(set, labels, false, |seq, out| {
+            let k = key(seq, self.max_channels, self.ordered, &labels.rank);
+            if let Some(sh) = shares.get(&k) {
+                out.extend(k.iter().copied().zip(sh.iter().copied()));
+            }
+        })?;
+        Ok(Some(Box::new(credits)))
     }
 }
 
