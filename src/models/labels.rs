@@ -99,20 +99,24 @@ impl Labels {
         let of_touch: Vec<u32> = if !matches!(dimension, Dimension::SourceMedium) {
             // One tag: each symbol's label is made where the symbol first appears, found chunk
             // by chunk on every core and taken in chunk order (so labels are numbered as one
-            // pass would number them); then every touch looks its label up, on every core.
+            // pass would number them). The same pass notes every touch's symbol, which then
+            // becomes its label in place: the touches (32 bytes each) are read once, not twice.
             const CHUNK: usize = 1 << 16;
             let tag = |t: &PTouch| one_tag(t).map_or(0, |s| s as usize);
             let n = by_tag.len();
-            let firsts: Vec<Vec<usize>> = set
-                .touches
-                .par_chunks(CHUNK)
+            let mut of_touch = vec![0u32; set.touches.len()];
+            let firsts: Vec<Vec<usize>> = of_touch
+                .par_chunks_mut(CHUNK)
+                .zip(set.touches.par_chunks(CHUNK))
                 .enumerate()
                 .map_init(
                     || vec![false; n],
-                    |seen, (c, chunk)| {
+                    |seen, (c, (out, chunk))| {
                         let mut firsts = Vec::new();
-                        for (i, t) in chunk.iter().enumerate() {
-                            if let Some(s) = seen.get_mut(tag(t)).filter(|s| !**s) {
+                        for (i, (o, t)) in out.iter_mut().zip(chunk).enumerate() {
+                            let s = tag(t);
+                            *o = s as u32;
+                            if let Some(s) = seen.get_mut(s).filter(|s| !**s) {
                                 *s = true;
                                 firsts.push(c * CHUNK + i);
                             }
@@ -134,7 +138,8 @@ impl Labels {
                     });
                 }
             }
-            set.touches.par_iter().with_min_len(1 << 14).map(|t| by_tag.get(tag(t)).copied().unwrap_or(0)).collect()
+            of_touch.par_iter_mut().with_min_len(1 << 14).for_each(|l| *l = by_tag.get(*l as usize).copied().unwrap_or(0));
+            of_touch
         } else {
             set.touches
                 .iter()
