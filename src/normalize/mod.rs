@@ -607,9 +607,7 @@ impl<'c> Shared<'c> {
             cfg,
             excluded: &self.excluded,
             strings: Interner::new(),
-            // Room for every identifier the rows can carry: a table that grows mid-batch hashes
-            // every key again (the rows of a visits log carry a client id and now and then a
-            // login, which took a 4 MB block's table past its first size).
+            // Room for the keys of every identifier the rows can carry.
             ids: LocalIds::with_capacity(batch.height() * fields.identifiers_per_row().max(1)),
             records: Records::with_capacity(batch.height()),
             classifier: self.classifier.clone(),
@@ -645,6 +643,8 @@ impl<'c> Shared<'c> {
         let f = Rows { fields, batch, ix: &fields.ix };
         let mut clock = TimeParser::new(spec.timezone, spec.timestamp_format.clone());
         for row in 0..batch.height() {
+            // A row rejected after its identifiers were read never closed its record.
+            n.ids.end_record();
             let line = batch.lines[row];
             let outcome = match spec.kind {
                 SourceKind::Visits => n.visit(&f, row, &mut clock, file),
@@ -921,6 +921,7 @@ impl<'c> Normalizer<'c> {
     }
 
     fn record(&mut self) -> u32 {
+        self.ids.end_record();
         let nodes = std::mem::take(&mut self.nodes);
         let r = self.records.add(&nodes);
         self.nodes = nodes;
