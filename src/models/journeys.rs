@@ -125,21 +125,31 @@ pub fn each(set: &PathSet, labels: &Labels, collapse: bool, mut f: impl FnMut(&[
         return Ok(());
     }
     let mut index = FxHashMap::<Vec<u32>, usize>::default();
-    let mut collapsed: Vec<(Vec<u32>, f64, f64)> = Vec::new();
+    let (mut merged, mut buf): (Vec<(Vec<u32>, f64, f64)>, Vec<u32>) = (Vec::new(), Vec::new());
     for (id, &(conv, nulls)) in all.sums.iter().enumerate() {
-        let mut short = all.seqs.get(id).to_vec();
-        short.dedup();
+        let short = collapsed(all.seqs.get(id), true, &mut buf).to_vec();
         let i = *index.entry(short).or_insert_with_key(|short| {
-            collapsed.push((short.clone(), 0.0, 0.0));
-            collapsed.len() - 1
+            merged.push((short.clone(), 0.0, 0.0));
+            merged.len() - 1
         });
-        collapsed[i].1 += conv;
-        collapsed[i].2 += nulls;
+        merged[i].1 += conv;
+        merged[i].2 += nulls;
     }
-    for (seq, conv, nulls) in &collapsed {
+    for (seq, conv, nulls) in &merged {
         f(seq, *conv, *nulls);
     }
     Ok(())
+}
+
+/// `seq` with consecutive repeats collapsed (in `buf`) when asked, else `seq` itself.
+fn collapsed<'a>(seq: &'a [u32], collapse: bool, buf: &'a mut Vec<u32>) -> &'a [u32] {
+    if !collapse {
+        return seq;
+    }
+    buf.clear();
+    buf.extend_from_slice(seq);
+    buf.dedup();
+    buf
 }
 
 /// A data-driven model's credits, worked out once per distinct sequence and looked up for each
@@ -177,16 +187,7 @@ impl PerSequence {
                 ends.push(credits.len() as u32);
                 continue;
             }
-            let seq = all.seqs.get(id);
-            let seq = if collapse {
-                short.clear();
-                short.extend_from_slice(seq);
-                short.dedup();
-                &short[..]
-            } else {
-                seq
-            };
-            f(seq, &mut credits);
+            f(collapsed(all.seqs.get(id), collapse, &mut short), &mut credits);
             ends.push(credits.len() as u32);
         }
         Ok(PerSequence { of_conversion: all.of_conversion.clone(), credits, ends })
