@@ -115,7 +115,7 @@ pub fn customer_map(set: &PathSet, salt: &str) -> Vec<(String, &'static str, Str
         if c == u32::MAX || kind == IdKind::ReceiptId {
             continue;
         }
-        rows.push((set.customer_key(c, None, salt), kind.name(), hash_id(salt, g.value(node))));
+        rows.push((set.customer_key(c, None, salt), kind.name(), hash_id(salt, &g.value(node))));
     }
     rows.sort();
     rows
