@@ -741,6 +741,35 @@ impl Loc {
     }
 }
 
+/// Numbers the items `picked` accepts in slice order from `start`, on every core: each becomes
+/// `set(item, Some(its number))`, every other `set(item, None)`. Returns the next number.
+fn number_in_order(
+    items: &mut [u32],
+    start: u32,
+    picked: impl Fn(u32) -> bool + Sync,
+    set: impl Fn(u32, Option<u32>) -> u32 + Sync,
+) -> u32 {
+    let piece = items.len().div_ceil(64).max(1 << 14);
+    let counts: Vec<u32> = items.par_chunks(piece).map(|c| c.iter().filter(|&&x| picked(x)).count() as u32).collect();
+    let mut firsts = Vec::with_capacity(counts.len());
+    let mut next = start;
+    for c in counts {
+        firsts.push(next);
+        next += c;
+    }
+    items.par_chunks_mut(piece).zip(firsts).for_each(|(chunk, mut k)| {
+        for x in chunk {
+            *x = if picked(*x) {
+                k += 1;
+                set(*x, Some(k - 1))
+            } else {
+                set(*x, None)
+            };
+        }
+    });
+    next
+}
+
 /// Joins the identifiers of one record that `keep` accepts.
 fn join_all(members: &[u32], keep: impl Fn(u32) -> bool, mut union: impl FnMut(u32, u32)) {
     let mut kept = members.iter().copied().filter(|&x| keep(x));
@@ -1061,33 +1090,23 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     let root = uf.into_roots();
 
     crate::log::step("hubs settled");
-    // 4. Customers: one per group reached by a record, numbered in record order; a record whose
-    //    identifiers are all refused (or that has none) is a customer of its own.
-    // Each record's group is found on both cores (two random reads: the refusal mark and the
-    // root), so the pass that must go in record order has one random read left. The list of
-    // groups becomes the list of customers in its own memory.
-    let mut customer_of_root = vec![u32::MAX; n];
-    let mut customers = 0u32;
+    // 4. Customers: one per group reached by a record, numbered in the order of the groups'
+    //    roots (identifiers, numbered by first appearance), then one per record whose
+    //    identifiers are all refused (or that has none), in record order. Every step is a pass
+    //    on both cores: numbering by first record instead took a pass in record order, one
+    //    random read per record on one core. What a report shows never depends on these
+    //    numbers (it would then depend on the order of the rows).
     let mut customer_of_record: Vec<u32> = (0..records)
         .into_par_iter()
         .with_min_len(1 << 12)
         .map(|r| g.record(r).iter().find(|&&x| !refused_flag[x as usize]).map_or(u32::MAX, |&node| root[node as usize]))
         .collect();
-    for c in customer_of_record.iter_mut() {
-        let slot = match customer_of_root.get_mut(*c as usize) {
-            Some(slot) => slot,
-            None => {
-                *c = customers;
-                customers += 1;
-                continue;
-            }
-        };
-        if *slot == u32::MAX {
-            *slot = customers;
-            customers += 1;
-        }
-        *c = *slot;
-    }
+    let reached: Vec<AtomicU32> = (0..n).into_par_iter().map(|_| AtomicU32::new(0)).collect();
+    customer_of_record.par_iter().with_min_len(1 << 12).filter(|&&c| c != u32::MAX).for_each(|&c| reached[c as usize].store(1, Relaxed));
+    let mut customer_of_root: Vec<u32> = reached.into_iter().map(AtomicU32::into_inner).collect();
+    let groups = number_in_order(&mut customer_of_root, 0, |m| m == 1, |_, k| k.unwrap_or(u32::MAX));
+    let customers =
+        number_in_order(&mut customer_of_record, groups, |c| c == u32::MAX, |c, k| k.unwrap_or_else(|| customer_of_root[c as usize]));
     // Each identifier's root becomes its customer in the roots' own memory: a root is read
     // only through `customer_of_root`, never through another identifier's slot.
     let mut customer_of_node = root;
@@ -1255,6 +1274,29 @@ mod tests {
                 proptest::prop_assert_eq!(x == y, (ta, &a) == (tb, &b));
             }
         }
+    }
+
+    #[test]
+    fn numbering_in_order_on_every_core_numbers_as_one_pass_does() {
+        // Enough items for many pieces, picked in an irregular pattern.
+        let items: Vec<u32> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 29) % 3).collect();
+        let mut numbered = items.clone();
+        let next = number_in_order(&mut numbered, 7, |x| x == 1, |x, k| k.unwrap_or(100 + x));
+        let mut k = 7;
+        let expect: Vec<u32> = items
+            .iter()
+            .map(|&x| {
+                if x == 1 {
+                    k += 1;
+                    k - 1
+                } else {
+                    100 + x
+                }
+            })
+            .collect();
+        assert_eq!(numbered, expect);
+        assert_eq!(next, k);
+        assert!(k > 7 + 50_000, "the pattern picks many items");
     }
 
     #[test]
