@@ -674,9 +674,12 @@ impl IdGraph {
 
     pub fn value(&self, node: u32) -> std::borrow::Cow<'_, str> {
         // Keys are a tag byte and a `&str` value (spelled back byte for byte), so valid UTF-8.
+        fn text(key: &[u8]) -> &str {
+            std::str::from_utf8(key.get(1..).unwrap_or(b"")).unwrap_or("")
+        }
         match self.key_bytes(node) {
-            KeyText::Stored(k) => std::str::from_utf8(k.get(1..).unwrap_or(b"")).unwrap_or("").into(),
-            spelled => std::str::from_utf8(spelled.get(1..).unwrap_or(b"")).unwrap_or("").to_string().into(),
+            KeyText::Stored(k) => text(k).into(),
+            spelled => text(&spelled).to_string().into(),
         }
     }
 }
