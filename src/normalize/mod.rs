@@ -469,7 +469,7 @@ pub fn normalize<'c>(cfg: &'c Config, tables: &[RawTable]) -> Result<Dataset> {
         }
     };
     let mut all = Merged::default();
-    ordered_parallel(jobs, work, |done| all.take(done, &|_| {}))?;
+    ordered_parallel(rayon::current_num_threads(), jobs, work, |done| all.take(done, &|_| {}))?;
     all.finish(cfg)
 }
 
@@ -520,20 +520,27 @@ pub fn load_and_normalize<'c>(cfg: &'c Config, progress: &(dyn Fn(u64) + Sync)) 
             }
         }
     };
+    // A thread given a Parquet row group waits while polars decodes it on its own threads and
+    // while its pieces are normalized on rayon's: one more thread than cores keeps both cores
+    // busy meanwhile (M from Parquet: 4.77 -> 4.47 s). A CSV block is normalized on the thread
+    // that took it, where a thread more only competes (the comparable job: 2.70 -> 2.74 s).
+    let parquet = cfg.sources.iter().any(|s| s.format == crate::config::FileFormat::Parquet);
+    let threads = rayon::current_num_threads() + usize::from(parquet);
     let mut all = Merged::default();
-    ordered_parallel(jobs, work, |done| all.take(done, progress))?;
+    ordered_parallel(threads, jobs, work, |done| all.take(done, progress))?;
     crate::log::step("read and normalized");
     all.finish(cfg)
 }
 
-/// Runs `work` on every item on all threads (as many as rayon's pool has) and hands the results
-/// to `sink` in item order, so the outcome is the same whatever the thread count.
+/// Runs `work` on every item on `threads` threads and hands the results to `sink` in item
+/// order, so the outcome is the same whatever the thread count.
 fn ordered_parallel<T: Send, R: Send>(
+    threads: usize,
     items: impl Iterator<Item = Result<T>> + Send,
     work: impl Fn(T) -> Result<R> + Sync,
     mut sink: impl FnMut(R) -> Result<()>,
 ) -> Result<()> {
-    let threads = rayon::current_num_threads().max(1);
+    let threads = threads.max(1);
     let items = std::sync::Mutex::new(items.enumerate());
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
