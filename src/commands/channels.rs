@@ -86,6 +86,7 @@ fn explain(text: &str, cfg: &Config, classifier: &Classifier) -> Result<Table> {
     let tables = probe.sources.iter().map(crate::io::load).collect::<Result<Vec<_>>>()?;
     let data = crate::normalize::normalize(&probe, &tables)?;
     let touch = data.touches.first().ok_or_else(|| anyhow!("--explain: the visit could not be read"))?;
+    let touch = data.tags.get(touch.tags as usize).ok_or_else(|| anyhow!("internal error: a touch without its tags"))?;
     let s = |sym| data.strings.resolve(sym).to_string();
     let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
     let landing_host = get("landing_page").and_then(crate::normalize::url::host);

@@ -17,7 +17,7 @@ impl Model for LastNonDirect {
     fn weights(&self, set: &PathSet, _: &Path, touches: &[PTouch], out: &mut Vec<f64>) {
         out.resize(touches.len(), 0.0);
         let direct = set.data.strings.get(DIRECT);
-        let pick = touches.iter().rposition(|t| Some(t.channel) != direct).unwrap_or(touches.len() - 1);
+        let pick = touches.iter().rposition(|t| Some(set.tags(t).channel) != direct).unwrap_or(touches.len() - 1);
         out[pick] = 1.0;
     }
 }

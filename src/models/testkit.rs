@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::identity::{IdGraph, IdKind};
 use crate::intern::Interner;
-use crate::normalize::{Conversion, Dataset, Touch, TouchKind};
+use crate::normalize::{Conversion, Dataset, TagTable, Tags, Touch, TouchKind};
 use crate::paths::{assemble, stitch_customers, Journeys, PathSet};
 use crate::summary::{FileSummary, RunSummary};
 
@@ -33,6 +33,7 @@ pub fn pathset_with(journeys: &[Journey], cfg: &Config, built: Journeys) -> Path
     let mut strings = Interner::new();
     let mut graph = IdGraph::default();
     let mut touches = Vec::new();
+    let mut tags = TagTable::default();
     let mut conversions = Vec::new();
     let mut n = 0;
     for j in journeys {
@@ -41,7 +42,8 @@ pub fn pathset_with(journeys: &[Journey], cfg: &Config, built: Journeys) -> Path
             let record = graph.add_record(&[node]);
             let channel = strings.intern(ch);
             let source = strings.intern(&ch.to_lowercase());
-            touches.push(Touch { ts, record, kind: TouchKind::Visit, channel, source, medium: 0, campaign: 0, file: 0 });
+            let tags = tags.intern(Tags { kind: TouchKind::Visit, channel, source, medium: 0, campaign: 0, file: 0 });
+            touches.push(Touch { ts, record, tags });
         }
         for &(ts, revenue, offline) in &j.conversions {
             n += 1;
@@ -54,6 +56,7 @@ pub fn pathset_with(journeys: &[Journey], cfg: &Config, built: Journeys) -> Path
         strings,
         graph,
         touches,
+        tags: tags.into_list(),
         conversions,
         summary: RunSummary { files: vec![FileSummary::default()], ..Default::default() },
         has_offline_source: true,
@@ -71,7 +74,7 @@ pub fn credits(set: &PathSet, model: &dyn super::Model, i: usize) -> Vec<(String
     let mut by: std::collections::BTreeMap<String, f64> = Default::default();
     for c in out {
         let name = match c.target {
-            super::Target::Touch(t) => set.label(set.touches[t as usize].channel).to_string(),
+            super::Target::Touch(t) => set.label(set.tags(&set.touches[t as usize]).channel).to_string(),
             super::Target::Bucket(b) => b.to_string(),
             super::Target::Label(_) => unreachable!("heuristic models credit touches"),
         };

@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Result};
 use super::{PConversion, PTouch, Path, PathSet};
 use crate::identity::{IdGraph, Stitching};
 use crate::intern::Interner;
-use crate::normalize::{value, Dataset, TouchKind};
+use crate::normalize::{value, Dataset, TagTable, Tags, TouchKind};
 use crate::summary::{FileSummary, Reject, RunSummary};
 
 const PATH: &[&str] = &["path", "channel_path", "paths", "путь"];
@@ -94,6 +94,7 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
     }
 
     let mut strings = Interner::new();
+    let mut tags = TagTable::default();
     let mut touches = Vec::new();
     let mut conversions = Vec::new();
     let mut conv_paths = Vec::new();
@@ -103,16 +104,8 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
         let start = touches.len() as u32;
         for (i, ch) in channels.iter().enumerate() {
             let sym = strings.intern(ch);
-            touches.push(PTouch {
-                ts: i as i64,
-                customer: row as u32,
-                kind: TouchKind::Visit,
-                file: 0,
-                channel: sym,
-                source: 0,
-                medium: 0,
-                campaign: 0,
-            });
+            let tags = tags.intern(Tags { kind: TouchKind::Visit, file: 0, channel: sym, source: 0, medium: 0, campaign: 0 });
+            touches.push(PTouch { ts: i as i64, customer: row as u32, tags });
         }
         let end = touches.len() as u32;
         if conv > 0.0 {
@@ -139,6 +132,7 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
         strings,
         graph: IdGraph::default(),
         touches: Vec::new(),
+        tags: tags.into_list(),
         conversions: Vec::new(),
         summary: RunSummary { files: vec![summary], rejects, notes: Vec::new() },
         has_offline_source: false,

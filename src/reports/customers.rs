@@ -84,8 +84,9 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
     }
     for t in &set.touches {
         let c = &mut cust[t.customer as usize];
-        c.web |= t.kind == TouchKind::Visit;
-        c.touches.push((t.ts, set.label(t.channel).to_string(), t.kind));
+        let g = set.tags(t);
+        c.web |= g.kind == TouchKind::Visit;
+        c.touches.push((t.ts, set.label(g.channel).to_string(), g.kind));
     }
     for p in &set.conversions {
         cust[p.customer as usize].purchases.push((p.ts, p.revenue, p.offline));

@@ -40,7 +40,7 @@ pub fn path_string(set: &PathSet, p: &Path) -> String {
     if p.is_empty() {
         return NO_TOUCH.to_string();
     }
-    let names: Vec<&str> = set.path_touches(p).iter().map(|t| set.label(t.channel)).collect();
+    let names: Vec<&str> = set.path_touches(p).iter().map(|t| set.label(set.tags(t).channel)).collect();
     names.join(SEPARATOR)
 }
 
@@ -162,9 +162,10 @@ pub fn roles(set: &PathSet, sel: &Selection) -> Vec<RoleRow> {
             } else {
                 bits |= 8;
             }
-            match seen.iter_mut().find(|(ch, _)| *ch == t.channel) {
+            let channel = set.tags(t).channel;
+            match seen.iter_mut().find(|(ch, _)| *ch == channel) {
                 Some(e) => e.1 |= bits,
-                None => seen.push((t.channel, bits)),
+                None => seen.push((channel, bits)),
             }
         }
         for &(ch, bits) in &seen {

@@ -60,7 +60,7 @@ pub fn stitch_stats(set: &PathSet, top: usize) -> StitchStats {
     // Timelines hold each touch once; a touch dropped as a duplicate has a twin of the same
     // kind on the same customer, so the flags are the same.
     for t in &set.touches {
-        if let Some(k) = kind_index(t.file) {
+        if let Some(k) = kind_index(set.tags(t).file) {
             per_kind[k].1[t.customer as usize] = true;
         }
     }
