@@ -185,7 +185,7 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config, journeys:
     crate::log::step("labels ranked");
     let rank = |s: Sym| ranks[s as usize];
 
-    // Timelines. The dataset's touches are not kept: at 50M visits they are 1.7 GB.
+    // Timelines. The dataset's touches are not kept: at 50M visits they are 0.8 GB.
     let raw = std::mem::take(&mut data.touches);
     let tags_of = |t: u32| &data.tags[t as usize];
     let calls: Vec<(u16, u32)> = raw
