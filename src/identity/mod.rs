@@ -1174,6 +1174,46 @@ mod tests {
     }
 
     #[test]
+    fn thousands_of_ids_in_several_batches_are_numbered_by_first_appearance() {
+        // Enough provisional ids to cross words and cache lines of the first-appearance bitmap,
+        // keys repeated within and across batches, packed and stored alike.
+        let texts: Vec<Vec<Vec<(IdKind, String)>>> = (0..3u64)
+            .map(|b| {
+                (0..900u64)
+                    .map(|i| {
+                        let k = (b * 900 + i) * 7919 % 1700;
+                        let v = if k % 3 == 0 { format!("long-key-{k}@example.com") } else { format!("{k}") };
+                        vec![(if k % 3 == 0 { IdKind::Email } else { IdKind::ClientId }, v)]
+                    })
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<Vec<Vec<(IdKind, &str)>>> =
+            texts.iter().map(|b| b.iter().map(|r| r.iter().map(|(k, v)| (*k, v.as_str())).collect()).collect()).collect();
+        let rows: Vec<Vec<&[(IdKind, &str)]>> = refs.iter().map(|b| b.iter().map(|r| r.as_slice()).collect()).collect();
+        let rows: Vec<&[&[(IdKind, &str)]]> = rows.iter().map(|b| b.as_slice()).collect();
+        let (keys, records) = batches(&rows);
+        let g = IdGraph::from_batches(keys, records).unwrap();
+        let mut first: Vec<String> = Vec::new();
+        let mut expect = Vec::new();
+        for (k, v) in texts.iter().flatten().flatten() {
+            let key = format!("{}:{v}", k.name());
+            let id = match first.iter().position(|f| *f == key) {
+                Some(i) => i + 1,
+                None => {
+                    first.push(key);
+                    first.len()
+                }
+            };
+            expect.push(vec![id as u32]);
+        }
+        let ids: Vec<Vec<u32>> = (0..g.records() as u32).map(|r| g.record(r).to_vec()).collect();
+        assert_eq!(ids, expect);
+        assert_eq!(g.node_count(), first.len() + 1);
+        assert_eq!(resolved(&g).into_iter().flatten().collect::<Vec<_>>().len(), 2700);
+    }
+
+    #[test]
     fn batch_ids_resolve_to_one_id_per_key_in_order_of_first_appearance() {
         use IdKind::*;
         let rows: &[&[&[(IdKind, &str)]]] = &[
