@@ -86,7 +86,7 @@ impl Labels {
     pub fn build(set: &PathSet, dimension: Dimension) -> Labels {
         let mut ids: FxHashMap<String, u32> = FxHashMap::default();
         let mut names = Vec::new();
-        // A touch's label is its tags' (see `crate::normalize::Tags`): each tags' label is made
+        // A touch's label is its tags' (see `crate::normalize::TouchTags`): each tags' label is made
         // where they first appear, found chunk by chunk on every core and taken in chunk order
         // (so labels are numbered as one pass over the touches would number them). The same
         // pass notes every touch's tags, which then become its label in place: the touches are

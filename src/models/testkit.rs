@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::identity::{IdGraph, IdKind};
 use crate::intern::Interner;
-use crate::normalize::{Conversion, Dataset, TagTable, Tags, Touch, TouchKind};
+use crate::normalize::{Conversion, Dataset, TagTable, Touch, TouchKind, TouchTags};
 use crate::paths::{assemble, stitch_customers, Journeys, PathSet};
 use crate::summary::{FileSummary, RunSummary};
 
@@ -42,7 +42,7 @@ pub fn pathset_with(journeys: &[Journey], cfg: &Config, built: Journeys) -> Path
             let record = graph.add_record(&[node]);
             let channel = strings.intern(ch);
             let source = strings.intern(&ch.to_lowercase());
-            let tags = tags.intern(Tags { kind: TouchKind::Visit, channel, source, medium: 0, campaign: 0, file: 0 });
+            let tags = tags.intern(TouchTags { kind: TouchKind::Visit, channel, source, medium: 0, campaign: 0, file: 0 });
             touches.push(Touch { ts, record, tags });
         }
         for &(ts, revenue, offline) in &j.conversions {

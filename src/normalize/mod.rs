@@ -59,7 +59,7 @@ pub struct Touch {
 /// distinct ones (a site's campaigns, times its files), so each touch carries the index of its
 /// own in a run-wide table: 16 bytes a touch rather than 32, in the run's largest arrays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Tags {
+pub struct TouchTags {
     pub kind: TouchKind,
     /// Index of the input file, for accounting.
     pub file: u16,
@@ -69,15 +69,15 @@ pub struct Tags {
     pub campaign: Sym,
 }
 
-/// A table of distinct [`Tags`], each numbered by its first appearance.
+/// A table of distinct [`TouchTags`], each numbered by its first appearance.
 #[derive(Default)]
 pub struct TagTable {
-    list: Vec<Tags>,
-    index: FxHashMap<Tags, u32>,
+    list: Vec<TouchTags>,
+    index: FxHashMap<TouchTags, u32>,
 }
 
 impl TagTable {
-    pub fn intern(&mut self, t: Tags) -> u32 {
+    pub fn intern(&mut self, t: TouchTags) -> u32 {
         let next = self.list.len() as u32;
         let id = *self.index.entry(t).or_insert(next);
         if id == next {
@@ -86,7 +86,7 @@ impl TagTable {
         id
     }
 
-    pub fn into_list(self) -> Vec<Tags> {
+    pub fn into_list(self) -> Vec<TouchTags> {
         self.list
     }
 }
@@ -122,8 +122,8 @@ pub struct Dataset {
     pub strings: Interner,
     pub graph: IdGraph,
     pub touches: Vec<Touch>,
-    /// The distinct kinds, files and tags of the touches (see [`Tags`]).
-    pub tags: Vec<Tags>,
+    /// The distinct kinds, files and tags of the touches (see [`TouchTags`]).
+    pub tags: Vec<TouchTags>,
     pub conversions: Vec<Conversion>,
     pub summary: RunSummary,
     /// Whether any receipts source was configured (ROPO needs one).
@@ -625,7 +625,7 @@ struct Partial {
     strings: Interner,
     records: Records,
     touches: Vec<Touch>,
-    tags: Vec<Tags>,
+    tags: Vec<TouchTags>,
     conversions: Vec<Conversion>,
     costs: Vec<Cost>,
     invalid: BTreeMap<&'static str, u64>,
@@ -834,7 +834,7 @@ impl Merged {
             .tags
             .iter()
             .map(|t| {
-                let t = Tags { channel: s(t.channel), source: s(t.source), medium: s(t.medium), campaign: s(t.campaign), ..*t };
+                let t = TouchTags { channel: s(t.channel), source: s(t.source), medium: s(t.medium), campaign: s(t.campaign), ..*t };
                 self.tags.intern(t)
             })
             .collect();
@@ -1061,7 +1061,7 @@ impl<'c> Normalizer<'c> {
         [source, medium, campaign, referrer]
     }
 
-    /// The tags of a visit (see [`Tags`]). The same four texts (source, medium, campaign,
+    /// The tags of a visit (see [`TouchTags`]). The same four texts (source, medium, campaign,
     /// referrer) always give the same tags, so they are looked up once per batch as one key: one
     /// look-up per visit instead of one per tag, one for the channel and one for the tags.
     fn visit_tags(&mut self, f: &Rows, row: usize, file: u16) -> u32 {
@@ -1083,7 +1083,7 @@ impl<'c> Normalizer<'c> {
         let [source, medium, campaign, referrer] = text;
         let (s, m, c, r) = self.tag_symbols(source, medium, campaign, referrer);
         let channel = self.classifier.classify(&mut self.strings, s, m, c, r);
-        let x = self.tags.intern(Tags { kind: TouchKind::Visit, file, channel, source: s, medium: m, campaign: c });
+        let x = self.tags.intern(TouchTags { kind: TouchKind::Visit, file, channel, source: s, medium: m, campaign: c });
         self.tag_cache.insert(self.tag_key.as_slice().into(), x);
         x
     }
@@ -1164,7 +1164,7 @@ impl<'c> Normalizer<'c> {
             None if s.is_some() || m.is_some() => self.classifier.classify(&mut self.strings, source, medium, campaign, 0),
             None => self.strings.intern(channels::CALL_UNTRACKED),
         };
-        let tags = self.tags.intern(Tags { kind: TouchKind::Call, file, channel, source, medium, campaign });
+        let tags = self.tags.intern(TouchTags { kind: TouchKind::Call, file, channel, source, medium, campaign });
         self.touches.push(Touch { ts, record, tags });
         Outcome::Used
     }
@@ -1304,7 +1304,7 @@ impl<'c> Normalizer<'c> {
             Some(ch) => self.strings.intern(&ch),
             None => self.classifier.classify(&mut self.strings, source, medium, campaign, 0),
         };
-        let tags = self.tags.intern(Tags { kind: TouchKind::Message, file, channel, source, medium, campaign });
+        let tags = self.tags.intern(TouchTags { kind: TouchKind::Message, file, channel, source, medium, campaign });
         self.touches.push(Touch { ts, record, tags });
         Outcome::Used
     }

@@ -20,14 +20,14 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::identity::{hash_id, hex_key, stitch, Stitching};
 use crate::intern::Sym;
-use crate::normalize::{Dataset, Tags, TouchKind};
+use crate::normalize::{Dataset, TouchKind, TouchTags};
 
 /// A touch placed on a customer's timeline.
 #[derive(Clone, Copy, Debug)]
 pub struct PTouch {
     pub ts: i64,
     pub customer: u32,
-    /// Its kind, file and tags: an index into the dataset's [`Tags`] (see [`PathSet::tags`]).
+    /// Its kind, file and tags: an index into the dataset's [`TouchTags`] (see [`PathSet::tags`]).
     pub tags: u32,
 }
 
@@ -109,7 +109,7 @@ impl PathSet {
 
     /// A touch's kind, file and tags.
     #[inline]
-    pub fn tags(&self, t: &PTouch) -> &Tags {
+    pub fn tags(&self, t: &PTouch) -> &TouchTags {
         &self.data.tags[t.tags as usize]
     }
 
@@ -322,11 +322,11 @@ pub fn assemble(mut data: Dataset, stitching: Stitching, cfg: &Config, journeys:
     }
 }
 
-/// Each of a run's [`Tags`]' place in the order of touches at one instant (kind, then channel,
+/// Each of a run's [`TouchTags`]' place in the order of touches at one instant (kind, then channel,
 /// source, medium and campaign by `rank`, then file), and its class: tags equal but for their
 /// file share one.
-fn tag_order(tags: &[Tags], rank: impl Fn(Sym) -> u32) -> (Vec<u32>, Vec<u32>) {
-    let key = |t: &Tags| (t.kind, rank(t.channel), rank(t.source), rank(t.medium), rank(t.campaign));
+fn tag_order(tags: &[TouchTags], rank: impl Fn(Sym) -> u32) -> (Vec<u32>, Vec<u32>) {
+    let key = |t: &TouchTags| (t.kind, rank(t.channel), rank(t.source), rank(t.medium), rank(t.campaign));
     let mut sorted: Vec<u32> = (0..tags.len() as u32).collect();
     sorted.sort_unstable_by_key(|&i| (key(&tags[i as usize]), tags[i as usize].file));
     let (mut order, mut class) = (vec![0u32; tags.len()], vec![0u32; tags.len()]);
@@ -442,7 +442,7 @@ mod tests {
 
     #[test]
     fn tags_are_ordered_by_kind_then_tags_then_file_and_classed_without_file() {
-        let t = |kind, file, channel, source| Tags { kind, file, channel, source, medium: 0, campaign: 0 };
+        let t = |kind, file, channel, source| TouchTags { kind, file, channel, source, medium: 0, campaign: 0 };
         let tags = [
             t(TouchKind::Call, 0, 1, 0),
             t(TouchKind::Visit, 1, 2, 0),

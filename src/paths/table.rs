@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Result};
 use super::{PConversion, PTouch, Path, PathSet};
 use crate::identity::{IdGraph, Stitching};
 use crate::intern::Interner;
-use crate::normalize::{value, Dataset, TagTable, Tags, TouchKind};
+use crate::normalize::{value, Dataset, TagTable, TouchKind, TouchTags};
 use crate::summary::{FileSummary, Reject, RunSummary};
 
 const PATH: &[&str] = &["path", "channel_path", "paths", "путь"];
@@ -104,7 +104,7 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
         let start = touches.len() as u32;
         for (i, ch) in channels.iter().enumerate() {
             let sym = strings.intern(ch);
-            let tags = tags.intern(Tags { kind: TouchKind::Visit, file: 0, channel: sym, source: 0, medium: 0, campaign: 0 });
+            let tags = tags.intern(TouchTags { kind: TouchKind::Visit, file: 0, channel: sym, source: 0, medium: 0, campaign: 0 });
             touches.push(PTouch { ts: i as i64, customer: row as u32, tags });
         }
         let end = touches.len() as u32;
