@@ -210,7 +210,7 @@ fn split_record(b: &[u8], pos: usize, delimiter: u8, out: &mut Fields, lines: &m
     // finds its delimiters and its end together, each one a set bit, so the loop runs once per
     // field rather than once per byte, and the record is not searched twice (once for its end,
     // once for its fields). A quote sends the record to the general splitter from its start.
-    let find = Bytes::new(delimiter);
+    let find = Scanner::new(delimiter);
     let mark = out.spans.len();
     let (mut start, mut at) = (pos, pos);
     loop {
@@ -338,23 +338,23 @@ fn split_fields(b: &[u8], mut pos: usize, delimiter: u8, out: &mut Fields, lines
 
 /// Finds a record's delimiters and its end (a line break or a quote) in sixteen bytes at once:
 /// bit `i` of a mask is set when byte `i` is one of them.
-struct Bytes {
+struct Scanner {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     splats: [safe_arch::m128i; 3],
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     delimiter: u8,
 }
 
-impl Bytes {
-    fn new(delimiter: u8) -> Bytes {
+impl Scanner {
+    fn new(delimiter: u8) -> Scanner {
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         {
             let splat = |b: u8| safe_arch::set_splat_i8_m128i(b as i8);
-            Bytes { splats: [splat(delimiter), splat(b'\n'), splat(b'"')] }
+            Scanner { splats: [splat(delimiter), splat(b'\n'), splat(b'"')] }
         }
         #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
         {
-            Bytes { delimiter }
+            Scanner { delimiter }
         }
     }
 
@@ -375,7 +375,7 @@ impl Bytes {
     }
 }
 
-/// [`Bytes::masks`] a byte at a time: the reference it is tested against, and the code on
+/// [`Scanner::masks`] a byte at a time: the reference it is tested against, and the code on
 /// other processors.
 #[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 fn mask_bytewise(chunk: &[u8; 16], byte: u8) -> u32 {
@@ -726,7 +726,7 @@ mod tests {
         #[test]
         fn sixteen_bytes_at_once_find_what_one_at_a_time_finds(chunk in proptest::array::uniform16(proptest::sample::select(b";,a\x00\xff\x3b\xbb\n\"".to_vec())), byte in proptest::sample::select(b";,\x00\xff\t".to_vec())) {
             let stops = mask_bytewise(&chunk, b'\n') | mask_bytewise(&chunk, b'"');
-            proptest::prop_assert_eq!(Bytes::new(byte).masks(&chunk), (mask_bytewise(&chunk, byte), stops));
+            proptest::prop_assert_eq!(Scanner::new(byte).masks(&chunk), (mask_bytewise(&chunk, byte), stops));
         }
     }
 
