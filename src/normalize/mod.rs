@@ -210,9 +210,6 @@ field_index!(
 /// How one file's columns map to canonical fields.
 struct Fields {
     srcs: Vec<FieldSrc>,
-    /// The column of each field read from one (`u32::MAX` for the others): what nearly every
-    /// look-up needs, without matching on [`FieldSrc`].
-    cols: Vec<u32>,
     kind: SourceKind,
     ix: Ix,
 }
@@ -249,8 +246,7 @@ impl Fields {
             };
             srcs.push(src);
         }
-        let cols = srcs.iter().map(|s| if let FieldSrc::Column(c, _) = s { *c as u32 } else { u32::MAX }).collect();
-        Ok(Fields { srcs, cols, kind: spec.kind, ix: Ix::new(spec.kind) })
+        Ok(Fields { srcs, kind: spec.kind, ix: Ix::new(spec.kind) })
     }
 
     /// How many identifiers a row can carry at most: the identifier fields the file fills.
@@ -263,9 +259,11 @@ impl Fields {
     /// only those.
     fn read_columns(&self, width: usize) -> Vec<bool> {
         let mut read = vec![false; width];
-        for (&c, _) in self.cols.iter().zip(self.ix.read(self.cols.len())).filter(|&(_, r)| r) {
-            if let Some(r) = read.get_mut(c as usize) {
-                *r = true;
+        for (src, _) in self.srcs.iter().zip(self.ix.read(self.srcs.len())).filter(|&(_, r)| r) {
+            if let FieldSrc::Column(c, _) = src {
+                if let Some(r) = read.get_mut(*c) {
+                    *r = true;
+                }
             }
         }
         read
@@ -284,21 +282,41 @@ impl Fields {
 
 /// One batch seen through a file's field mapping.
 struct Rows<'b> {
-    fields: &'b Fields,
+    /// Where each field's value comes from, resolved once per batch: a field's look-up is then
+    /// one match, with a constant's value cleaned already.
+    cells: Vec<Cell<'b>>,
     batch: &'b Batch,
     ix: &'b Ix,
 }
 
+/// Where one field's values come from in a batch.
+#[derive(Clone, Copy)]
+enum Cell<'b> {
+    Column(usize),
+    /// The same value on every row: a constant (cleaned), or none for a field the file lacks.
+    Fixed(Option<&'b str>),
+}
+
 impl<'b> Rows<'b> {
+    fn new(fields: &'b Fields, batch: &'b Batch) -> Rows<'b> {
+        let cells = fields
+            .srcs
+            .iter()
+            .map(|s| match s {
+                FieldSrc::Column(c, _) => Cell::Column(*c),
+                FieldSrc::Constant(v) => Cell::Fixed(value::clean(Some(v.as_str()))),
+                FieldSrc::Absent => Cell::Fixed(None),
+            })
+            .collect();
+        Rows { cells, batch, ix: &fields.ix }
+    }
+
     /// The cleaned value of field `f` in row `row` (placeholders are `None`).
     #[inline]
     fn get(&self, f: usize, row: usize) -> Option<&'b str> {
-        match *self.fields.cols.get(f)? {
-            u32::MAX => match self.fields.srcs.get(f)? {
-                FieldSrc::Constant(v) => value::clean(Some(v.as_str())),
-                _ => None,
-            },
-            c => value::clean(Some(self.batch.get(row, c as usize))),
+        match *self.cells.get(f)? {
+            Cell::Column(c) => value::clean(Some(self.batch.get(row, c))),
+            Cell::Fixed(v) => v,
         }
     }
 }
@@ -338,8 +356,9 @@ struct Normalizer<'c> {
     /// Orders filtered by status: not conversions, but still orders a receipt may fulfil.
     excluded_orders: Vec<Sym>,
     nodes: Vec<u32>,
-    /// A normalized phone, before it is interned.
+    /// A normalized phone or e-mail, before it is interned.
     scratch: String,
+    landing_host: url::LastHost,
     summary: FileSummary,
     rejects: Vec<Reject>,
     cp1251_rows: u64,
@@ -673,6 +692,7 @@ impl<'c> Shared<'c> {
             excluded_orders: Vec::new(),
             nodes: Vec::with_capacity(8),
             scratch: String::with_capacity(16),
+            landing_host: url::LastHost::default(),
             summary: FileSummary { rows_read: batch.rows_read, ..Default::default() },
             rejects: Vec::new(),
             cp1251_rows: batch.cp1251_rows,
@@ -684,7 +704,7 @@ impl<'c> Shared<'c> {
                 n.rejects.push(Reject { reason, value: crate::identity::scrub(&r.value, &cfg.salt).into_owned(), ..r.clone() });
             }
         }
-        let f = Rows { fields, batch, ix: &fields.ix };
+        let f = Rows::new(fields, batch);
         let mut clock = TimeParser::new(spec.timezone, spec.timestamp_format.clone());
         for row in 0..batch.height() {
             // A row rejected after its identifiers were read never closed its record.
@@ -963,7 +983,7 @@ impl<'c> Normalizer<'c> {
             IdKind::Phone => {
                 value::phone_into(raw, &self.cfg.default_country, &mut self.scratch).then(|| self.ids.intern(kind, &self.scratch))
             }
-            IdKind::Email => value::email(raw).map(|e| self.ids.intern(kind, &e)),
+            IdKind::Email => value::email_into(raw, &mut self.scratch).then(|| self.ids.intern(kind, &self.scratch)),
             _ => Some(self.ids.intern(kind, raw)),
         }
     }
@@ -1034,7 +1054,7 @@ impl<'c> Normalizer<'c> {
 
     /// Source, medium and campaign of a visit as written, inferred from the landing page's query
     /// when the tag columns are empty, and the referrer's host unless it is the site's own.
-    fn visit_text<'r>(&self, f: &Rows<'r>, row: usize) -> [Option<Cow<'r, str>>; 4] {
+    fn visit_text<'r>(&mut self, f: &Rows<'r>, row: usize) -> [Option<Cow<'r, str>>; 4] {
         let mut source = f.get(f.ix.utm_source, row).map(Cow::Borrowed);
         let mut medium = f.get(f.ix.utm_medium, row).map(Cow::Borrowed);
         let mut campaign = f.get(f.ix.utm_campaign, row).map(Cow::Borrowed);
@@ -1053,11 +1073,13 @@ impl<'c> Normalizer<'c> {
                 }
             }
         }
-        // The landing page's host only matters for a visit that has a referrer.
+        // The landing page's host only matters for a visit that has a referrer. Landing pages
+        // are nearly all the site's own, so their host is kept from one visit to the next.
+        let (classifier, landing_host) = (&self.classifier, &mut self.landing_host);
         let referrer = f
             .get(f.ix.referrer, row)
             .and_then(url::host)
-            .filter(|h| !self.classifier.is_internal(h, landing.and_then(url::host).as_deref()));
+            .filter(|h| !classifier.is_internal(h, landing.and_then(|l| landing_host.host(l))));
         [source, medium, campaign, referrer]
     }
 

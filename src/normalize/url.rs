@@ -62,8 +62,16 @@ pub fn query_tags(url: &str) -> QueryTags<'_> {
         return t;
     };
     let q = memchr::memchr(b'#', q.as_bytes()).map_or(q, |i| &q[..i]);
-    for pair in q.split('&') {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+    // Pairs and their `=` are found by byte searches, and values trimmed with the ASCII fast
+    // path: the `str` splitters and Unicode trims cost more than the rest of reading a query.
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'&', q.as_bytes()).chain(std::iter::once(q.len())) {
+        let pair = &q[start..end];
+        start = end + 1;
+        let (k, v) = match memchr::memchr(b'=', pair.as_bytes()) {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, ""),
+        };
         let key = |name: &str| k.eq_ignore_ascii_case(name);
         let slot = if key("utm_source") {
             &mut t.source
@@ -84,7 +92,7 @@ pub fn query_tags(url: &str) -> QueryTags<'_> {
             continue;
         };
         let v = match percent_decode(v) {
-            Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+            Cow::Borrowed(b) => Cow::Borrowed(super::value::trim(b)),
             Cow::Owned(o) if o.trim().len() == o.len() => Cow::Owned(o),
             Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
         };
@@ -121,14 +129,27 @@ static AUTHORITY: [u8; 256] = {
 
 /// The lower-cased host of a URL without `www.`; `None` for an empty or host-less value.
 pub fn host(url: &str) -> Option<Cow<'_, str>> {
+    host_and_head(url).0
+}
+
+/// [`host`], and how many of the URL's first bytes decide it when they are `http://` or
+/// `https://` and the authority up to the `/`, `?` or `#` that ends it: every URL that begins
+/// with those bytes has that host.
+fn host_and_head(url: &str) -> (Option<Cow<'_, str>>, Option<usize>) {
     let u = super::value::trim(url);
     let b = u.as_bytes();
+    // A URL that begins with its scheme begins where the trimmed one does.
+    let scheme = if url.starts_with("https://") {
+        Some(8)
+    } else if url.starts_with("http://") {
+        Some(7)
+    } else {
+        None
+    };
     // Nearly every URL begins with its scheme; only the others are searched for one. Every byte
     // looked for is ASCII, so each cut falls on a character boundary.
-    let rest = if b.starts_with(b"https://") {
-        &u[8..]
-    } else if b.starts_with(b"http://") {
-        &u[7..]
+    let rest = if let Some(n) = scheme {
+        &u[n..]
     } else {
         match memchr::memchr_iter(b':', b).find(|&i| b[i + 1..].starts_with(b"//")) {
             Some(i) => &u[i + 3..],
@@ -141,6 +162,7 @@ pub fn host(url: &str) -> Option<Cow<'_, str>> {
     // host follows the last `@` and ends at the first `:` after it.
     let r = rest.as_bytes();
     let (mut from, mut to, mut end) = (0, None, r.len());
+    let mut ended = false;
     let mut lower = true;
     for (i, &c) in r.iter().enumerate() {
         // Nearly every byte is a lower-case letter, a digit, `.` or `-`: one table look-up
@@ -151,7 +173,7 @@ pub fn host(url: &str) -> Option<Cow<'_, str>> {
         }
         match class {
             END => {
-                end = i;
+                (end, ended) = (i, true);
                 break;
             }
             AT => (from, to, lower) = (i + 1, None, true),
@@ -161,13 +183,40 @@ pub fn host(url: &str) -> Option<Cow<'_, str>> {
             _ => {}
         }
     }
+    let head = scheme.filter(|_| ended).map(|n| n + end + 1);
     let host = rest[from..to.unwrap_or(end)].trim_end_matches('.');
     let host = if host.len() >= 4 && host.as_bytes()[..4].eq_ignore_ascii_case(b"www.") { &host[4..] } else { host };
     if host.is_empty() || !host.as_bytes().contains(&b'.') {
-        return None;
+        return (None, head);
     }
     // Most hosts are already lower-case: no copy for them.
-    Some(if lower { Cow::Borrowed(host) } else { Cow::Owned(host.to_lowercase()) })
+    (Some(if lower { Cow::Borrowed(host) } else { Cow::Owned(host.to_lowercase()) }), head)
+}
+
+/// [`host`] of URLs that mostly begin alike (a site's own landing pages): the last host read
+/// is kept with the beginning that decided it, and a URL that begins the same way is not read.
+#[derive(Default)]
+pub struct LastHost {
+    head: String,
+    host: Option<String>,
+}
+
+impl LastHost {
+    pub fn host(&mut self, url: &str) -> Option<&str> {
+        if self.head.is_empty() || !url.starts_with(self.head.as_str()) {
+            let (host, head) = host_and_head(url);
+            self.head.clear();
+            self.head.push_str(head.and_then(|n| url.get(..n)).unwrap_or(""));
+            match (&mut self.host, host) {
+                (Some(kept), Some(h)) => {
+                    kept.clear();
+                    kept.push_str(&h);
+                }
+                (kept, h) => *kept = h.map(Cow::into_owned),
+            }
+        }
+        self.host.as_deref()
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +263,29 @@ mod tests {
             proptest::prop_assert_eq!(found.as_deref(), searched.as_deref());
             if let Some(std::borrow::Cow::Borrowed(h)) = found {
                 proptest::prop_assert_eq!(h.to_lowercase(), h, "a borrowed host is lower-case");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// URLs read one after another through [`LastHost`], many of them beginning alike.
+        #[test]
+        fn the_last_host_kept_is_the_host(
+            urls in proptest::collection::vec((proptest::bool::ANY, proptest::collection::vec(proptest::sample::select(vec![
+                "https://", "http://", "shop.ru", "Shop.ru", "shop.ru.", "www.", "/", "?", "#", ":80", "u@", ".", "x", " ", "ya.ru", "//",
+            ]), 0..6)), 0..12),
+        ) {
+            let mut last = LastHost::default();
+            let mut url = String::new();
+            // Half the URLs go on from the one before, as a site's pages go on from its address.
+            for (go_on, parts) in &urls {
+                if !go_on {
+                    url.clear();
+                }
+                url.push_str(&parts.concat());
+                let read = host(&url);
+                proptest::prop_assert_eq!(last.host(&url), read.as_deref(), "{:?}", url);
             }
         }
     }
