@@ -359,6 +359,8 @@ struct Normalizer<'c> {
     /// A normalized phone or e-mail, before it is interned.
     scratch: String,
     landing_host: url::LastHost,
+    /// Whether each order status seen is excluded (see [`Normalizer::order`]).
+    statuses: FxHashMap<String, bool>,
     summary: FileSummary,
     rejects: Vec<Reject>,
     cp1251_rows: u64,
@@ -693,6 +695,7 @@ impl<'c> Shared<'c> {
             nodes: Vec::with_capacity(8),
             scratch: String::with_capacity(16),
             landing_host: url::LastHost::default(),
+            statuses: FxHashMap::default(),
             summary: FileSummary { rows_read: batch.rows_read, ..Default::default() },
             rejects: Vec::new(),
             cp1251_rows: batch.cp1251_rows,
@@ -1162,7 +1165,7 @@ impl<'c> Normalizer<'c> {
         }
         self.nodes.clear();
         let phone_f = f.ix.caller_phone;
-        let raw_phone = f.get(phone_f, row).map(str::to_string);
+        let raw_phone = f.get(phone_f, row);
         self.push_ids(f, row, &[(f.ix.caller_phone, IdKind::Phone), (f.ix.client_id, IdKind::ClientId)]);
         if self.nodes.is_empty() {
             let v = raw_phone.unwrap_or_default();
@@ -1171,18 +1174,18 @@ impl<'c> Normalizer<'c> {
             } else {
                 format!("`{v}` is not a phone number and there is no client id")
             };
-            return rejected(phone_f, reason, &v);
+            return rejected(phone_f, reason, v);
         }
         let record = self.record();
-        let explicit = f.get(f.ix.channel, row).map(str::to_string);
-        let s = f.get(f.ix.utm_source, row).map(str::to_string);
-        let m = f.get(f.ix.utm_medium, row).map(str::to_string);
-        let c = f.get(f.ix.utm_campaign, row).map(str::to_string);
-        let source = s.as_deref().map_or(0, |v| self.strings.intern(v));
-        let medium = m.as_deref().map_or(0, |v| self.strings.intern(v));
-        let campaign = c.as_deref().map_or(0, |v| self.strings.intern(v));
+        let explicit = f.get(f.ix.channel, row);
+        let s = f.get(f.ix.utm_source, row);
+        let m = f.get(f.ix.utm_medium, row);
+        let c = f.get(f.ix.utm_campaign, row);
+        let source = s.map_or(0, |v| self.strings.intern(v));
+        let medium = m.map_or(0, |v| self.strings.intern(v));
+        let campaign = c.map_or(0, |v| self.strings.intern(v));
         let channel = match explicit {
-            Some(ch) => self.strings.intern(&ch),
+            Some(ch) => self.strings.intern(ch),
             None if s.is_some() || m.is_some() => self.classifier.classify(&mut self.strings, source, medium, campaign, 0),
             None => self.strings.intern(channels::CALL_UNTRACKED),
         };
@@ -1193,7 +1196,7 @@ impl<'c> Normalizer<'c> {
 
     fn order(&mut self, f: &Rows, row: usize, clock: &mut TimeParser, file: u16, line: u64) -> Outcome {
         let idf = f.ix.order_id;
-        let Some(id) = f.get(idf, row).map(str::to_string) else {
+        let Some(id) = f.get(idf, row) else {
             return rejected(idf, "missing order id", "");
         };
         let ts = match self.time(f, f.ix.created_at, row, clock) {
@@ -1205,7 +1208,7 @@ impl<'c> Normalizer<'c> {
             Err(o) => return o,
         };
         self.nodes.clear();
-        self.nodes.push(self.ids.intern(IdKind::OrderId, &id));
+        self.nodes.push(self.ids.intern(IdKind::OrderId, id));
         self.push_ids(
             f,
             row,
@@ -1218,10 +1221,19 @@ impl<'c> Normalizer<'c> {
             ],
         );
         let record = self.record();
-        let id_sym = self.strings.intern(&id);
+        let id_sym = self.strings.intern(id);
         if let Some(status) = f.get(f.ix.status, row) {
-            let folded = value::fold(status);
-            if self.excluded.iter().any(|e| folded == *e || folded.starts_with(e.as_str())) {
+            // A CRM writes a handful of statuses: each is folded and matched once per batch.
+            let excluded = match self.statuses.get(status) {
+                Some(&x) => x,
+                None => {
+                    let folded = value::fold(status);
+                    let x = self.excluded.iter().any(|e| folded == *e || folded.starts_with(e.as_str()));
+                    self.statuses.insert(status.to_string(), x);
+                    x
+                }
+            };
+            if excluded {
                 self.excluded_orders.push(id_sym);
                 return Outcome::Filtered(format!("status `{status}` is excluded from conversions (identifiers still link)"));
             }
@@ -1232,7 +1244,7 @@ impl<'c> Normalizer<'c> {
 
     fn receipt(&mut self, f: &Rows, row: usize, clock: &mut TimeParser, file: u16, line: u64) -> Outcome {
         let idf = f.ix.receipt_id;
-        let Some(id) = f.get(idf, row).map(str::to_string) else {
+        let Some(id) = f.get(idf, row) else {
             return rejected(idf, "missing receipt id", "");
         };
         let ts = match self.time(f, f.ix.purchased_at, row, clock) {
@@ -1244,7 +1256,7 @@ impl<'c> Normalizer<'c> {
             Err(o) => return o,
         };
         self.nodes.clear();
-        self.nodes.push(self.ids.intern(IdKind::ReceiptId, &id));
+        self.nodes.push(self.ids.intern(IdKind::ReceiptId, id));
         self.push_ids(
             f,
             row,
@@ -1258,7 +1270,7 @@ impl<'c> Normalizer<'c> {
         );
         let record = self.record();
         let fulfils = f.get(f.ix.order_id, row).map_or(0, |o| self.strings.intern(o));
-        let id_sym = self.strings.intern(&id);
+        let id_sym = self.strings.intern(id);
         self.conversions.push(Conversion { id: id_sym, ts, revenue: amount, offline: true, record, fulfils, file, line });
         Outcome::Used
     }
@@ -1309,21 +1321,21 @@ impl<'c> Normalizer<'c> {
                 "",
             );
         }
-        let explicit = f.get(f.ix.channel, row).map(str::to_string);
-        let s = f.get(f.ix.utm_source, row).map(str::to_string);
-        let m = f.get(f.ix.utm_medium, row).map(str::to_string);
-        let c = f.get(f.ix.utm_campaign, row).map(str::to_string);
-        let kind_hint = f.get(f.ix.touch_type, row).map(str::to_string);
+        let explicit = f.get(f.ix.channel, row);
+        let s = f.get(f.ix.utm_source, row);
+        let m = f.get(f.ix.utm_medium, row);
+        let c = f.get(f.ix.utm_campaign, row);
+        let kind_hint = f.get(f.ix.touch_type, row);
         if explicit.is_none() && s.is_none() && m.is_none() && kind_hint.is_none() {
             self.nodes.clear();
             return rejected(f.ix.channel, "no channel, touch_type or utm tags", "");
         }
         let record = self.record();
-        let source = s.as_deref().map_or(0, |v| self.strings.intern(v));
-        let medium = m.as_deref().or(kind_hint.as_deref()).map_or(0, |v| self.strings.intern(v));
-        let campaign = c.as_deref().map_or(0, |v| self.strings.intern(v));
+        let source = s.map_or(0, |v| self.strings.intern(v));
+        let medium = m.or(kind_hint).map_or(0, |v| self.strings.intern(v));
+        let campaign = c.map_or(0, |v| self.strings.intern(v));
         let channel = match explicit {
-            Some(ch) => self.strings.intern(&ch),
+            Some(ch) => self.strings.intern(ch),
             None => self.classifier.classify(&mut self.strings, source, medium, campaign, 0),
         };
         let tags = self.tags.intern(TouchTags { kind: TouchKind::Message, file, channel, source, medium, campaign });

@@ -208,6 +208,12 @@ fn plain_number(t: &str) -> Option<Option<f64>> {
 
 /// Reads yes/no flags in English and Russian; `None` when undecided.
 pub fn flag(raw: &str) -> Option<bool> {
+    // The spellings exports use most are matched as written, without a lower-cased copy.
+    match trim(raw) {
+        "1" | "Да" | "да" | "true" | "TRUE" | "True" => return Some(true),
+        "0" | "Нет" | "нет" | "false" | "FALSE" | "False" => return Some(false),
+        _ => {}
+    }
     match raw.trim().to_lowercase().as_str() {
         "1" | "true" | "yes" | "y" | "t" | "да" | "д" | "целевой" | "target" => Some(true),
         "0" | "false" | "no" | "n" | "f" | "нет" | "н" | "нецелевой" | "not target" => Some(false),
