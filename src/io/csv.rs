@@ -644,7 +644,7 @@ pub fn open<'a>(
     let sample = |b: &[u8]| -> String {
         let b = &b[..b.len().min(1 << 16)];
         match decode {
-            super::Decode::Cp1251 => encoding_rs::WINDOWS_1251.decode_without_bom_handling(b).0.into_owned(),
+            super::Decode::Cp1251 => windows_1251(b),
             _ => String::from_utf8_lossy(b).into_owned(),
         }
     };
@@ -676,7 +676,7 @@ pub fn open<'a>(
     for i in 0..out.len() {
         let field = out.get(&blocks.buf, i);
         headers.push(match decode {
-            super::Decode::Cp1251 => encoding_rs::WINDOWS_1251.decode_without_bom_handling(field).0.into_owned(),
+            super::Decode::Cp1251 => windows_1251(field),
             _ => String::from_utf8(field.to_vec()).map_err(|_| anyhow!("cannot read the header row: it is not valid UTF-8"))?,
         });
     }
