@@ -207,13 +207,7 @@ impl LastHost {
             let (host, head) = host_and_head(url);
             self.head.clear();
             self.head.push_str(head.and_then(|n| url.get(..n)).unwrap_or(""));
-            match (&mut self.host, host) {
-                (Some(kept), Some(h)) => {
-                    kept.clear();
-                    kept.push_str(&h);
-                }
-                (kept, h) => *kept = h.map(Cow::into_owned),
-            }
+            self.host = host.map(Cow::into_owned);
         }
         self.host.as_deref()
     }
