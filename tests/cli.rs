@@ -690,6 +690,38 @@ fn windows_1251_russian_export_equals_its_utf8_iso_twin() {
 }
 
 #[test]
+fn utf16_exports_as_excel_saves_them_read_like_their_windows_1251_twins() {
+    // Excel's "Unicode text" is UTF-16LE with a byte-order mark, tab-separated; also one
+    // big-endian and one gzip-compressed. The report must not change.
+    let dir = tempfile::tempdir().unwrap();
+    let ru = root().join("testdata/twins/ru");
+    std::fs::copy(ru.join("touchpath.toml"), dir.path().join("touchpath.toml")).unwrap();
+    for (name, big_endian, gzip) in [("visits", false, false), ("orders", true, false), ("receipts", false, true)] {
+        let raw = std::fs::read(ru.join(format!("{name}.csv"))).unwrap();
+        let text = encoding_rs::WINDOWS_1251.decode_without_bom_handling(&raw).0.replace(';', "\t");
+        assert!(text.contains('\t') && text.chars().any(|c| ('а'..='я').contains(&c)), "{name}");
+        let mut bytes: Vec<u8> = if big_endian { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
+        for unit in text.encode_utf16() {
+            bytes.extend_from_slice(&if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
+        }
+        if gzip {
+            use std::io::Write;
+            let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            z.write_all(&bytes).unwrap();
+            bytes = z.finish().unwrap();
+        }
+        std::fs::write(dir.path().join(format!("{name}.csv")), bytes).unwrap();
+    }
+    let cfg = dir.path().join("touchpath.toml").display().to_string();
+    let args = ["report", "--format", "csv", "-q", "--model", "all", "--config"];
+    let want = stdout(&[&args[..], &[&ru.join("touchpath.toml").display().to_string()]].concat());
+    assert_eq!(stdout(&[&args[..], &[&cfg]].concat()), want);
+    let visits = dir.path().join("visits.csv").display().to_string();
+    let seen = stdout(&["inspect", &visits, "--kind", "visits"]);
+    assert!(seen.contains("encoding utf-16le, delimiter tab, 6 rows (0 unreadable)"), "{seen}");
+}
+
+#[test]
 fn parquet_twins_of_the_tiny_exports_give_the_same_report() {
     // Every tiny export as Parquet text columns, an empty field as a null, two rows per row
     // group: the report must not change.

@@ -1,6 +1,7 @@
-//! CSV exports as business systems write them: any of `,` `;` tab `|`, UTF-8 with or without BOM
-//! or Windows-1251, optionally gzip-compressed. Read with the `csv` crate rather than polars' reader
-//! because every rejected row must carry its line number and the encoding must be decoded first.
+//! CSV exports as business systems write them: any of `,` `;` tab `|`, UTF-8 with or without BOM,
+//! Windows-1251 or UTF-16 with its BOM (Excel's "Unicode text"), optionally gzip-compressed.
+//! Read with the `csv` crate rather than polars' reader because every rejected row must carry
+//! its line number and the encoding must be decoded first.
 
 use std::io::Read;
 
@@ -26,6 +27,9 @@ pub fn gunzip_if_needed(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>> {
 
 /// Decodes to UTF-8 text; returns the text and the encoding's name.
 pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<(String, &'static str)> {
+    if let Some((utf16, name)) = utf16_bom(bytes) {
+        return Ok((utf16.decode_with_bom_removal(bytes).0.into_owned(), name));
+    }
     let (bytes, had_bom) = match bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
         Some(rest) => (rest, true),
         None => (bytes, false),
@@ -49,8 +53,56 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<(String, &'static str)
 
 fn decode_cp1251(bytes: &[u8]) -> String {
     // Windows-1251 maps every byte to a character, so decoding cannot fail.
-    let (text, _, _) = encoding_rs::WINDOWS_1251.decode(bytes);
-    text.into_owned()
+    windows_1251(bytes)
+}
+
+/// The UTF-16 a file's byte-order mark declares, if it starts with one. It is taken whatever
+/// encoding is configured (a byte-order mark is the file saying what it is); the two bytes
+/// would be `яю` in Windows-1251 and cannot begin UTF-8.
+fn utf16_bom(start: &[u8]) -> Option<(&'static encoding_rs::Encoding, &'static str)> {
+    match start {
+        [0xFF, 0xFE, ..] => Some((encoding_rs::UTF_16LE, "utf-16le")),
+        [0xFE, 0xFF, ..] => Some((encoding_rs::UTF_16BE, "utf-16be")),
+        _ => None,
+    }
+}
+
+/// A UTF-16 stream read as the UTF-8 the splitter takes, its byte-order mark dropped. Malformed
+/// UTF-16 (a lone surrogate) becomes U+FFFD, as any UTF-16 reader shows it.
+struct Utf16<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    /// How much of `output` was handed out.
+    at: usize,
+    done: bool,
+}
+
+impl<R: Read> Utf16<R> {
+    fn new(inner: R, encoding: &'static encoding_rs::Encoding) -> Utf16<R> {
+        Utf16 { inner, decoder: encoding.new_decoder_with_bom_removal(), input: vec![0; 1 << 16], output: Vec::new(), at: 0, done: false }
+    }
+}
+
+impl<R: Read> Read for Utf16<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.output.len() && !self.done {
+            let n = self.inner.read(&mut self.input)?;
+            self.done = n == 0;
+            // Room for the most this input can decode to, so that all of it is taken: the
+            // decoder keeps a code unit or surrogate cut at the end for the next call.
+            let room = self.decoder.max_utf8_buffer_length(n).unwrap_or(3 * n + 16);
+            self.output.resize(room, 0);
+            let (_, _, written, _) = self.decoder.decode_to_utf8(&self.input[..n], &mut self.output, self.done);
+            self.output.truncate(written);
+            self.at = 0;
+        }
+        let n = buf.len().min(self.output.len() - self.at);
+        buf[..n].copy_from_slice(&self.output[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// Windows-1251 text as UTF-8, as encoding_rs decodes it without looking for a byte-order
@@ -610,7 +662,21 @@ pub fn open<'a>(
     (&mut reader).take(2).read_to_end(&mut magic).map_err(|e| anyhow!("reading: {e}"))?;
     let gzip = magic == GZIP_MAGIC;
     let chained: Box<dyn Read + Send + 'a> = Box::new(std::io::Cursor::new(magic).chain(reader));
-    let reader: Box<dyn Read + Send + 'a> = if gzip { Box::new(flate2::read::MultiGzDecoder::new(chained)) } else { chained };
+    let mut reader: Box<dyn Read + Send + 'a> = if gzip { Box::new(flate2::read::MultiGzDecoder::new(chained)) } else { chained };
+    let mut bom = Vec::with_capacity(2);
+    (&mut reader).take(2).read_to_end(&mut bom).map_err(|e| {
+        if gzip {
+            anyhow!("the file looks gzip-compressed but cannot be decompressed: {e}")
+        } else {
+            anyhow!("reading: {e}")
+        }
+    })?;
+    let utf16 = utf16_bom(&bom);
+    let chained: Box<dyn Read + Send + 'a> = Box::new(std::io::Cursor::new(bom).chain(reader));
+    let reader: Box<dyn Read + Send + 'a> = match utf16 {
+        Some((encoding, _)) => Box::new(Utf16::new(chained, encoding)),
+        None => chained,
+    };
     let mut blocks = Blocks { reader, buf: Vec::new(), eof: false, delimiter: delimiter.unwrap_or(b','), line: 1, offset: 0 };
     blocks.fill(block_bytes().max(1 << 16)).map_err(|e| {
         if gzip {
@@ -630,16 +696,18 @@ pub fn open<'a>(
         Err(e) if e.error_len().is_none() && blocks.buf.len() - e.valid_up_to() < 4 && !blocks.eof => Ok(()),
         Err(e) => Err(e.valid_up_to()),
     };
-    let (decode, enc_name) = match (encoding, utf8) {
-        (Encoding::Cp1251, _) => (super::Decode::Cp1251, "windows-1251"),
-        (Encoding::Utf8, Err(at)) => bail!(
+    let (decode, enc_name) = match (utf16, encoding, utf8) {
+        // Decoded from UTF-16 already: any error in it is a U+FFFD.
+        (Some((_, name)), _, _) => (super::Decode::Utf8, name),
+        (None, Encoding::Cp1251, _) => (super::Decode::Cp1251, "windows-1251"),
+        (None, Encoding::Utf8, Err(at)) => bail!(
             "the file is not valid UTF-8 (first bad byte at offset {}); if it is a Windows-1251 export, set `encoding = \"cp1251\"`",
             at + if had_bom { 3 } else { 0 }
         ),
-        (Encoding::Auto, Err(_)) if had_bom => bail!("the file starts with a UTF-8 byte order mark but is not valid UTF-8"),
-        (Encoding::Auto, Err(_)) => (super::Decode::Cp1251, "windows-1251"),
-        (Encoding::Utf8, Ok(())) => (super::Decode::Utf8, if had_bom { "utf-8 (BOM)" } else { "utf-8" }),
-        (Encoding::Auto, Ok(())) => (super::Decode::Utf8Lenient, if had_bom { "utf-8 (BOM)" } else { "utf-8" }),
+        (None, Encoding::Auto, Err(_)) if had_bom => bail!("the file starts with a UTF-8 byte order mark but is not valid UTF-8"),
+        (None, Encoding::Auto, Err(_)) => (super::Decode::Cp1251, "windows-1251"),
+        (None, Encoding::Utf8, Ok(())) => (super::Decode::Utf8, if had_bom { "utf-8 (BOM)" } else { "utf-8" }),
+        (None, Encoding::Auto, Ok(())) => (super::Decode::Utf8Lenient, if had_bom { "utf-8 (BOM)" } else { "utf-8" }),
     };
     let sample = |b: &[u8]| -> String {
         let b = &b[..b.len().min(1 << 16)];
@@ -709,6 +777,56 @@ pub fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hands out one byte per read, so that every code unit and surrogate pair is cut.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match (self.0.split_first(), buf.first_mut()) {
+                (Some((&b, rest)), Some(slot)) => {
+                    *slot = b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn utf16_is_read_as_utf8_however_its_bytes_arrive() {
+        let text = "Визит\tClientID\r\nv1\tc1 😀 €\n";
+        for (big_endian, bom) in [(false, [0xFF, 0xFE]), (true, [0xFE, 0xFF])] {
+            let mut bytes = bom.to_vec();
+            for unit in text.encode_utf16() {
+                bytes.extend_from_slice(&if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
+            }
+            let (encoding, name) = utf16_bom(&bytes).unwrap();
+            assert_eq!(name, if big_endian { "utf-16be" } else { "utf-16le" });
+            for chunk in [1, 3, 1 << 16] {
+                let mut got = Vec::new();
+                let mut reader = Utf16::new(Trickle(&bytes), encoding);
+                let mut buf = vec![0; chunk];
+                loop {
+                    let n = reader.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                }
+                assert_eq!(String::from_utf8(got).unwrap(), text, "big-endian {big_endian}, reads of {chunk}");
+            }
+            assert_eq!(decode(&bytes, Encoding::Utf8).unwrap(), (text.to_string(), name));
+        }
+        // A lone surrogate, and an odd byte at the end, are U+FFFD.
+        let mut reader = Utf16::new(Trickle(&[0xFF, 0xFE, b'a', 0, 0x00, 0xD8, b'b', 0, b'c']), encoding_rs::UTF_16LE);
+        let mut got = String::new();
+        reader.read_to_string(&mut got).unwrap();
+        assert_eq!(got, "a\u{FFFD}b\u{FFFD}");
+        // Without the mark, the same bytes are not UTF-16.
+        assert!(utf16_bom(b"a\0b\0").is_none() && utf16_bom(&[0xFF]).is_none());
+    }
 
     #[test]
     fn sniffs_common_delimiters() {
