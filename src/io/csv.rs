@@ -35,7 +35,7 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<(String, &'static str)
         None => (bytes, false),
     };
     match encoding {
-        Encoding::Cp1251 => Ok((decode_cp1251(bytes), "windows-1251")),
+        Encoding::Cp1251 => Ok((windows_1251(bytes), "windows-1251")),
         Encoding::Utf8 => match std::str::from_utf8(bytes) {
             Ok(s) => Ok((s.to_string(), if had_bom { "utf-8 (BOM)" } else { "utf-8" })),
             Err(e) => bail!(
@@ -46,14 +46,9 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<(String, &'static str)
         Encoding::Auto => match std::str::from_utf8(bytes) {
             Ok(s) => Ok((s.to_string(), if had_bom { "utf-8 (BOM)" } else { "utf-8" })),
             Err(_) if had_bom => bail!("the file starts with a UTF-8 byte order mark but is not valid UTF-8"),
-            Err(_) => Ok((decode_cp1251(bytes), "windows-1251")),
+            Err(_) => Ok((windows_1251(bytes), "windows-1251")),
         },
     }
-}
-
-fn decode_cp1251(bytes: &[u8]) -> String {
-    // Windows-1251 maps every byte to a character, so decoding cannot fail.
-    windows_1251(bytes)
 }
 
 /// The UTF-16 a file's byte-order mark declares, if it starts with one. It is taken whatever
@@ -648,6 +643,13 @@ pub fn tokenize(name: &str, raw: Vec<u8>, first_line: u64, breaks: u64, offset: 
     Ok(batch)
 }
 
+/// The first two bytes of a stream (fewer if it is shorter), and the stream from its start.
+fn peek<'a>(mut reader: Box<dyn Read + Send + 'a>) -> std::io::Result<(Vec<u8>, Box<dyn Read + Send + 'a>)> {
+    let mut start = Vec::with_capacity(2);
+    (&mut reader).take(2).read_to_end(&mut start)?;
+    Ok((start.clone(), Box::new(std::io::Cursor::new(start).chain(reader))))
+}
+
 /// Opens a CSV stream: undoes gzip, detects the encoding and the delimiter from the first block,
 /// and reads the header row.
 pub fn open<'a>(
@@ -657,34 +659,21 @@ pub fn open<'a>(
     delimiter: Option<u8>,
     encoding: Encoding,
 ) -> Result<super::Source<'a>> {
-    let mut reader = reader;
-    let mut magic = Vec::with_capacity(2);
-    (&mut reader).take(2).read_to_end(&mut magic).map_err(|e| anyhow!("reading: {e}"))?;
-    let gzip = magic == GZIP_MAGIC;
-    let chained: Box<dyn Read + Send + 'a> = Box::new(std::io::Cursor::new(magic).chain(reader));
-    let mut reader: Box<dyn Read + Send + 'a> = if gzip { Box::new(flate2::read::MultiGzDecoder::new(chained)) } else { chained };
-    let mut bom = Vec::with_capacity(2);
-    (&mut reader).take(2).read_to_end(&mut bom).map_err(|e| {
-        if gzip {
-            anyhow!("the file looks gzip-compressed but cannot be decompressed: {e}")
-        } else {
-            anyhow!("reading: {e}")
-        }
-    })?;
-    let utf16 = utf16_bom(&bom);
-    let chained: Box<dyn Read + Send + 'a> = Box::new(std::io::Cursor::new(bom).chain(reader));
+    let (magic, reader) = peek(reader).map_err(|e| anyhow!("reading: {e}"))?;
+    let gzip = magic.as_slice() == GZIP_MAGIC;
+    let unzipping = |e: &dyn std::fmt::Display| match gzip {
+        true => anyhow!("the file looks gzip-compressed but cannot be decompressed: {e}"),
+        false => anyhow!("{e}"),
+    };
+    let reader: Box<dyn Read + Send + 'a> = if gzip { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { reader };
+    let (start, reader) = peek(reader).map_err(|e| if gzip { unzipping(&e) } else { anyhow!("reading: {e}") })?;
+    let utf16 = utf16_bom(&start);
     let reader: Box<dyn Read + Send + 'a> = match utf16 {
-        Some((encoding, _)) => Box::new(Utf16::new(chained, encoding)),
-        None => chained,
+        Some((encoding, _)) => Box::new(Utf16::new(reader, encoding)),
+        None => reader,
     };
     let mut blocks = Blocks { reader, buf: Vec::new(), eof: false, delimiter: delimiter.unwrap_or(b','), line: 1, offset: 0 };
-    blocks.fill(block_bytes().max(1 << 16)).map_err(|e| {
-        if gzip {
-            anyhow!("the file looks gzip-compressed but cannot be decompressed: {e}")
-        } else {
-            e
-        }
-    })?;
+    blocks.fill(block_bytes().max(1 << 16)).map_err(|e| unzipping(&e))?;
     let had_bom = blocks.buf.starts_with(&[0xEF, 0xBB, 0xBF]);
     if had_bom {
         blocks.buf.drain(..3);
