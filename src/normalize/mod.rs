@@ -451,13 +451,14 @@ fn room(n: usize, times: f64, later: u64, size: usize, memory: u64) -> usize {
 /// How much the files still to come can add to the arrays every file appends to, at most, so
 /// that those arrays grow once for the whole run rather than at a later file (each growth
 /// copies them whole and faults in fresh pages for the copy): a record per row, a touch per row
-/// of a kind that gives touches, and as many identifiers per row as the kind has identifier
-/// fields. A file whose rows cannot be told adds nothing; its own first part makes room for it.
+/// of a kind that gives touches, a conversion per row of orders and receipts, and as many
+/// identifiers per row as the kind has identifier fields. A file whose rows cannot be told adds nothing; its own first part makes room for it.
 #[derive(Clone, Copy, Debug, Default)]
 struct Later {
     records: u64,
     members: u64,
     touches: u64,
+    conversions: u64,
 }
 
 /// The identifier fields of an input kind: the most identifiers one of its rows can carry.
@@ -479,6 +480,9 @@ fn file_sizes(cfg: &Config) -> Vec<(Extent, Later)> {
                 later.members = later.members.saturating_add(e.rows.saturating_mul(identifier_fields(kind)));
                 if matches!(kind, SourceKind::Visits | SourceKind::Calls | SourceKind::Touches) {
                     later.touches = later.touches.saturating_add(e.rows);
+                }
+                if matches!(kind, SourceKind::Orders | SourceKind::Receipts) {
+                    later.conversions = later.conversions.saturating_add(e.rows);
                 }
             }
             (sizes[i].0, later)
@@ -842,7 +846,7 @@ impl Merged {
         let memory = crate::io::meminfo("MemTotal").unwrap_or(u64::MAX);
         let room = |n: usize, later: u64, size: usize| room(n, times, later, size, memory);
         self.touches.reserve_exact(room(p.touches.len(), self.later.touches, size_of::<Touch>()));
-        self.conversions.reserve_exact(room(p.conversions.len(), 0, size_of::<Conversion>()));
+        self.conversions.reserve_exact(room(p.conversions.len(), self.later.conversions, size_of::<Conversion>()));
         self.records.reserve(room(p.records.len(), self.later.records, 4), room(p.records.members(), self.later.members, 4));
     }
 
@@ -1377,6 +1381,26 @@ mod tests {
         // A footer declaring a billion billion rows asks for no more than 4 GiB of 32-byte items.
         assert_eq!(room(1000, 1.0, u64::MAX / 3, 32, 16 * gib), (4 * gib / 32) as usize);
         assert_eq!(room(0, 0.0, 0, 32, 16 * gib), 0);
+    }
+
+    #[test]
+    fn a_file_makes_room_for_what_the_files_after_it_add() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tiny");
+        let text = std::fs::read_to_string(dir.join("touchpath.toml")).unwrap();
+        let cfg = Config::from_toml(&text, "touchpath.toml", Some(&dir), None).unwrap();
+        let sizes = file_sizes(&cfg);
+        let kinds: Vec<SourceKind> = cfg.sources.iter().map(|s| s.kind).collect();
+        for (i, (_, later)) in sizes.iter().enumerate() {
+            let rows = |of: &[SourceKind]| -> u64 {
+                sizes[i + 1..].iter().zip(&kinds[i + 1..]).filter(|(_, k)| of.contains(k)).map(|((e, _), _)| e.rows).sum()
+            };
+            assert_eq!(later.records, rows(&kinds), "file {i}");
+            assert_eq!(later.touches, rows(&[SourceKind::Visits, SourceKind::Calls, SourceKind::Touches]), "file {i}");
+            assert_eq!(later.conversions, rows(&[SourceKind::Orders, SourceKind::Receipts]), "file {i}");
+        }
+        // The first file makes room for the orders and receipts after it.
+        assert!(kinds[0] == SourceKind::Visits && sizes[0].1.conversions > 0);
+        assert_eq!(sizes.last().map(|s| s.1.records), Some(0));
     }
 
     #[test]
