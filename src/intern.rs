@@ -65,6 +65,19 @@ impl Interner {
         id
     }
 
+    /// Room for `n` more strings of `bytes` bytes in all, so that a run's table does not grow
+    /// by doubling (each growth is a fresh table, its pages faulted in again).
+    pub fn reserve(&mut self, n: usize, bytes: usize) {
+        self.table.reserve(n, |e| e.0);
+        self.ends.reserve(n);
+        self.text.reserve(bytes);
+    }
+
+    /// The bytes of all the strings.
+    pub fn bytes(&self) -> usize {
+        self.text.len()
+    }
+
     pub fn get(&self, s: &str) -> Option<Sym> {
         let h = hash(s);
         self.table.find(h, |&(eh, id)| eh == h && self.resolve(id) == s).map(|e| e.1)
@@ -169,5 +182,18 @@ mod tests {
         assert_eq!(i.get("заказ"), None);
         assert_eq!(i.resolve(50_001), "");
         assert_eq!(i.iter().nth(7), Some("заказ-6"));
+    }
+
+    #[test]
+    fn room_made_ahead_is_used_without_growing() {
+        let mut i = Interner::new();
+        i.intern("a");
+        i.reserve(10_000, 10_000 * 12);
+        let (table, ends, text) = (i.table.capacity(), i.ends.capacity(), i.text.capacity());
+        for n in 0..10_000 {
+            i.intern(&format!("ORD-{n:08}"));
+        }
+        assert_eq!((i.table.capacity(), i.ends.capacity(), i.text.capacity()), (table, ends, text));
+        assert_eq!((i.len(), i.get("ORD-00000042"), i.bytes()), (10_002, Some(44), 1 + 10_000 * 12));
     }
 }

@@ -847,6 +847,10 @@ impl Merged {
         let room = |n: usize, later: u64, size: usize| room(n, times, later, size, memory);
         self.touches.reserve_exact(room(p.touches.len(), self.later.touches, size_of::<Touch>()));
         self.conversions.reserve_exact(room(p.conversions.len(), self.later.conversions, size_of::<Conversion>()));
+        // The strings that grow with a file are the ids of orders and receipts, one a row.
+        let length = p.strings.bytes() / p.strings.len().max(1);
+        let strings = room(p.strings.len(), self.later.conversions, 24 + length);
+        self.strings.reserve(strings, strings.saturating_mul(length));
         self.records.reserve(room(p.records.len(), self.later.records, 4), room(p.records.members(), self.later.members, 4));
     }
 
