@@ -589,9 +589,12 @@ pub fn tokenize(name: &str, raw: Vec<u8>, first_line: u64, breaks: u64, offset: 
     }
     let bytes = text.as_bytes();
     let width = layout.width.max(1);
-    let mut batch = super::Batch::new(width, bytes.len());
-    // A row per line at most: room for them all at once rather than a dozen copies as it grows.
-    batch.lines.reserve(usize::try_from(breaks).unwrap_or(0).min(bytes.len()) + 1);
+    // A row per line at most, and a field ends at a byte of its own (a delimiter or a line
+    // break) but for the block's last: room for them all at once rather than a dozen copies as
+    // the lists grow.
+    let rows = usize::try_from(breaks).unwrap_or(0).min(bytes.len()) + 1;
+    let mut batch = super::Batch::new(width, rows.saturating_mul(width).min(bytes.len() + width));
+    batch.lines.reserve(rows);
     batch.bytes = raw_len;
     let mut out = Fields { spans: std::mem::take(&mut batch.spans), ..Default::default() };
     let (mut pos, mut line, mut next_decoded) = (0, first_line, decoded.iter().peekable());
@@ -672,8 +675,10 @@ pub fn open<'a>(
         Some((encoding, _)) => Box::new(Utf16::new(reader, encoding)),
         None => reader,
     };
-    let mut blocks = Blocks { reader, buf: Vec::new(), eof: false, delimiter: delimiter.unwrap_or(b','), line: 1, offset: 0 };
-    blocks.fill(block_bytes().max(1 << 16)).map_err(|e| unzipping(&e))?;
+    let first = block_bytes().max(1 << 16);
+    let buf = super::pool::bytes(first + (first >> 4));
+    let mut blocks = Blocks { reader, buf, eof: false, delimiter: delimiter.unwrap_or(b','), line: 1, offset: 0 };
+    blocks.fill(first).map_err(|e| unzipping(&e))?;
     let had_bom = blocks.buf.starts_with(&[0xEF, 0xBB, 0xBF]);
     if had_bom {
         blocks.buf.drain(..3);

@@ -58,8 +58,9 @@ pub struct Batch {
 }
 
 impl Batch {
-    pub(crate) fn new(width: usize, capacity: usize) -> Batch {
-        Batch { text: String::new(), spans: pool::ends(capacity / 4 + 2), width, ..Default::default() }
+    /// A batch of rows of `width` fields, with room for `fields` fields.
+    pub(crate) fn new(width: usize, fields: usize) -> Batch {
+        Batch { text: String::new(), spans: pool::ends(fields.saturating_mul(2)), width, ..Default::default() }
     }
 
     pub fn height(&self) -> usize {
