@@ -452,7 +452,8 @@ fn room(n: usize, times: f64, later: u64, size: usize, memory: u64) -> usize {
 /// that those arrays grow once for the whole run rather than at a later file (each growth
 /// copies them whole and faults in fresh pages for the copy): a record per row, a touch per row
 /// of a kind that gives touches, a conversion per row of orders and receipts, and as many
-/// identifiers per row as the kind has identifier fields. A file whose rows cannot be told adds nothing; its own first part makes room for it.
+/// identifiers per row as the kind has identifier fields. A file whose rows cannot be told adds
+/// nothing; its own first part makes room for it.
 #[derive(Clone, Copy, Debug, Default)]
 struct Later {
     records: u64,
