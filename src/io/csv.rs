@@ -197,6 +197,12 @@ pub(crate) fn block_bytes() -> usize {
     BLOCK_BYTES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// A buffer for `want` bytes of a block from the pool, with a sixteenth more for the record cut
+/// at its end, so that filling it does not grow it.
+fn block_buffer(want: usize) -> Vec<u8> {
+    super::pool::bytes(want + (want >> 4))
+}
+
 /// A record longer than this is a broken file (an unclosed quote), not data.
 const MAX_RECORD: usize = 1 << 31;
 
@@ -241,7 +247,7 @@ impl Blocks<'_> {
                 record_boundary(&self.buf[..want.min(self.buf.len())], self.delimiter)
             };
             if let Some(cut) = cut {
-                let mut rest = super::pool::bytes(want + (want >> 4));
+                let mut rest = block_buffer(want);
                 rest.extend_from_slice(&self.buf[cut..]);
                 self.buf.truncate(cut);
                 let bytes = std::mem::replace(&mut self.buf, rest);
@@ -676,8 +682,7 @@ pub fn open<'a>(
         None => reader,
     };
     let first = block_bytes().max(1 << 16);
-    let buf = super::pool::bytes(first + (first >> 4));
-    let mut blocks = Blocks { reader, buf, eof: false, delimiter: delimiter.unwrap_or(b','), line: 1, offset: 0 };
+    let mut blocks = Blocks { reader, buf: block_buffer(first), eof: false, delimiter: delimiter.unwrap_or(b','), line: 1, offset: 0 };
     blocks.fill(first).map_err(|e| unzipping(&e))?;
     let had_bom = blocks.buf.starts_with(&[0xEF, 0xBB, 0xBF]);
     if had_bom {
