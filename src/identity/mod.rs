@@ -560,7 +560,6 @@ impl IdGraph {
         let first_of: Vec<AtomicU32> = (0..total).into_par_iter().map(|_| AtomicU32::new(0)).collect();
         let seen_again = |p: u32, first: u32| first_of[p as usize].store(first, Relaxed);
         runs(&exact, |a, b| a[0] == b[0] && a[1] >> 32 == b[1] >> 32, |e| e[1] as u32, |_, _| false, seen_again);
-        drop(exact);
         let batch_of = |p: u32| bases.partition_point(|&b| b <= p) - 1;
         let key = |e: &[u64; 2]| key_at(&batches[batch_of((e[1] >> 32) as u32)].buf, e[1] as u32);
         runs(&hashed, |a, b| a[0] == b[0], |e| (e[1] >> 32) as u32, |a, b| key(a) != key(b), seen_again);
@@ -572,7 +571,13 @@ impl IdGraph {
         let of_batch = |b: usize| &first_of[bases[b] as usize..bases[b] as usize + batches[b].count as usize];
         let fresh: Vec<usize> = (0..batches.len()).into_par_iter().map(|b| of_batch(b).iter().filter(|&&f| f == 0).count()).collect();
         let mut map = vec![0u32; total];
-        let mut locs = vec![Loc::NONE; 1 + fresh.iter().sum::<usize>()];
+        // The locations take the sorted list's memory (same size per item, and at least as many
+        // items when most keys pack): memory of this size allocated afresh is faulted in page by
+        // page as it is first written, seconds at 50M visits.
+        let mut locs = exact;
+        locs.clear();
+        locs.resize(1 + fresh.iter().sum::<usize>(), [0, 0]);
+        let mut locs: Vec<Loc> = locs.into_iter().map(Loc).collect();
         let mut parts = Vec::with_capacity(batches.len());
         let (mut rest_m, mut rest_l, mut next) = (&mut map[1..], &mut locs[1..], 1u32);
         for (b, batch) in batches.iter().enumerate() {
