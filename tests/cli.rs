@@ -110,6 +110,41 @@ fn summary_accounts_for_every_row() {
 }
 
 #[test]
+fn a_repeated_order_id_keeps_the_latest_row_then_the_largest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("visits.csv"),
+        "client_id;started_at;utm_source;utm_medium\n1;01.08.2026 10:00;yandex;cpc\n2;01.08.2026 10:00;google;organic\n",
+    )
+    .unwrap();
+    // O1 twice: the later row counts (10:00 < 12:00), whatever the order of the rows. O2 twice
+    // at one time: the larger amount counts.
+    std::fs::write(
+        dir.path().join("orders.csv"),
+        "order_id;created_at;revenue;client_id\n\
+         O1;02.08.2026 10:00;700;1\nO2;02.08.2026 10:00;100;2\nO1;02.08.2026 12:00;50;1\n\
+         O2;02.08.2026 10:00;300;2\n",
+    )
+    .unwrap();
+    let config = dir.path().join("touchpath.toml");
+    std::fs::write(
+        &config,
+        "timezone = \"Europe/Moscow\"\n[[sources]]\nkind = \"visits\"\npath = \"visits.csv\"\n\
+         [[sources]]\nkind = \"orders\"\npath = \"orders.csv\"\n",
+    )
+    .unwrap();
+    let out = tp().args(["report", "-v", "--format", "csv", "-m", "last-click", "--config"]).arg(&config).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("orders.csv [orders]: 4 read, 2 used, 2 filtered, 0 rejected"), "{err}");
+    assert!(err.contains("filtered 2: duplicate order_id (kept once)"), "{err}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "model,channel,conversions,revenue,share\nlast-click,Organic Search,1,300,0.5\nlast-click,Paid Search,1,50,0.5\n"
+    );
+}
+
+#[test]
 fn rejects_file_and_strict() {
     let dir = tempfile::tempdir().unwrap();
     let rej = dir.path().join("rejects.csv");
