@@ -263,6 +263,11 @@ fn key_at(buf: &[u8], start: u32) -> &[u8] {
     buf.get(at + 4..at + 4 + len).unwrap_or(b"")
 }
 
+/// At most this many identifiers read in one run: while ids are numbered, the top bit of a
+/// first appearance's mark tells its id from a position (see [`IdGraph::from_batches`]).
+pub const MAX_IDS: u64 = 1 << 31;
+const FIRST: u32 = 1 << 31;
+
 /// The identifiers of one batch of rows, numbered from 0 in the batch, so that normalizing
 /// takes no lock and reads no run-wide table per row; [`IdGraph::from_batches`] gives them
 /// their run-wide ids once every batch is read.
@@ -519,8 +524,8 @@ impl IdGraph {
             }
             bases.push(next as u32);
             next += b.count as u64;
-            if next > u32::MAX as u64 {
-                anyhow::bail!("more identifiers than one run can hold (over 4 billion): split the exports by period");
+            if next > MAX_IDS {
+                anyhow::bail!("more identifiers than one run can hold (over 2 billion): split the exports by period");
             }
         }
         if batches.len() >= Loc::MAX_BUFS {
@@ -564,13 +569,15 @@ impl IdGraph {
         let key = |e: &[u64; 2]| key_at(&batches[batch_of((e[1] >> 32) as u32)].buf, e[1] as u32);
         runs(&hashed, |a, b| a[0] == b[0], |e| (e[1] >> 32) as u32, |a, b| key(a) != key(b), seen_again);
         drop(hashed);
-        let first_of: Vec<u32> = first_of.into_iter().map(AtomicU32::into_inner).collect();
         crate::log::step("first appearances");
         // 3. Ids in order of first appearance: a batch's new keys take the next ids after the
-        //    new keys of the batches before it, so batches are numbered side by side.
+        //    new keys of the batches before it, so batches are numbered side by side. A first
+        //    appearance's mark becomes its id, flagged so that it is not read as a position:
+        //    the marks become the map in their own memory (a map allocated afresh is faulted in
+        //    page by page, 4 bytes per identifier read).
         let of_batch = |b: usize| &first_of[bases[b] as usize..bases[b] as usize + batches[b].count as usize];
-        let fresh: Vec<usize> = (0..batches.len()).into_par_iter().map(|b| of_batch(b).iter().filter(|&&f| f == 0).count()).collect();
-        let mut map = vec![0u32; total];
+        let fresh: Vec<usize> =
+            (0..batches.len()).into_par_iter().map(|b| of_batch(b).iter().filter(|f| f.load(Relaxed) == 0).count()).collect();
         // The locations take the sorted list's memory (same size per item, and at least as many
         // items when most keys pack): memory of this size allocated afresh is faulted in page by
         // page as it is first written, seconds at 50M visits.
@@ -579,44 +586,47 @@ impl IdGraph {
         locs.resize(1 + fresh.iter().sum::<usize>(), [0, 0]);
         let mut locs: Vec<Loc> = locs.into_iter().map(Loc).collect();
         let mut parts = Vec::with_capacity(batches.len());
-        let (mut rest_m, mut rest_l, mut next) = (&mut map[1..], &mut locs[1..], 1u32);
-        for (b, batch) in batches.iter().enumerate() {
-            let (m, tail_m) = rest_m.split_at_mut(batch.count as usize);
+        let (mut rest_l, mut next) = (&mut locs[1..], 1u32);
+        for (b, _) in batches.iter().enumerate() {
             let (l, tail_l) = rest_l.split_at_mut(fresh[b]);
-            parts.push((b, m, l, next));
-            (rest_m, rest_l) = (tail_m, tail_l);
+            parts.push((b, l, next));
+            rest_l = tail_l;
             next += fresh[b] as u32;
         }
-        parts.into_par_iter().for_each(|(b, m, l, first_id)| {
+        parts.into_par_iter().for_each(|(b, l, first_id)| {
             let (seen, batch) = (of_batch(b), &batches[b]);
             let mut fresh_ids = l.iter_mut().zip(first_id..);
             let (mut exact, mut kept) = (batch.exact.iter().peekable(), batch.stored());
             for i in 0..batch.count {
+                let mark = &seen[i as usize];
                 // Every id is a packed key or a stored one, each list in id order.
                 let loc = match exact.next_if(|e| e[1] as u32 == i) {
                     Some(&[word, low]) => {
-                        if seen[i as usize] != 0 {
+                        if mark.load(Relaxed) != 0 {
                             continue;
                         }
                         Loc::packed(word, (low >> 32) as u32)
                     }
                     None => match kept.next() {
-                        Some((_, start, tag, _)) if seen[i as usize] == 0 => Loc::stored(b, tag, start),
+                        Some((_, start, tag, _)) if mark.load(Relaxed) == 0 => Loc::stored(b, tag, start),
                         _ => continue,
                     },
                 };
                 if let Some((slot, id)) = fresh_ids.next() {
                     *slot = loc;
-                    m[i as usize] = id;
+                    mark.store(id | FIRST, Relaxed);
                 }
             }
         });
-        // A key seen again takes the id of its first appearance, numbered above; the list of
-        // first appearances becomes the map, in its own memory.
-        let mut ids = first_of;
-        ids.par_iter_mut().zip(map.par_iter()).for_each(|(f, &own)| *f = if *f == 0 { own } else { map[*f as usize] });
-        drop(map);
-        let map = ids;
+        // A key seen again takes the id of its first appearance, numbered above. Each position
+        // is written by one thread only, and a first appearance's id reads the same with or
+        // without its flag, so the passes need no order between threads.
+        first_of.par_iter().with_min_len(1 << 14).for_each(|f| {
+            let v = f.load(Relaxed);
+            let id = if v & FIRST != 0 || v == 0 { v } else { first_of[v as usize].load(Relaxed) };
+            f.store(id & !FIRST, Relaxed);
+        });
+        let map: Vec<u32> = first_of.into_iter().map(AtomicU32::into_inner).collect();
         crate::log::step("ids numbered");
         records.remap(&map);
         crate::log::step("records renumbered");

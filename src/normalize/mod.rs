@@ -802,8 +802,8 @@ impl Merged {
             }
             Done::Parts(parts) => {
                 for p in parts {
-                    if self.id_count as u64 + p.ids.len() as u64 >= u32::MAX as u64 {
-                        bail!("more identifiers than one run can hold (over 4 billion): split the exports by period");
+                    if self.id_count as u64 + p.ids.len() as u64 >= crate::identity::MAX_IDS {
+                        bail!("more identifiers than one run can hold (over 2 billion): split the exports by period");
                     }
                     progress(p.summary.rows_read);
                     self.cp1251_rows += p.cp1251_rows;
