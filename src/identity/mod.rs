@@ -278,7 +278,7 @@ const FIRST: u32 = 1 << 31;
 /// resolution 0.3 s slower). Within a record equal keys take one id, as a record lists each
 /// identifier once, and so does a key of the record before: an export that lists a visitor's
 /// rows together (a session log ordered by client) then gives the resolution a key per visitor
-/// rather than per row, for one comparison per key on files that do not.
+/// rather than per row, for a few comparisons per key on files that do not.
 ///
 /// A key that packs into a word (see [`pack`]: client ids, phones, cards, short logins) is
 /// kept as that word alone, as the resolution sorts it: its bytes are written again only for
@@ -587,11 +587,11 @@ impl IdGraph {
         let mut locs: Vec<Loc> = locs.into_iter().map(Loc).collect();
         let mut parts = Vec::with_capacity(batches.len());
         let (mut rest_l, mut next) = (&mut locs[1..], 1u32);
-        for (b, _) in batches.iter().enumerate() {
-            let (l, tail_l) = rest_l.split_at_mut(fresh[b]);
+        for (b, &n) in fresh.iter().enumerate() {
+            let (l, tail_l) = rest_l.split_at_mut(n);
             parts.push((b, l, next));
             rest_l = tail_l;
-            next += fresh[b] as u32;
+            next += n as u32;
         }
         parts.into_par_iter().for_each(|(b, l, first_id)| {
             let (seen, batch) = (of_batch(b), &batches[b]);
