@@ -492,11 +492,21 @@ pub struct IdGraph {
     /// Ids by key, built on first look-up: only graphs built node by node use it.
     index: std::sync::OnceLock<hashbrown::HashTable<u32>>,
     records: Records,
+    /// The id map's memory, kept for [`stitch`]'s counters (4 bytes per identifier, no more
+    /// than the map): memory freed here is handed back before stitching asks for as much,
+    /// which then faults it in afresh, page by page.
+    spare: std::sync::Mutex<Vec<u32>>,
 }
 
 impl Default for IdGraph {
     fn default() -> Self {
-        IdGraph { bufs: Vec::new(), locs: vec![Loc::NONE], index: std::sync::OnceLock::new(), records: Records::default() }
+        IdGraph {
+            bufs: Vec::new(),
+            locs: vec![Loc::NONE],
+            index: std::sync::OnceLock::new(),
+            records: Records::default(),
+            spare: Default::default(),
+        }
     }
 }
 
@@ -631,7 +641,7 @@ impl IdGraph {
         records.remap(&map);
         crate::log::step("records renumbered");
         let bufs = batches.into_iter().map(|b| b.buf).collect();
-        Ok(IdGraph { bufs, locs, index: std::sync::OnceLock::new(), records })
+        Ok(IdGraph { bufs, locs, index: std::sync::OnceLock::new(), records, spare: std::sync::Mutex::new(map) })
     }
 
     pub fn node(&mut self, kind: IdKind, value: &str) -> u32 {
@@ -1033,7 +1043,10 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     //    Co-occurrences counted with repeats bound the distinct count from above, so only the
     //    identifiers above the limit by that count have their neighbours listed and sorted:
     //    usually a small share of the pairs every record would give.
-    let seen: Vec<AtomicU32> = (0..n).into_par_iter().map(|_| AtomicU32::new(0)).collect();
+    let mut memory = g.spare.lock().map(|mut m| std::mem::take(&mut *m)).unwrap_or_default();
+    memory.clear();
+    memory.resize(n, 0);
+    let seen: Vec<AtomicU32> = memory.into_iter().map(AtomicU32::new).collect();
     let limit = u32::try_from(max_customers).unwrap_or(u32::MAX);
     (0..records).into_par_iter().with_min_len(1 << 14).for_each(|r| {
         let m = g.record(r);
