@@ -268,6 +268,16 @@ fn key_at(buf: &[u8], start: u32) -> &[u8] {
 pub const MAX_IDS: u64 = 1 << 31;
 const FIRST: u32 = 1 << 31;
 
+/// `n` items `wrap(zero)` in the memory of `list`, which is no longer needed: memory of this
+/// size allocated afresh is faulted in page by page as it is first written (seconds at 50M
+/// visits), while the list's pages are resident already. Collecting a mapped list into items
+/// of the same size and alignment reuses its allocation; it grows only if `n` is larger.
+fn in_memory_of<T: Clone, U>(mut list: Vec<T>, n: usize, zero: T, wrap: impl FnMut(T) -> U) -> Vec<U> {
+    list.clear();
+    list.resize(n, zero);
+    list.into_iter().map(wrap).collect()
+}
+
 /// The identifiers of one batch of rows, numbered from 0 in the batch, so that normalizing
 /// takes no lock and reads no run-wide table per row; [`IdGraph::from_batches`] gives them
 /// their run-wide ids once every batch is read.
@@ -589,12 +599,8 @@ impl IdGraph {
         let fresh: Vec<usize> =
             (0..batches.len()).into_par_iter().map(|b| of_batch(b).iter().filter(|f| f.load(Relaxed) == 0).count()).collect();
         // The locations take the sorted list's memory (same size per item, and at least as many
-        // items when most keys pack): memory of this size allocated afresh is faulted in page by
-        // page as it is first written, seconds at 50M visits.
-        let mut locs = exact;
-        locs.clear();
-        locs.resize(1 + fresh.iter().sum::<usize>(), [0, 0]);
-        let mut locs: Vec<Loc> = locs.into_iter().map(Loc).collect();
+        // items when most keys pack).
+        let mut locs: Vec<Loc> = in_memory_of(exact, 1 + fresh.iter().sum::<usize>(), [0, 0], Loc);
         let mut parts = Vec::with_capacity(batches.len());
         let (mut rest_l, mut next) = (&mut locs[1..], 1u32);
         for (b, &n) in fresh.iter().enumerate() {
@@ -1043,10 +1049,8 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     //    Co-occurrences counted with repeats bound the distinct count from above, so only the
     //    identifiers above the limit by that count have their neighbours listed and sorted:
     //    usually a small share of the pairs every record would give.
-    let mut memory = g.spare.lock().map(|mut m| std::mem::take(&mut *m)).unwrap_or_default();
-    memory.clear();
-    memory.resize(n, 0);
-    let seen: Vec<AtomicU32> = memory.into_iter().map(AtomicU32::new).collect();
+    let spare = g.spare.lock().map(|mut m| std::mem::take(&mut *m)).unwrap_or_default();
+    let seen: Vec<AtomicU32> = in_memory_of(spare, n, 0, AtomicU32::new);
     let limit = u32::try_from(max_customers).unwrap_or(u32::MAX);
     (0..records).into_par_iter().with_min_len(1 << 14).for_each(|r| {
         let m = g.record(r);
