@@ -105,35 +105,72 @@ impl IdKind {
 
 /// A key as one word and a few bits of meta (kind tag, length, which packing), when it fits
 /// exactly: two keys pack equal only if they are equal. Digits (up to 19) are read as a number,
-/// with their count keeping leading zeros; other keys of up to 8 bytes are their bytes.
+/// with their count keeping leading zeros; other keys of up to 8 bytes are their bytes; a longer
+/// one that ends in digits after at most 7 other bytes (CRM ids `C10000008`, logins `u10000003`,
+/// orders `ORD-100001`) is those bytes above the number, when the number fits below them. Keys
+/// that pack are sorted as words by the run's resolution: a key that does not is hashed, and its
+/// bytes are compared wherever hashes meet, reading them from wherever they lie.
 fn pack(tag: u8, value: &[u8]) -> Option<(u64, u32)> {
-    let meta = |digits: bool| (tag as u32) << 16 | (digits as u32) << 8 | value.len() as u32;
+    let meta = |packing: u32| (tag as u32) << 16 | packing << 8 | value.len() as u32;
     if let Some(n) = digits(value) {
-        return Some((n, meta(true)));
+        return Some((n, meta(DIGITS)));
     }
     if value.len() <= 8 {
         let mut word = [0u8; 8];
         word[..value.len()].copy_from_slice(value);
-        return Some((u64::from_be_bytes(word), meta(false)));
+        return Some((u64::from_be_bytes(word), meta(BYTES)));
     }
-    None
+    if value.len() > MAX_PACKED {
+        return None;
+    }
+    // The prefix is what precedes the last run of digits, so that a key splits one way only.
+    let head = value.iter().rposition(|b| !b.is_ascii_digit())? + 1;
+    if head > 7 || head == value.len() {
+        return None;
+    }
+    let n = digits(&value[head..])?;
+    let low = 64 - 8 * head as u32;
+    if n >> low != 0 {
+        return None;
+    }
+    let mut word = [0u8; 8];
+    word[8 - head..].copy_from_slice(&value[..head]);
+    Some((u64::from_be_bytes(word) << low | n, meta(PREFIXED | (head as u32) << 4)))
 }
+
+/// How a key packs (see [`pack`]), in the meta's second byte; a prefixed key's prefix length
+/// is in its high half.
+const BYTES: u32 = 0;
+const DIGITS: u32 = 1;
+const PREFIXED: u32 = 2;
+
+/// The longest key that packs: a kind tag and it spell back into 20 bytes.
+const MAX_PACKED: usize = 19;
 
 /// The key [`pack`] packed, spelled back: its kind tag and its value, byte for byte, and how
 /// many bytes that is.
 fn spell(word: u64, meta: u32) -> ([u8; 20], usize) {
-    let (is_digits, len) = ((meta >> 8) & 1 == 1, ((meta & 0xff) as usize).min(19));
+    let (packing, len) = ((meta >> 8) & 0xff, ((meta & 0xff) as usize).min(MAX_PACKED));
     let mut out = [0u8; 20];
     out[0] = (meta >> 16) as u8;
-    if is_digits {
-        let mut n = word;
-        for d in out[1..=len].iter_mut().rev() {
+    let write_digits = |out: &mut [u8], mut n: u64| {
+        for d in out.iter_mut().rev() {
             *d = b'0' + (n % 10) as u8;
             n /= 10;
         }
-    } else {
-        let len = len.min(8);
-        out[1..=len].copy_from_slice(&word.to_be_bytes()[..len]);
+    };
+    match packing & 0xf {
+        DIGITS => write_digits(&mut out[1..=len], word),
+        PREFIXED => {
+            let head = ((packing >> 4) as usize).clamp(1, 7).min(len);
+            let low = 64 - 8 * head as u32;
+            write_digits(&mut out[1 + head..=len], word & ((1u64 << low) - 1));
+            out[1..=head].copy_from_slice(&(word >> low).to_be_bytes()[8 - head..]);
+        }
+        _ => {
+            let len = len.min(8);
+            out[1..=len].copy_from_slice(&word.to_be_bytes()[..len]);
+        }
     }
     (out, 1 + len)
 }
@@ -1334,7 +1371,7 @@ mod tests {
         #[test]
         fn batches_resolve_as_one_lookup_per_key_does(
             rows in proptest::collection::vec(
-                proptest::collection::vec((0usize..3, proptest::sample::select(vec!["1", "2", "x@y.z", "a-very-long-login-name", ""])), 0..4),
+                proptest::collection::vec((0usize..3, proptest::sample::select(vec!["1", "2", "x@y.z", "a-very-long-login-name", "u10000003", "ORD-100001", ""])), 0..4),
                 1..40,
             ),
             cuts in proptest::collection::vec(0usize..40, 0..4),
@@ -1387,16 +1424,23 @@ mod tests {
         }
 
         /// Two keys pack to the same word and meta only when they are the same key, every key of
-        /// up to 8 bytes or 19 digits packs, and a packed key spells back as it was.
+        /// up to 8 bytes or 19 digits packs, and so does one of at most 19 bytes whose last
+        /// digits follow at most 7 other bytes and fit below them; a packed key spells back as
+        /// it was.
         #[test]
         fn packing_is_exact(
-            a in proptest::prop_oneof!["[0-9]{0,21}", "[0-9aя\\x00]{0,10}"],
-            b in proptest::prop_oneof!["[0-9]{0,21}", "[0-9aя\\x00]{0,10}"],
+            a in proptest::prop_oneof!["[0-9]{0,21}", "[0-9aя\\x00]{0,10}", "[a-zя\\-]{1,8}[0-9]{1,19}", "[0-9a]{0,4}[0-9]{14,17}"],
+            b in proptest::prop_oneof!["[0-9]{0,21}", "[0-9aя\\x00]{0,10}", "[a-zя\\-]{1,8}[0-9]{1,19}", "[0-9a]{0,4}[0-9]{14,17}"],
             ta in 0u8..2,
             tb in 0u8..2,
         ) {
             let number = |s: &str| (!s.is_empty() && s.len() <= 19 && s.bytes().all(|c| c.is_ascii_digit())).then(|| s.parse::<u64>().ok()).flatten();
-            let fits = |s: &str| s.len() <= 8 || number(s).is_some();
+            let prefixed = |s: &str| {
+                let head = s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+                let n = number(&s[head..]);
+                s.len() <= 19 && (1..=7).contains(&head) && n.is_some_and(|n| (n as u128) < 1u128 << (64 - 8 * head))
+            };
+            let fits = |s: &str| s.len() <= 8 || number(s).is_some() || prefixed(s);
             let (x, y) = (pack(b'a' + ta, a.as_bytes()), pack(b'a' + tb, b.as_bytes()));
             proptest::prop_assert_eq!(x.is_some(), fits(&a));
             proptest::prop_assert_eq!(digits(a.as_bytes()), number(&a), "{:?}", a);
