@@ -144,7 +144,7 @@ const BYTES: u32 = 0;
 const DIGITS: u32 = 1;
 const PREFIXED: u32 = 2;
 
-/// The longest key that packs: a kind tag and it spell back into 20 bytes.
+/// The longest key that packs: with its kind tag, it spells back into 20 bytes.
 const MAX_PACKED: usize = 19;
 
 /// The key [`pack`] packed, spelled back: its kind tag and its value, byte for byte, and how
