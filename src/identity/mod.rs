@@ -1459,6 +1459,22 @@ mod tests {
     }
 
     #[test]
+    fn the_identifiers_exports_carry_most_pack_into_a_word() {
+        let packs = |v: &str| pack(IdKind::CrmId as u8, v.as_bytes()).map(|(w, m)| spell(w, m));
+        for v in ["1732423623615127710", "79151234567", "2000000000000", "C0000003", "u10000003", "C10000008", "ORD-100001", "SKU-0012345"]
+        {
+            let (spelled, n) = packs(v).unwrap_or_else(|| panic!("{v} does not pack"));
+            assert_eq!(&spelled[1..n], v.as_bytes());
+        }
+        // A prefix of more than 7 bytes, a number too large for the bytes below the prefix, a
+        // key that does not end in digits: kept as bytes.
+        for v in ["ORD-2026-000001", "u123456789012345678", "client3@inbox.ru", "a-very-long-login"] {
+            assert!(packs(v).is_none(), "{v}");
+        }
+        assert_ne!(pack(b'a', b"ORD-100001"), pack(b'a', b"ORD-0100001"), "leading zeros count");
+    }
+
+    #[test]
     fn numbering_in_order_on_every_core_numbers_as_one_pass_does() {
         // Enough items for many pieces, picked in an irregular pattern.
         let items: Vec<u32> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 29) % 3).collect();
