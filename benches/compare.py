@@ -110,6 +110,9 @@ print(out.height)
 """
 
 
+HEURISTIC = "last-click,last-non-direct,first-click,linear,position-based,time-decay,ropo"
+
+
 def timed(cmd):
     """Wall seconds and peak resident memory (MiB) of one run, measured by GNU time."""
     out = subprocess.run(["/usr/bin/time", "-f", "%e %M", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -170,49 +173,101 @@ def one(args_list):
         exec(compile(POLARS_JOB, "polars_job", "exec"), {})
 
 
+def heuristic_job(tp, d):
+    """touchpath's CSV job with every heuristic model and ROPO, on the exports in `d`."""
+    return [tp, "report", "--config", f"{d}/touchpath.toml", "-m", HEURISTIC, "-q", "-o", f"{d}/out.csv"]
+
+
+def rounds(jobs, runs):
+    """Times every job `runs` times, a round of every job after another, so that the jobs a ratio
+    compares ran minutes apart at most, under the same conditions (these machines are noisy, and
+    a virtual machine's memory costs more the longer it lay free). Returns each job's walls and
+    peaks, or the error that stopped it."""
+    out = {name: {"walls": [], "peaks": []} for name, _ in jobs}
+    for _ in range(runs):
+        for name, cmd in jobs:
+            r = out[name]
+            if "failed" in r:
+                continue
+            try:
+                w, p = timed(cmd)
+            except RuntimeError as e:
+                print(f"{name:70} FAILED: {e}", flush=True)
+                r["failed"] = str(e)
+                continue
+            r["walls"].append(w)
+            r["peaks"].append(p)
+    return out
+
+
+def summary(name, r):
+    """A job's median, range and peak, as printed and written to results.json."""
+    if "failed" in r:
+        return {"job": name, "failed": r["failed"]}
+    w = r["walls"]
+    return {"job": name, "median_s": statistics.median(w), "min_s": min(w), "max_s": max(w), "peak_mib": max(r["peaks"]), "runs_s": w}
+
+
+def ratio(a, b):
+    """Median of the per-round ratios a/b (rounds where both ran), or None."""
+    pairs = [x / y for x, y in zip(a.get("walls", []), b.get("walls", [])) if y > 0]
+    return statistics.median(pairs) if pairs and "failed" not in a and "failed" not in b else None
+
+
+def scaling(a):
+    """time(L) / time(M): the heuristic CSV job on two sizes, alternating."""
+    tp = os.path.abspath(a.touchpath)
+    jobs = [("small", heuristic_job(tp, a.small)), ("large", heuristic_job(tp, a.large))]
+    out = rounds(jobs, a.runs)
+    for name, _ in jobs:
+        r = summary(name, out[name])
+        if "median_s" in r:
+            print(f"{name} ({a.small if name == 'small' else a.large}): median {r['median_s']:.2f} s ({r['min_s']:.2f}–{r['max_s']:.2f})  peak {r['peak_mib']:.0f} MiB  runs {' '.join(f'{x:.2f}' for x in r['runs_s'])}")
+    k = ratio(out["large"], out["small"])
+    if k is not None:
+        print(f"time(large) / time(small): median of the alternating pairs {k:.2f}")
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--one":
         one(sys.argv[2:])
         return
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dir", required=True)
+    ap.add_argument("--dir")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--touchpath", required=True)
+    ap.add_argument("--small", help="with --large: time the heuristic job on two sizes, alternating")
+    ap.add_argument("--large")
     a = ap.parse_args()
+    if a.small and a.large:
+        scaling(a)
+        return
+    if not a.dir:
+        ap.error("--dir, or --small and --large")
     d = a.dir
     to_parquet(d)
     tp = os.path.abspath(a.touchpath)
-    heuristic = "last-click,last-non-direct,first-click,linear,position-based,time-decay,ropo"
+    comparable = "touchpath CSV, comparable job (visits + orders; last-click, linear, position-based)"
     jobs = [
-        ("touchpath CSV, heuristic models + ROPO", [tp, "report", "--config", f"{d}/touchpath.toml", "-m", heuristic, "-q", "-o", f"{d}/out.csv"]),
-        ("touchpath CSV, + markov and shapley", [tp, "report", "--config", f"{d}/touchpath.toml", "-m", heuristic + ",markov,shapley", "-q", "-o", f"{d}/out.csv"]),
-        ("touchpath Parquet, heuristic models + ROPO", [tp, "report", "--config", f"{d}/touchpath-parquet.toml", "-m", heuristic, "-q", "-o", f"{d}/out.csv"]),
-        ("touchpath CSV, comparable job (visits + orders; last-click, linear, position-based)", [tp, "report", "--config", f"{d}/touchpath-comparable.toml", "-m", "last-click,linear,position-based", "-q", "-o", f"{d}/out.csv"]),
+        ("touchpath CSV, heuristic models + ROPO", heuristic_job(tp, d)),
+        ("touchpath CSV, + markov and shapley", [tp, "report", "--config", f"{d}/touchpath.toml", "-m", HEURISTIC + ",markov,shapley", "-q", "-o", f"{d}/out.csv"]),
+        ("touchpath Parquet, heuristic models + ROPO", [tp, "report", "--config", f"{d}/touchpath-parquet.toml", "-m", HEURISTIC, "-q", "-o", f"{d}/out.csv"]),
+        (comparable, [tp, "report", "--config", f"{d}/touchpath-comparable.toml", "-m", "last-click,linear,position-based", "-q", "-o", f"{d}/out.csv"]),
         ("DuckDB SQL, comparable job", [sys.executable, __file__, "--one", "duckdb", d]),
         ("Polars (Python), comparable job", [sys.executable, __file__, "--one", "polars", d]),
     ]
-    results = []
-    for name, cmd in jobs:
-        walls, peaks = [], []
-        try:
-            for _ in range(a.runs):
-                w, p = timed(cmd)
-                walls.append(w)
-                peaks.append(p)
-        except RuntimeError as e:
-            print(f"{name:70} FAILED: {e}", flush=True)
-            results.append({"job": name, "failed": str(e)})
-            continue
-        results.append({"job": name, "median_s": statistics.median(walls), "min_s": min(walls), "max_s": max(walls), "peak_mib": max(peaks)})
-        r = results[-1]
-        print(f"{name:70} median {r['median_s']:7.2f} s  ({r['min_s']:.2f}–{r['max_s']:.2f})  peak {r['peak_mib']:8.0f} MiB", flush=True)
-    ok = {r["job"]: r for r in results if "median_s" in r}
-    base = next((r for name, r in ok.items() if name.startswith("touchpath CSV, comparable")), None)
-    for name, r in ok.items():
-        if base and not name.startswith("touchpath"):
-            print(f"{name}: {r['median_s'] / base['median_s']:.2f}× the time of touchpath on the same job")
-    if "median_s" in results[0] and "median_s" in results[1]:
-        print(f"markov + shapley add {100 * (results[1]['median_s'] / results[0]['median_s'] - 1):.0f}% over the heuristic run")
+    out = rounds(jobs, a.runs)
+    results = [summary(name, out[name]) for name, _ in jobs]
+    for r in results:
+        if "median_s" in r:
+            print(f"{r['job']:70} median {r['median_s']:7.2f} s  ({r['min_s']:.2f}–{r['max_s']:.2f})  peak {r['peak_mib']:8.0f} MiB", flush=True)
+    for name, _ in jobs[4:]:
+        k = ratio(out[name], out[comparable])
+        if k is not None:
+            print(f"{name}: {k:.2f}× the time of touchpath on the same job (median of the rounds' ratios)")
+    k = ratio(out[jobs[1][0]], out[jobs[0][0]])
+    if k is not None:
+        print(f"markov + shapley add {100 * (k - 1):.0f}% over the heuristic run (median of the rounds' ratios)")
     with open(f"{d}/results.json", "w", encoding="utf-8") as fh:
         json.dump(results, fh, indent=2)
 
