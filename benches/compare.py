@@ -173,9 +173,14 @@ def one(args_list):
         exec(compile(POLARS_JOB, "polars_job", "exec"), {})
 
 
+def report_job(tp, d, config, models):
+    """touchpath's report of `models` on the exports in `d`, as `config` maps them."""
+    return [tp, "report", "--config", f"{d}/{config}", "-m", models, "-q", "-o", f"{d}/out.csv"]
+
+
 def heuristic_job(tp, d):
     """touchpath's CSV job with every heuristic model and ROPO, on the exports in `d`."""
-    return [tp, "report", "--config", f"{d}/touchpath.toml", "-m", HEURISTIC, "-q", "-o", f"{d}/out.csv"]
+    return report_job(tp, d, "touchpath.toml", HEURISTIC)
 
 
 def rounds(jobs, runs):
@@ -247,25 +252,28 @@ def main():
     d = a.dir
     to_parquet(d)
     tp = os.path.abspath(a.touchpath)
+    heuristic = "touchpath CSV, heuristic models + ROPO"
+    learning = "touchpath CSV, + markov and shapley"
     comparable = "touchpath CSV, comparable job (visits + orders; last-click, linear, position-based)"
+    engines = ["DuckDB SQL, comparable job", "Polars (Python), comparable job"]
     jobs = [
-        ("touchpath CSV, heuristic models + ROPO", heuristic_job(tp, d)),
-        ("touchpath CSV, + markov and shapley", [tp, "report", "--config", f"{d}/touchpath.toml", "-m", HEURISTIC + ",markov,shapley", "-q", "-o", f"{d}/out.csv"]),
-        ("touchpath Parquet, heuristic models + ROPO", [tp, "report", "--config", f"{d}/touchpath-parquet.toml", "-m", HEURISTIC, "-q", "-o", f"{d}/out.csv"]),
-        (comparable, [tp, "report", "--config", f"{d}/touchpath-comparable.toml", "-m", "last-click,linear,position-based", "-q", "-o", f"{d}/out.csv"]),
-        ("DuckDB SQL, comparable job", [sys.executable, __file__, "--one", "duckdb", d]),
-        ("Polars (Python), comparable job", [sys.executable, __file__, "--one", "polars", d]),
+        (heuristic, heuristic_job(tp, d)),
+        (learning, report_job(tp, d, "touchpath.toml", HEURISTIC + ",markov,shapley")),
+        ("touchpath Parquet, heuristic models + ROPO", report_job(tp, d, "touchpath-parquet.toml", HEURISTIC)),
+        (comparable, report_job(tp, d, "touchpath-comparable.toml", "last-click,linear,position-based")),
+        (engines[0], [sys.executable, __file__, "--one", "duckdb", d]),
+        (engines[1], [sys.executable, __file__, "--one", "polars", d]),
     ]
     out = rounds(jobs, a.runs)
     results = [summary(name, out[name]) for name, _ in jobs]
     for r in results:
         if "median_s" in r:
             print(f"{r['job']:70} median {r['median_s']:7.2f} s  ({r['min_s']:.2f}–{r['max_s']:.2f})  peak {r['peak_mib']:8.0f} MiB", flush=True)
-    for name, _ in jobs[4:]:
+    for name in engines:
         k = ratio(out[name], out[comparable])
         if k is not None:
             print(f"{name}: {k:.2f}× the time of touchpath on the same job (median of the rounds' ratios)")
-    k = ratio(out[jobs[1][0]], out[jobs[0][0]])
+    k = ratio(out[learning], out[heuristic])
     if k is not None:
         print(f"markov + shapley add {100 * (k - 1):.0f}% over the heuristic run (median of the rounds' ratios)")
     with open(f"{d}/results.json", "w", encoding="utf-8") as fh:
