@@ -215,19 +215,20 @@ def summary(name, r):
 
 def ratio(a, b):
     """Median of the per-round ratios a/b (rounds where both ran), or None."""
-    pairs = [x / y for x, y in zip(a.get("walls", []), b.get("walls", [])) if y > 0]
+    pairs = [x / y for x, y in zip(a["walls"], b["walls"]) if y > 0]
     return statistics.median(pairs) if pairs and "failed" not in a and "failed" not in b else None
 
 
 def scaling(a):
     """time(L) / time(M): the heuristic CSV job on two sizes, alternating."""
     tp = os.path.abspath(a.touchpath)
-    jobs = [("small", heuristic_job(tp, a.small)), ("large", heuristic_job(tp, a.large))]
+    dirs = {"small": a.small, "large": a.large}
+    jobs = [(name, heuristic_job(tp, d)) for name, d in dirs.items()]
     out = rounds(jobs, a.runs)
-    for name, _ in jobs:
+    for name, d in dirs.items():
         r = summary(name, out[name])
         if "median_s" in r:
-            print(f"{name} ({a.small if name == 'small' else a.large}): median {r['median_s']:.2f} s ({r['min_s']:.2f}–{r['max_s']:.2f})  peak {r['peak_mib']:.0f} MiB  runs {' '.join(f'{x:.2f}' for x in r['runs_s'])}")
+            print(f"{name} ({d}): median {r['median_s']:.2f} s ({r['min_s']:.2f}–{r['max_s']:.2f})  peak {r['peak_mib']:.0f} MiB  runs {' '.join(f'{x:.2f}' for x in r['runs_s'])}")
     k = ratio(out["large"], out["small"])
     if k is not None:
         print(f"time(large) / time(small): median of the alternating pairs {k:.2f}")
