@@ -187,9 +187,10 @@ def rounds(jobs, runs):
     """Times every job `runs` times, a round of every job after another, so that the jobs a ratio
     compares ran minutes apart at most, under the same conditions (these machines are noisy, and
     a virtual machine's memory costs more the longer it lay free). Returns each job's walls and
-    peaks, or the error that stopped it."""
+    peaks, or the error that stopped it. Each run's time goes to stderr as it ends: an L round
+    takes minutes, and the table comes only after the last."""
     out = {name: {"walls": [], "peaks": []} for name, _ in jobs}
-    for _ in range(runs):
+    for i in range(runs):
         for name, cmd in jobs:
             r = out[name]
             if "failed" in r:
@@ -202,7 +203,21 @@ def rounds(jobs, runs):
                 continue
             r["walls"].append(w)
             r["peaks"].append(p)
+            print(f"round {i + 1}/{runs}: {name}: {w:.2f} s, {p:.0f} MiB", file=sys.stderr, flush=True)
     return out
+
+
+def warm(*dirs):
+    """Reads every file of the exports into the page cache, so that the first job of the first
+    round does not pay for the disk alone (on S, with the files not yet read, that run took three
+    times as long)."""
+    for d in dirs:
+        for name in sorted(os.listdir(d)):
+            path = os.path.join(d, name)
+            if os.path.isfile(path):
+                with open(path, "rb") as fh:
+                    while fh.read(16 << 20):
+                        pass
 
 
 def summary(name, r):
@@ -224,6 +239,7 @@ def scaling(a):
     tp = os.path.abspath(a.touchpath)
     dirs = {"small": a.small, "large": a.large}
     jobs = [(name, heuristic_job(tp, d)) for name, d in dirs.items()]
+    warm(*dirs.values())
     out = rounds(jobs, a.runs)
     for name, d in dirs.items():
         r = summary(name, out[name])
@@ -265,6 +281,7 @@ def main():
         (engines[0], [sys.executable, __file__, "--one", "duckdb", d]),
         (engines[1], [sys.executable, __file__, "--one", "polars", d]),
     ]
+    warm(d)
     out = rounds(jobs, a.runs)
     results = [summary(name, out[name]) for name, _ in jobs]
     for r in results:
