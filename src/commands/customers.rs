@@ -26,7 +26,8 @@ pub fn run(cfg_path: Option<&Path>, mut a: CustomersArgs, v: Verbosity) -> Resul
     // converting ones.
     let input = input(cfg_path, &mut a.data, None, &mut a.out, &mut [], crate::paths::Journeys::Converting, v)?;
     let params = model_params(&input.cfg.models, &a.params)?;
-    emit(&tables(&input, &params, fmt.is_machine()), fmt, &a.out)
+    let tables = crate::log::stage("reports", || tables(&input, &params, fmt.is_machine()));
+    emit(&tables, fmt, &a.out)
 }
 
 /// The metrics as tables: one long table for files, one per section for people.

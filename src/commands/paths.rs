@@ -21,27 +21,34 @@ pub fn run(cfg_path: Option<&Path>, mut a: PathsArgs, v: Verbosity) -> Result<()
     let super::Input { cfg, set, sel, locks: _locks, .. } =
         input(cfg_path, &mut a.data, None, &mut a.out, &mut [], crate::paths::Journeys::All, v)?;
     let want = |s: Section| section.is_none_or(|x| x == s);
-    let mut tables = Vec::new();
-    let stats = journey_stats(&set, &sel)?;
-    if want(Section::Paths) {
-        tables.push(path_table(&stats, &cfg, if machine { None } else { Some(a.top) }));
+    if want(Section::Cohorts) && !set.timed && section.is_some() {
+        return Err(super::usage("--section cohorts: the input has no touch times".into()));
     }
-    if want(Section::Lengths) {
-        tables.push(distribution("Path length (touches per conversion)", "touches", &stats.lengths, stats.conversions));
-    }
-    if want(Section::Lags) {
-        tables.push(distribution("Time lag (first touch to conversion)", "lag", &stats.lags, stats.conversions));
-    }
-    if want(Section::Roles) {
-        tables.push(roles_table(&roles(&set, &sel)));
-    }
-    if want(Section::Cohorts) {
-        if set.timed {
-            tables.extend(cohort_tables(&cohorts(&set, &sel, cfg.timezone), machine));
-        } else if section.is_some() {
-            return Err(super::usage("--section cohorts: the input has no touch times".into()));
+    let tables = crate::log::stage("reports", || -> Result<Vec<Table>> {
+        let mut tables = Vec::new();
+        if want(Section::Paths) || want(Section::Lengths) || want(Section::Lags) {
+            let stats = journey_stats(&set, &sel)?;
+            crate::log::step("path statistics");
+            if want(Section::Paths) {
+                tables.push(path_table(&stats, &cfg, if machine { None } else { Some(a.top) }));
+            }
+            if want(Section::Lengths) {
+                tables.push(distribution("Path length (touches per conversion)", "touches", &stats.lengths, stats.conversions));
+            }
+            if want(Section::Lags) {
+                tables.push(distribution("Time lag (first touch to conversion)", "lag", &stats.lags, stats.conversions));
+            }
         }
-    }
+        if want(Section::Roles) {
+            tables.push(roles_table(&roles(&set, &sel)));
+            crate::log::step("channel roles");
+        }
+        if want(Section::Cohorts) && set.timed {
+            tables.extend(cohort_tables(&cohorts(&set, &sel, cfg.timezone), machine));
+            crate::log::step("cohorts");
+        }
+        Ok(tables)
+    })?;
     emit(&tables, fmt, &a.out)
 }
 

@@ -41,13 +41,18 @@ pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<(
         }
         if fmt == Format::Html {
             // The page is the whole picture: the journeys behind the credit come with it.
-            let stats = crate::reports::journeys::journey_stats(&input.set, &input.sel)?;
-            t.push(super::paths::path_table(&stats, &input.cfg, Some(15)));
-            t.push(super::paths::distribution("Path length (touches per conversion)", "touches", &stats.lengths, stats.conversions));
-            if input.set.timed {
-                t.push(super::paths::distribution("Time lag (first touch to conversion)", "lag", &stats.lags, stats.conversions));
-                t.extend(super::customers::tables(&input, &model_params(&input.cfg.models, &a.params)?, false));
-            }
+            crate::log::stage("reports", || -> Result<()> {
+                let stats = crate::reports::journeys::journey_stats(&input.set, &input.sel)?;
+                t.push(super::paths::path_table(&stats, &input.cfg, Some(15)));
+                t.push(super::paths::distribution("Path length (touches per conversion)", "touches", &stats.lengths, stats.conversions));
+                crate::log::step("path statistics");
+                if input.set.timed {
+                    t.push(super::paths::distribution("Time lag (first touch to conversion)", "lag", &stats.lags, stats.conversions));
+                    t.extend(super::customers::tables(&input, &model_params(&input.cfg.models, &a.params)?, false));
+                    crate::log::step("customer metrics");
+                }
+                Ok(())
+            })?;
         }
         t
     };

@@ -14,11 +14,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, TimeZone};
 use chrono_tz::Tz;
 
 use crate::normalize::TouchKind;
-use crate::paths::PathSet;
+use crate::paths::{PTouch, PathSet};
 
 /// How a value reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,28 +39,8 @@ pub struct Metric {
     pub unit: Unit,
 }
 
-fn month(ts: i64, tz: Tz) -> i64 {
-    let d = tz.timestamp_opt(ts, 0).single().map(|t| t.date_naive()).unwrap_or_default();
-    d.year() as i64 * 12 + d.month0() as i64
-}
-
-fn month_label(m: i64) -> String {
-    format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
-}
-
 fn ratio(n: f64, d: f64) -> Option<f64> {
     (d > 0.0).then(|| n / d)
-}
-
-/// What the metrics need to know about one customer.
-#[derive(Default, Clone)]
-struct Cust {
-    identified: bool,
-    web: bool,
-    /// (time, channel name, kind) of every touch, in time order.
-    touches: Vec<(i64, String, TouchKind)>,
-    /// (time, revenue, offline) of every purchase, in time order.
-    purchases: Vec<(i64, f64, bool)>,
 }
 
 pub struct Settings {
@@ -72,29 +51,66 @@ pub struct Settings {
     pub new_contact: i64,
 }
 
+/// What the metrics read of one customer: touches in time order (a customer's range of the
+/// timelines, which are sorted by customer and time) and purchases in time order, then by
+/// revenue, then in conversion order.
+struct Cust<'a> {
+    identified: bool,
+    web: bool,
+    touches: &'a [PTouch],
+    purchases: &'a [(i64, f64, bool)],
+}
+
+impl Cust<'_> {
+    /// The channel of the customer's first touch: at its earliest second, the first channel
+    /// name in byte order.
+    fn first_channel<'s>(&self, set: &'s PathSet) -> Option<(i64, &'s str)> {
+        let t0 = self.touches.first()?.ts;
+        let name = self.touches.iter().take_while(|t| t.ts == t0).map(|t| set.label(set.tags(t).channel)).min()?;
+        Some((t0, name))
+    }
+}
+
 pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
     let n = set.stitching.customers();
-    let mut cust = vec![Cust::default(); n];
+    let mut identified = vec![false; n];
     let g = &set.data.graph;
     for node in 1..g.node_count() as u32 {
         let c = set.stitching.customer_of_node[node as usize];
         if c != u32::MAX && g.kind(node).is_persistent() {
-            cust[c as usize].identified = true;
+            identified[c as usize] = true;
         }
     }
+    let mut touch_starts = vec![0usize; n + 1];
+    let mut web = vec![false; n];
     for t in &set.touches {
-        let c = &mut cust[t.customer as usize];
-        let g = set.tags(t);
-        c.web |= g.kind == TouchKind::Visit;
-        c.touches.push((t.ts, set.label(g.channel).to_string(), g.kind));
+        touch_starts[t.customer as usize + 1] += 1;
+        web[t.customer as usize] |= set.tags(t).kind == TouchKind::Visit;
     }
-    for p in &set.conversions {
-        cust[p.customer as usize].purchases.push((p.ts, p.revenue, p.offline));
+    let mut order: Vec<u32> = (0..set.conversions.len() as u32).collect();
+    let conv = |i: u32| &set.conversions[i as usize];
+    // Stable: purchases at the same second for the same amount keep their conversion order.
+    order.sort_by(|&a, &b| {
+        let (x, y) = (conv(a), conv(b));
+        x.customer.cmp(&y.customer).then(x.ts.cmp(&y.ts)).then(x.revenue.total_cmp(&y.revenue))
+    });
+    let purchases: Vec<(i64, f64, bool)> = order.iter().map(|&i| (conv(i).ts, conv(i).revenue, conv(i).offline)).collect();
+    let mut purchase_starts = vec![0usize; n + 1];
+    for &i in &order {
+        purchase_starts[conv(i).customer as usize + 1] += 1;
     }
-    for c in &mut cust {
-        c.touches.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-        c.purchases.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    for c in 0..n {
+        touch_starts[c + 1] += touch_starts[c];
+        purchase_starts[c + 1] += purchase_starts[c];
     }
+    let cust: Vec<Cust> = (0..n)
+        .map(|c| Cust {
+            identified: identified[c],
+            web: web[c],
+            touches: &set.touches[touch_starts[c]..touch_starts[c + 1]],
+            purchases: &purchases[purchase_starts[c]..purchase_starts[c + 1]],
+        })
+        .collect();
     let mut out = Vec::new();
     let mut m = |section, metric: &str, segment: &str, value: Option<f64>, unit| {
         out.push(Metric { section, metric: metric.to_string(), segment: segment.to_string(), value, unit })
@@ -103,7 +119,7 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
     // Coverage: who can be counted per customer at all.
     let unidentified: Vec<&Cust> = cust.iter().filter(|c| !c.identified && !c.purchases.is_empty()).collect();
     let buyers: Vec<&Cust> = cust.iter().filter(|c| c.identified && !c.purchases.is_empty()).collect();
-    let un_rev: f64 = unidentified.iter().flat_map(|c| &c.purchases).map(|p| p.1).sum();
+    let un_rev: f64 = unidentified.iter().flat_map(|c| c.purchases).map(|p| p.1).sum();
     m("coverage", "identified buyers", "all", Some(buyers.len() as f64), Unit::Count);
     m("coverage", "unidentified purchases (no customer identifier)", "all", Some(unidentified.len() as f64), Unit::Count);
     m("coverage", "revenue of unidentified purchases", "all", Some(un_rev), Unit::Money);
@@ -132,19 +148,20 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
     let nb = buyers.len() as f64;
     let mut by_channels = [0u64; 4];
     let mut both = 0u64;
-    let mut lag: BTreeMap<String, (f64, u64)> = BTreeMap::new();
+    let mut lag: BTreeMap<&str, (f64, u64)> = BTreeMap::new();
     let mut lag_kind = [(0.0, 0u64); 2];
     for c in &buyers {
         let first = c.purchases[0];
-        let before: Vec<&(i64, String, TouchKind)> = c.touches.iter().filter(|t| t.0 <= first.0).collect();
-        let mut chans: Vec<&str> = before.iter().map(|t| t.1.as_str()).collect();
+        let before = &c.touches[..c.touches.partition_point(|t| t.ts <= first.0)];
+        let mut chans: Vec<&str> = before.iter().map(|t| set.label(set.tags(t).channel)).collect();
         chans.sort_unstable();
         chans.dedup();
         by_channels[chans.len().min(3)] += 1;
         both += u64::from(c.purchases.iter().any(|p| p.2) && c.purchases.iter().any(|p| !p.2));
-        if let Some(t0) = before.first() {
+        let before = Cust { touches: before, ..**c };
+        if let Some(t0) = before.first_channel(set) {
             let days = (first.0 - t0.0) as f64 / 86_400.0;
-            let e = lag.entry(t0.1.clone()).or_default();
+            let e = lag.entry(t0.1).or_default();
             e.0 += days;
             e.1 += 1;
             let k = &mut lag_kind[usize::from(first.2)];
@@ -183,15 +200,16 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
     for c in &buyers {
         let mut any_offline = false;
         let (mut in_w, mut in_l) = (false, false);
-        let first_seen = c.touches.first().map(|t| t.0).into_iter().chain(c.purchases.first().map(|p| p.0)).min().unwrap_or(0);
+        let first_seen = c.touches.first().map(|t| t.ts).into_iter().chain(c.purchases.first().map(|p| p.0)).min().unwrap_or(0);
         for p in c.purchases.iter().filter(|p| p.2) {
             any_offline = true;
-            let last = c.touches.iter().rev().find(|t| t.0 <= p.0 && t.0 >= p.0 - s.lookback);
-            let window = c.touches.iter().any(|t| t.0 <= p.0 && t.0 >= p.0 - s.ropo_window);
+            // Only the time of the last touch in the lookback matters.
+            let last = c.touches.iter().rev().find(|t| t.ts <= p.0 && t.ts >= p.0 - s.lookback).map(|t| t.ts);
+            let window = c.touches.iter().any(|t| t.ts <= p.0 && t.ts >= p.0 - s.ropo_window);
             let g = match last {
                 None => 3,
-                Some(t) if c.purchases.iter().any(|q| q.0 < t.0) => 2,
-                Some(t) if t.0 - first_seen <= s.new_contact => 0,
+                Some(t) if c.purchases.iter().any(|q| q.0 < t) => 2,
+                Some(t) if t - first_seen <= s.new_contact => 0,
                 Some(_) => 1,
             };
             groups[g].0 += 1;
@@ -235,7 +253,7 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
     let aov = |f: &dyn Fn(&Cust, &(i64, f64, bool)) -> bool| {
         let (mut sum, mut k) = (0.0, 0u64);
         for c in &buyers {
-            for p in &c.purchases {
+            for p in c.purchases {
                 if f(c, p) {
                     sum += p.1;
                     k += 1;
@@ -257,19 +275,20 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
     );
 
     // Retention by month of first purchase: share of the cohort buying in each later month.
+    let mut months = super::Months::new(s.tz);
     let mut cohorts: BTreeMap<i64, (u64, BTreeMap<i64, u64>)> = BTreeMap::new();
     for c in &buyers {
-        let start = month(c.purchases[0].0, s.tz);
+        let start = months.of(c.purchases[0].0);
         let e = cohorts.entry(start).or_default();
         e.0 += 1;
-        let mut months: Vec<i64> = c.purchases.iter().map(|p| month(p.0, s.tz) - start).filter(|&k| k > 0).collect();
-        months.dedup();
-        for k in months {
+        let mut later: Vec<i64> = c.purchases.iter().map(|p| months.of(p.0) - start).filter(|&k| k > 0).collect();
+        later.dedup();
+        for k in later {
             *e.1.entry(k).or_default() += 1;
         }
     }
     for (start, (size, later)) in &cohorts {
-        let label = month_label(*start);
+        let label = super::month_label(*start);
         m("retention", "buyers in the cohort (month of first purchase)", &label, Some(*size as f64), Unit::Count);
         for (k, buyers_k) in later {
             m("retention", &format!("share buying again in month +{k}"), &label, ratio(*buyers_k as f64, *size as f64), Unit::Share);
@@ -278,9 +297,9 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
 
     // LTV to date: revenue per customer, by first-touch channel (customers with touches, buyers
     // or not) and by acquisition cohort (month of first purchase).
-    let mut by_first: BTreeMap<String, (f64, u64)> = BTreeMap::new();
+    let mut by_first: BTreeMap<&str, (f64, u64)> = BTreeMap::new();
     for c in cust.iter().filter(|c| c.identified) {
-        let key = c.touches.first().map_or_else(|| "(no touch)".to_string(), |t| t.1.clone());
+        let key = c.first_channel(set).map_or("(no touch)", |t| t.1);
         if key == "(no touch)" && c.purchases.is_empty() {
             continue;
         }
@@ -294,12 +313,34 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
     }
     let mut by_cohort: BTreeMap<i64, (f64, u64)> = BTreeMap::new();
     for c in &buyers {
-        let e = by_cohort.entry(month(c.purchases[0].0, s.tz)).or_default();
+        let e = by_cohort.entry(months.of(c.purchases[0].0)).or_default();
         e.0 += c.purchases.iter().map(|p| p.1).sum::<f64>();
         e.1 += 1;
     }
     for (start, (rev, k)) in &by_cohort {
-        m("ltv", "revenue per customer to date", &format!("acquired {}", month_label(*start)), ratio(*rev, *k as f64), Unit::Money);
+        m("ltv", "revenue per customer to date", &format!("acquired {}", super::month_label(*start)), ratio(*rev, *k as f64), Unit::Money);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::testkit::{config, journey, pathset, DAY};
+
+    #[test]
+    fn the_first_channel_is_the_first_name_at_the_earliest_second() {
+        let set = pathset(&[journey("ann", &[("Zeta", DAY), ("Alpha", DAY), ("Beta", 0)], &[])], &config(""));
+        let mut touches = set.touches.clone();
+        let name = |c: &Cust| c.first_channel(&set).map(|(ts, n)| (ts, n.to_string()));
+        fn cust(touches: &[PTouch]) -> Cust<'_> {
+            Cust { identified: true, web: true, touches, purchases: &[] }
+        }
+        assert_eq!(name(&cust(&touches)), Some((0, "Beta".to_string())));
+        // At the earliest second, the name decides, whatever order the touches come in.
+        touches.retain(|t| t.ts == DAY);
+        touches.sort_by_key(|t| std::cmp::Reverse(set.label(set.tags(t).channel).to_string()));
+        assert_eq!(name(&cust(&touches)), Some((DAY, "Alpha".to_string())));
+        assert_eq!(name(&cust(&[])), None);
+    }
 }

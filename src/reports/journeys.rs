@@ -3,7 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use rayon::slice::ParallelSliceMut as _;
+use rustc_hash::FxHashMap;
+
 use super::Selection;
+use crate::intern::Sym;
 use crate::paths::{Path, PathSet};
 
 /// Separator of channels in a path string, as in the path-table format.
@@ -36,14 +40,6 @@ pub struct JourneyStats {
     pub non_converting: u64,
 }
 
-pub fn path_string(set: &PathSet, p: &Path) -> String {
-    if p.is_empty() {
-        return NO_TOUCH.to_string();
-    }
-    let names: Vec<&str> = set.path_touches(p).iter().map(|t| set.label(set.tags(t).channel)).collect();
-    names.join(SEPARATOR)
-}
-
 const LENGTH_BUCKETS: [&str; 8] = ["0", "1", "2", "3", "4", "5", "6-9", "10+"];
 const LAG_BUCKETS: [&str; 8] = ["no touch", "< 1 day", "1 day", "2 days", "3-6 days", "7-13 days", "14-29 days", "30+ days"];
 
@@ -72,18 +68,19 @@ fn lag_bucket(p: &Path, set: &PathSet, conv_ts: i64) -> usize {
 
 pub fn journey_stats(set: &PathSet, sel: &Selection) -> anyhow::Result<JourneyStats> {
     set.journeys.ensure_all("path statistics")?;
-    let mut table: BTreeMap<String, (u64, f64, u64)> = BTreeMap::new();
+    // Paths are grouped by their sequence of channel symbols, and a row's text is written once
+    // per distinct sequence rather than once per path (M: 5.9M paths, 0.6M distinct texts).
+    // Rows are then keyed by that text, as the table is, and each row's revenue is summed over
+    // its paths in path order, as one pass over the texts would sum it.
+    let mut seqs = Sequences::default();
+    let mut converting: Vec<(u32, f64)> = Vec::new();
     let mut lengths = vec![(0u64, 0.0f64); LENGTH_BUCKETS.len()];
     let mut lags = vec![(0u64, 0.0f64); LAG_BUCKETS.len()];
-    let mut conversions = 0;
     for p in sel.paths(set) {
         let Some(c) = set.conversion_of(p) else {
             continue;
         };
-        conversions += 1;
-        let e = table.entry(path_string(set, p)).or_default();
-        e.0 += 1;
-        e.1 += c.revenue;
+        converting.push((seqs.id(set, p), c.revenue));
         let lb = &mut lengths[length_bucket(p.len())];
         lb.0 += 1;
         lb.1 += c.revenue;
@@ -91,6 +88,7 @@ pub fn journey_stats(set: &PathSet, sel: &Selection) -> anyhow::Result<JourneySt
         g.0 += 1;
         g.1 += c.revenue;
     }
+    let mut nulls: Vec<u64> = Vec::new();
     let mut non_converting = 0;
     for p in &set.paths[set.converting..] {
         let last = set.path_touches(p).last().map_or(0, |t| t.ts);
@@ -98,11 +96,38 @@ pub fn journey_stats(set: &PathSet, sel: &Selection) -> anyhow::Result<JourneySt
             continue;
         }
         non_converting += 1;
-        table.entry(path_string(set, p)).or_default().2 += 1;
+        let id = seqs.id(set, p) as usize;
+        if nulls.len() <= id {
+            nulls.resize(id + 1, 0);
+        }
+        nulls[id] += 1;
     }
-    let mut paths: Vec<PathRow> =
-        table.into_iter().map(|(path, (c, v, n))| PathRow { path, conversions: c, conversion_value: v, nulls: n }).collect();
-    paths.sort_by(|a, b| b.conversions.cmp(&a.conversions).then(b.nulls.cmp(&a.nulls)).then_with(|| a.path.cmp(&b.path)));
+    // Distinct sequences can share a text (a channel named with the separator in it): rows
+    // are the distinct texts. Their order comes from the sort below, which ends on the text.
+    let mut by_text: FxHashMap<String, usize> = FxHashMap::default();
+    let row_of: Vec<usize> = (0..seqs.len())
+        .map(|id| {
+            let next = by_text.len();
+            *by_text.entry(seqs.text(set, id)).or_insert(next)
+        })
+        .collect();
+    let mut rows = vec![(0u64, 0.0f64, 0u64); by_text.len()];
+    for &(id, revenue) in &converting {
+        let r = &mut rows[row_of[id as usize]];
+        r.0 += 1;
+        r.1 += revenue;
+    }
+    for (id, n) in nulls.into_iter().enumerate() {
+        rows[row_of[id]].2 += n;
+    }
+    let mut paths: Vec<PathRow> = by_text
+        .into_iter()
+        .map(|(path, r)| {
+            let (c, v, n) = rows[r];
+            PathRow { path, conversions: c, conversion_value: v, nulls: n }
+        })
+        .collect();
+    paths.par_sort_unstable_by(|a, b| b.conversions.cmp(&a.conversions).then(b.nulls.cmp(&a.nulls)).then_with(|| a.path.cmp(&b.path)));
     let to_buckets = |labels: &[&str], v: Vec<(u64, f64)>| {
         labels.iter().zip(v).map(|(l, (c, r))| Bucket { label: l.to_string(), conversions: c, revenue: r }).collect()
     };
@@ -110,9 +135,46 @@ pub fn journey_stats(set: &PathSet, sel: &Selection) -> anyhow::Result<JourneySt
         paths,
         lengths: to_buckets(&LENGTH_BUCKETS, lengths),
         lags: to_buckets(&LAG_BUCKETS, lags),
-        conversions,
+        conversions: converting.len() as u64,
         non_converting,
     })
+}
+
+/// Distinct channel sequences of paths, numbered in order of first appearance.
+#[derive(Default)]
+struct Sequences {
+    ids: FxHashMap<Box<[Sym]>, u32>,
+    list: Vec<Box<[Sym]>>,
+    buf: Vec<Sym>,
+}
+
+impl Sequences {
+    fn id(&mut self, set: &PathSet, p: &Path) -> u32 {
+        self.buf.clear();
+        self.buf.extend(set.path_touches(p).iter().map(|t| set.tags(t).channel));
+        if let Some(&id) = self.ids.get(self.buf.as_slice()) {
+            return id;
+        }
+        let id = self.list.len() as u32;
+        let seq: Box<[Sym]> = self.buf.as_slice().into();
+        self.list.push(seq.clone());
+        self.ids.insert(seq, id);
+        id
+    }
+
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// The sequence's text: its channels joined by [`SEPARATOR`], or [`NO_TOUCH`].
+    fn text(&self, set: &PathSet, id: usize) -> String {
+        let seq = &self.list[id];
+        if seq.is_empty() {
+            return NO_TOUCH.to_string();
+        }
+        let names: Vec<&str> = seq.iter().map(|&s| set.label(s)).collect();
+        names.join(SEPARATOR)
+    }
 }
 
 /// How a channel takes part in converting paths (Google Analytics' "assisted conversions" and
@@ -136,7 +198,7 @@ pub struct RoleRow {
 
 /// Channel roles over the selected converting paths, by channel name (byte order).
 pub fn roles(set: &PathSet, sel: &Selection) -> Vec<RoleRow> {
-    let mut rows: BTreeMap<String, RoleRow> = BTreeMap::new();
+    let mut rows: BTreeMap<&str, RoleRow> = BTreeMap::new();
     let mut seen: Vec<(u32, u8)> = Vec::new();
     for p in sel.paths(set) {
         let Some(c) = set.conversion_of(p) else {
@@ -169,7 +231,7 @@ pub fn roles(set: &PathSet, sel: &Selection) -> Vec<RoleRow> {
             }
         }
         for &(ch, bits) in &seen {
-            let r = rows.entry(set.label(ch).to_string()).or_default();
+            let r = rows.entry(set.label(ch)).or_default();
             r.in_path += 1;
             r.first += u64::from(bits & 1 != 0);
             r.middle += u64::from(bits & 2 != 0);
@@ -183,7 +245,7 @@ pub fn roles(set: &PathSet, sel: &Selection) -> Vec<RoleRow> {
             }
         }
     }
-    rows.into_iter().map(|(channel, r)| RoleRow { channel, ..r }).collect()
+    rows.into_iter().map(|(channel, r)| RoleRow { channel: channel.to_string(), ..r }).collect()
 }
 
 /// Customers grouped by the month of their first touch, and what they bought in that month and
@@ -197,16 +259,6 @@ pub struct Cohort {
     /// Purchases before the first touch are counted in `before`.
     pub by_offset: Vec<(u64, f64)>,
     pub before: (u64, f64),
-}
-
-fn month_index(ts: i64, tz: chrono_tz::Tz) -> i64 {
-    use chrono::{Datelike, TimeZone};
-    let d = tz.timestamp_opt(ts, 0).single().map(|t| t.date_naive()).unwrap_or_default();
-    d.year() as i64 * 12 + d.month0() as i64
-}
-
-fn month_label(idx: i64) -> String {
-    format!("{:04}-{:02}", idx.div_euclid(12), idx.rem_euclid(12) + 1)
 }
 
 /// Cohorts by month of first touch (in `tz`), with the selected conversions of each cohort.
@@ -223,9 +275,10 @@ pub fn cohorts(set: &PathSet, sel: &Selection, tz: chrono_tz::Tz) -> Vec<Cohort>
     // Cohort key: month index, or None for customers without touches.
     let mut members: BTreeMap<Option<i64>, (u64, Vec<(u64, f64)>, (u64, f64))> = BTreeMap::new();
     let mut counted = vec![false; customers];
+    let mut months = super::Months::new(tz);
     for (c, f) in first.iter().enumerate() {
         if let Some(ts) = f {
-            members.entry(Some(month_index(*ts, tz))).or_default().0 += 1;
+            members.entry(Some(months.of(*ts))).or_default().0 += 1;
             counted[c] = true;
         }
     }
@@ -234,13 +287,13 @@ pub fn cohorts(set: &PathSet, sel: &Selection, tz: chrono_tz::Tz) -> Vec<Cohort>
             continue;
         };
         let c = conv.customer as usize;
-        let key = first[c].map(|ts| month_index(ts, tz));
+        let key = first[c].map(|ts| months.of(ts));
         let e = members.entry(key).or_default();
         if !counted[c] {
             counted[c] = true;
             e.0 += 1;
         }
-        let offset = key.map_or(0, |k| month_index(conv.ts, tz) - k);
+        let offset = key.map_or(0, |k| months.of(conv.ts) - k);
         let cell = if offset < 0 {
             &mut e.2
         } else {
@@ -256,7 +309,7 @@ pub fn cohorts(set: &PathSet, sel: &Selection, tz: chrono_tz::Tz) -> Vec<Cohort>
     let mut out: Vec<Cohort> = members
         .into_iter()
         .map(|(k, (customers, by_offset, before))| Cohort {
-            month: k.map_or_else(|| NO_TOUCH.to_string(), month_label),
+            month: k.map_or_else(|| NO_TOUCH.to_string(), super::month_label),
             customers,
             by_offset,
             before,
@@ -316,5 +369,26 @@ mod tests {
         assert_eq!((a.channel.as_str(), a.in_path, a.first, a.middle, a.last, a.assisted), ("A", 1, 1, 1, 0, 1));
         let c = &r[2];
         assert_eq!((c.channel.as_str(), c.in_path, c.first, c.middle, c.last, c.assisted, c.last_revenue), ("C", 1, 0, 0, 1, 0, 10.0));
+    }
+
+    #[test]
+    fn paths_are_rows_by_their_text() {
+        let cfg = config("");
+        let set = pathset(
+            &[
+                journey("ann", &[("A", JAN), ("B", JAN + DAY)], &[(JAN + 2 * DAY, 10.0, false)]),
+                // One channel whose name reads as the path above: the same row.
+                journey("bob", &[("A > B", JAN)], &[(JAN + DAY, 5.0, false)]),
+                journey("cid", &[("B", JAN), ("A", JAN + DAY)], &[(JAN + 2 * DAY, 1.0, false)]),
+                journey("dan", &[("A", JAN), ("B", JAN + DAY)], &[]),
+                journey("eve", &[], &[(JAN, 2.0, true)]),
+            ],
+            &cfg,
+        );
+        let stats = journey_stats(&set, &Selection::all()).unwrap();
+        let rows: Vec<(&str, u64, f64, u64)> =
+            stats.paths.iter().map(|r| (r.path.as_str(), r.conversions, r.conversion_value, r.nulls)).collect();
+        assert_eq!(rows, [("A > B", 2, 15.0, 1), ("(no touch)", 1, 2.0, 0), ("B > A", 1, 1.0, 0)]);
+        assert_eq!((stats.conversions, stats.non_converting), (4, 1));
     }
 }

@@ -20,6 +20,55 @@ use crate::paths::{PConversion, Path, PathSet};
 pub use crate::models::labels::{Dimension, NOT_SET};
 pub use credits::{CreditRow, Credits};
 
+/// Calendar months of UTC instants in a time zone, as `year * 12 + month0`. Reports ask for
+/// millions (every customer's first touch), and a time-zone conversion costs more than the rest
+/// of a report's work per customer. A quarter of an hour whose two ends fall in the same month
+/// at the same UTC offset lies wholly in that month (every offset in use is a whole number of
+/// quarter hours, and one that is not only makes the check fail), so its month is kept.
+pub(crate) struct Months {
+    tz: chrono_tz::Tz,
+    known: rustc_hash::FxHashMap<i64, i64>,
+}
+
+const QUARTER_HOUR: i64 = 900;
+
+impl Months {
+    pub(crate) fn new(tz: chrono_tz::Tz) -> Months {
+        Months { tz, known: rustc_hash::FxHashMap::default() }
+    }
+
+    pub(crate) fn of(&mut self, ts: i64) -> i64 {
+        let q = ts.div_euclid(QUARTER_HOUR);
+        if let Some(&m) = self.known.get(&q) {
+            return m;
+        }
+        let (first, last) = (self.read(q * QUARTER_HOUR), self.read(q * QUARTER_HOUR + QUARTER_HOUR - 1));
+        if let (Some(a), Some(b)) = (first, last) {
+            if a == b {
+                self.known.insert(q, a.0);
+            }
+        }
+        self.read(ts).map_or(month_of(chrono::NaiveDate::default()), |(m, _)| m)
+    }
+
+    /// The month of `ts` and the UTC offset there; `None` outside the dates the zone can tell.
+    fn read(&self, ts: i64) -> Option<(i64, i32)> {
+        use chrono::{Offset as _, TimeZone as _};
+        let t = self.tz.timestamp_opt(ts, 0).single()?;
+        Some((month_of(t.date_naive()), t.offset().fix().local_minus_utc()))
+    }
+}
+
+fn month_of(d: chrono::NaiveDate) -> i64 {
+    use chrono::Datelike as _;
+    d.year() as i64 * 12 + d.month0() as i64
+}
+
+/// A month of [`Months`] as `YYYY-MM`.
+pub(crate) fn month_label(m: i64) -> String {
+    format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
+}
+
 /// Which conversions a report covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConversionKinds {
@@ -433,5 +482,54 @@ mod tests {
         firsts.sort();
         assert_eq!(firsts, ["a-1", "b-4", "c-5"]);
         assert_eq!(set.label(set.conversions[2].id), "a-2", "the order comes before the receipt at the same second");
+    }
+
+    /// The month of an instant read directly, as [`Months`] would without its memory.
+    fn month_read(ts: i64, tz: chrono_tz::Tz) -> i64 {
+        use chrono::TimeZone as _;
+        month_of(tz.timestamp_opt(ts, 0).single().map(|t| t.date_naive()).unwrap_or_default())
+    }
+
+    proptest::proptest! {
+        /// Instants near month ends and clock changes, in zones with half- and quarter-hour
+        /// offsets and half-hour clock changes, read in any order.
+        #[test]
+        fn months_kept_are_the_months_read(
+            zone in proptest::sample::select(vec![
+                "Europe/Moscow", "Asia/Kathmandu", "America/St_Johns", "Australia/Lord_Howe", "Asia/Kolkata",
+                "Europe/London", "Pacific/Chatham", "America/Sao_Paulo", "UTC",
+            ]),
+            instants in proptest::collection::vec((0i64..2400, -3000i64..3000), 1..60),
+        ) {
+            let tz: chrono_tz::Tz = zone.parse().unwrap();
+            let mut months = Months::new(tz);
+            for (k, near) in instants {
+                // Around the UTC start of a month from 1900 on (k months after), give or take.
+                let (year, month) = (1900 + k / 12, (k % 12) as u32 + 1);
+                let start = chrono::NaiveDate::from_ymd_opt(year as i32, month, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
+                for ts in [start + near * 60, start + near * 60 + 7 * 86_400 * (near % 5)] {
+                    proptest::prop_assert_eq!(months.of(ts), month_read(ts, tz), "{} at {}", zone, ts);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn months_are_local_even_where_one_begins_inside_a_quarter_hour() {
+        let mut months = Months::new(chrono_tz::Europe::Moscow);
+        // 2026-01-31T21:00:00Z is midnight of February 1 in Moscow.
+        assert_eq!(month_label(months.of(1_769_893_200)), "2026-02");
+        assert_eq!(month_label(months.of(1_769_893_199)), "2026-01");
+        // Moscow kept its mean solar time (+2:30:17) until 1919: its months begin inside a
+        // quarter hour, whose instants belong to two months.
+        use chrono::TimeZone as _;
+        let tz = chrono_tz::Europe::Moscow;
+        let midnight = chrono::NaiveDate::from_ymd_opt(1910, 2, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        let b = tz.from_local_datetime(&midnight).single().unwrap().timestamp();
+        assert_ne!(b.rem_euclid(QUARTER_HOUR), 0);
+        let mut months = Months::new(tz);
+        for ts in (b - 1000..b + 1000).chain((b - 1000..b + 1000).rev()) {
+            assert_eq!(months.of(ts), month_read(ts, tz), "{ts}");
+        }
     }
 }
