@@ -56,7 +56,6 @@ pub struct Settings {
 /// revenue, then in conversion order.
 struct Cust<'a> {
     identified: bool,
-    web: bool,
     touches: &'a [PTouch],
     purchases: &'a [(i64, f64, bool)],
 }
@@ -81,7 +80,9 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
             identified[c as usize] = true;
         }
     }
-    let mut touch_starts = vec![0usize; n + 1];
+    // Where each customer's touches and purchases begin, one past the customer before: u32 like
+    // every touch index of a path set.
+    let mut touch_starts = vec![0u32; n + 1];
     let mut web = vec![false; n];
     for t in &set.touches {
         touch_starts[t.customer as usize + 1] += 1;
@@ -95,7 +96,7 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
         x.customer.cmp(&y.customer).then(x.ts.cmp(&y.ts)).then(x.revenue.total_cmp(&y.revenue))
     });
     let purchases: Vec<(i64, f64, bool)> = order.iter().map(|&i| (conv(i).ts, conv(i).revenue, conv(i).offline)).collect();
-    let mut purchase_starts = vec![0usize; n + 1];
+    let mut purchase_starts = vec![0u32; n + 1];
     for &i in &order {
         purchase_starts[conv(i).customer as usize + 1] += 1;
     }
@@ -103,22 +104,20 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
         touch_starts[c + 1] += touch_starts[c];
         purchase_starts[c + 1] += purchase_starts[c];
     }
-    let cust: Vec<Cust> = (0..n)
-        .map(|c| Cust {
-            identified: identified[c],
-            web: web[c],
-            touches: &set.touches[touch_starts[c]..touch_starts[c + 1]],
-            purchases: &purchases[purchase_starts[c]..purchase_starts[c + 1]],
-        })
-        .collect();
+    // A customer is read where it lies: a list of 25M customers (L) would take a gigabyte.
+    let at = |c: usize| Cust {
+        identified: identified[c],
+        touches: &set.touches[touch_starts[c] as usize..touch_starts[c + 1] as usize],
+        purchases: &purchases[purchase_starts[c] as usize..purchase_starts[c + 1] as usize],
+    };
     let mut out = Vec::new();
     let mut m = |section, metric: &str, segment: &str, value: Option<f64>, unit| {
         out.push(Metric { section, metric: metric.to_string(), segment: segment.to_string(), value, unit })
     };
 
     // Coverage: who can be counted per customer at all.
-    let unidentified: Vec<&Cust> = cust.iter().filter(|c| !c.identified && !c.purchases.is_empty()).collect();
-    let buyers: Vec<&Cust> = cust.iter().filter(|c| c.identified && !c.purchases.is_empty()).collect();
+    let unidentified: Vec<Cust> = (0..n).map(at).filter(|c| !c.identified && !c.purchases.is_empty()).collect();
+    let buyers: Vec<Cust> = (0..n).map(at).filter(|c| c.identified && !c.purchases.is_empty()).collect();
     let un_rev: f64 = unidentified.iter().flat_map(|c| c.purchases).map(|p| p.1).sum();
     m("coverage", "identified buyers", "all", Some(buyers.len() as f64), Unit::Count);
     m("coverage", "unidentified purchases (no customer identifier)", "all", Some(unidentified.len() as f64), Unit::Count);
@@ -127,7 +126,7 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
     // Match rate per source: records tied to a customer with web visits.
     let files = &set.data.summary.files;
     let mut per_file: BTreeMap<u16, (u64, u64)> = BTreeMap::new();
-    let web_of_record = |r: u32| cust[set.stitching.customer_of_record[r as usize] as usize].web;
+    let web_of_record = |r: u32| web[set.stitching.customer_of_record[r as usize] as usize];
     for c in &set.data.conversions {
         let e = per_file.entry(c.file).or_default();
         e.0 += 1;
@@ -136,7 +135,7 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
     for &(file, customer) in &set.calls {
         let e = per_file.entry(file).or_default();
         e.0 += 1;
-        e.1 += u64::from(cust[customer as usize].web);
+        e.1 += u64::from(web[customer as usize]);
     }
     for (file, (total, matched)) in &per_file {
         let name = files.get(*file as usize).map(|f| format!("{} ({})", f.file, f.kind)).unwrap_or_default();
@@ -158,7 +157,7 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
         chans.dedup();
         by_channels[chans.len().min(3)] += 1;
         both += u64::from(c.purchases.iter().any(|p| p.2) && c.purchases.iter().any(|p| !p.2));
-        let before = Cust { touches: before, ..**c };
+        let before = Cust { touches: before, ..*c };
         if let Some(t0) = before.first_channel(set) {
             let days = (first.0 - t0.0) as f64 / 86_400.0;
             let e = lag.entry(t0.1).or_default();
@@ -298,7 +297,7 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
     // LTV to date: revenue per customer, by first-touch channel (customers with touches, buyers
     // or not) and by acquisition cohort (month of first purchase).
     let mut by_first: BTreeMap<&str, (f64, u64)> = BTreeMap::new();
-    for c in cust.iter().filter(|c| c.identified) {
+    for c in (0..n).map(at).filter(|c| c.identified) {
         let key = c.first_channel(set).map_or("(no touch)", |t| t.1);
         if key == "(no touch)" && c.purchases.is_empty() {
             continue;
@@ -334,7 +333,7 @@ mod tests {
         let mut touches = set.touches.clone();
         let name = |c: &Cust| c.first_channel(&set).map(|(ts, n)| (ts, n.to_string()));
         fn cust(touches: &[PTouch]) -> Cust<'_> {
-            Cust { identified: true, web: true, touches, purchases: &[] }
+            Cust { identified: true, touches, purchases: &[] }
         }
         assert_eq!(name(&cust(&touches)), Some((0, "Beta".to_string())));
         // At the earliest second, the name decides, whatever order the touches come in.
