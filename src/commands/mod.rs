@@ -230,9 +230,12 @@ pub fn prepare(cfg: &Config, data: &DataArgs, journeys: Journeys, v: Verbosity) 
 }
 
 /// Peak memory of a run: a fixed part plus so many bytes per byte of input, in tenths, by how
-/// the input is stored. Measured (BENCHMARKS.md): 1M visits, 178 MB of CSV, peak 0.4 GB; 10M
-/// visits, 1.78 GB of CSV, peak 2.5 GB; 50M visits, 8.9 GB of CSV, peak 12.3 GB, or 1.26 GB
-/// of Parquet, peak 12.2 GB. Rounded up, with room for exports denser in identifiers.
+/// the input is stored. Set from the peaks of earlier builds (BENCHMARKS.md): 10M visits,
+/// 1.78 GB of CSV, peak 2.5 GB; 50M visits, 8.9 GB of CSV, peak 12.3 GB, or 1.26 GB of
+/// Parquet, peak 12.2 GB. Today's peaks are under half of that with every model, or the HTML
+/// page (1.3 GB and 5.5-5.9 GB; `--credits` adds about 1 GB on M), which leaves room for
+/// exports with shorter rows: memory goes by rows more than by bytes, about 70-85 bytes a row
+/// of every input here.
 const MEMORY_BASE: u64 = 256 << 20;
 const MEMORY_TENTHS_CSV: u64 = 15;
 const MEMORY_TENTHS_GZIP: u64 = 100;
