@@ -61,14 +61,12 @@ struct Cust<'a> {
     purchases: &'a [(i64, f64, bool)],
 }
 
-impl Cust<'_> {
-    /// The channel of the customer's first touch: at its earliest second, the first channel
-    /// name in byte order.
-    fn first_channel<'s>(&self, set: &'s PathSet) -> Option<(i64, &'s str)> {
-        let t0 = self.touches.first()?.ts;
-        let name = self.touches.iter().take_while(|t| t.ts == t0).map(|t| set.label(set.tags(t).channel)).min()?;
-        Some((t0, name))
-    }
+/// The channel of the first of `touches` (in time order): at its earliest second, the first
+/// channel name in byte order.
+fn first_channel<'s>(set: &'s PathSet, touches: &[PTouch]) -> Option<(i64, &'s str)> {
+    let t0 = touches.first()?.ts;
+    let name = touches.iter().take_while(|t| t.ts == t0).map(|t| set.label(set.tags(t).channel)).min()?;
+    Some((t0, name))
 }
 
 pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
@@ -157,8 +155,7 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
         chans.dedup();
         by_channels[chans.len().min(3)] += 1;
         both += u64::from(c.purchases.iter().any(|p| p.2) && c.purchases.iter().any(|p| !p.2));
-        let before = Cust { touches: before, ..*c };
-        if let Some(t0) = before.first_channel(set) {
+        if let Some(t0) = first_channel(set, before) {
             let days = (first.0 - t0.0) as f64 / 86_400.0;
             let e = lag.entry(t0.1).or_default();
             e.0 += days;
@@ -298,7 +295,7 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
     // or not) and by acquisition cohort (month of first purchase).
     let mut by_first: BTreeMap<&str, (f64, u64)> = BTreeMap::new();
     for c in (0..n).map(at).filter(|c| c.identified) {
-        let key = c.first_channel(set).map_or("(no touch)", |t| t.1);
+        let key = first_channel(set, c.touches).map_or("(no touch)", |t| t.1);
         if key == "(no touch)" && c.purchases.is_empty() {
             continue;
         }
@@ -331,15 +328,12 @@ mod tests {
     fn the_first_channel_is_the_first_name_at_the_earliest_second() {
         let set = pathset(&[journey("ann", &[("Zeta", DAY), ("Alpha", DAY), ("Beta", 0)], &[])], &config(""));
         let mut touches = set.touches.clone();
-        let name = |c: &Cust| c.first_channel(&set).map(|(ts, n)| (ts, n.to_string()));
-        fn cust(touches: &[PTouch]) -> Cust<'_> {
-            Cust { identified: true, touches, purchases: &[] }
-        }
-        assert_eq!(name(&cust(&touches)), Some((0, "Beta".to_string())));
+        let name = |t: &[PTouch]| first_channel(&set, t).map(|(ts, n)| (ts, n.to_string()));
+        assert_eq!(name(&touches), Some((0, "Beta".to_string())));
         // At the earliest second, the name decides, whatever order the touches come in.
         touches.retain(|t| t.ts == DAY);
         touches.sort_by_key(|t| std::cmp::Reverse(set.label(set.tags(t).channel).to_string()));
-        assert_eq!(name(&cust(&touches)), Some((DAY, "Alpha".to_string())));
-        assert_eq!(name(&cust(&[])), None);
+        assert_eq!(name(&touches), Some((DAY, "Alpha".to_string())));
+        assert_eq!(name(&[]), None);
     }
 }

@@ -46,6 +46,7 @@ impl Months {
         if let (Some(a), Some(b)) = (first, last) {
             if a == b {
                 self.known.insert(q, a.0);
+                return a.0;
             }
         }
         self.read(ts).map_or(month_of(chrono::NaiveDate::default()), |(m, _)| m)
