@@ -80,7 +80,9 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
         }
     }
     // Where each customer's touches and purchases begin, one past the customer before: u32 like
-    // every touch index of a path set.
+    // every touch index of a path set. The ranges hold because the paths stage sorts the
+    // timelines by customer.
+    debug_assert!(set.touches.windows(2).all(|w| w[0].customer <= w[1].customer));
     let mut touch_starts = vec![0u32; n + 1];
     let mut web = vec![false; n];
     for t in &set.touches {
