@@ -28,6 +28,8 @@ impl LogFormat {
 static FORMAT: OnceLock<LogFormat> = OnceLock::new();
 static STAGES: Mutex<Vec<Stage>> = Mutex::new(Vec::new());
 /// Steps of the stage under way, and when the last one ended.
+/// The memory the run was expected to need (`commands::memory_estimate`), shown beside its peak.
+static ESTIMATE: Mutex<Option<u64>> = Mutex::new(None);
 static STEPS: Mutex<(Vec<(&'static str, f64)>, Option<Instant>)> = Mutex::new((Vec::new(), None));
 
 /// One timed stage: its name, wall seconds, CPU seconds spent by the whole process during it
@@ -150,6 +152,13 @@ pub fn stage<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Records the memory the run is expected to need, for `timings` to show beside the peak.
+pub fn memory_estimate(bytes: u64) {
+    if let Ok(mut e) = ESTIMATE.lock() {
+        *e = Some(bytes);
+    }
+}
+
 /// Ends a named step of the stage under way: `--timings` shows the wall time since the stage's
 /// start or its previous step, so that a stage's time can be told apart without a profiler.
 /// Outside a stage it does nothing.
@@ -166,6 +175,7 @@ pub fn step(name: &'static str) {
 /// Prints the per-stage breakdown recorded so far.
 pub fn timings(total: f64) {
     let stages = STAGES.lock().map(|s| s.clone()).unwrap_or_default();
+    let estimate = ESTIMATE.lock().map(|e| *e).unwrap_or_default();
     if json_mode() {
         let (user, system) = (|c: &Option<Cpu>| c.map(Cpu::user_seconds), |c: &Option<Cpu>| c.map(Cpu::system_seconds));
         let list: Vec<Value> = stages
@@ -178,7 +188,7 @@ pub fn timings(total: f64) {
             .collect();
         let now = cpu_time();
         let event = json!({"level": "info", "event": "timings", "stages": list, "total_seconds": total,
-                           "user_seconds": user(&now), "system_seconds": system(&now), "peak_memory_bytes": peak_memory()});
+                           "user_seconds": user(&now), "system_seconds": system(&now), "peak_memory_bytes": peak_memory(), "estimated_memory_bytes": estimate});
         eprintln!("{event}");
     } else {
         // The peak is the process's so far: a stage that adds nothing to it shows the same figure.
@@ -196,6 +206,10 @@ pub fn timings(total: f64) {
             }
         }
         text.push_str(&format!("\n  {:<16} {total:>9.3} s{}{}", "total", cpu(&cpu_time()), mib(&peak_memory())));
+        // Beside the peak, so that a run whose inputs are refused for their size can be judged.
+        if let Some(e) = estimate {
+            text.push_str(&format!(" (estimated {} MiB)", e / (1 << 20)));
+        }
         eprintln!("{text}");
     }
 }

@@ -532,6 +532,7 @@ fn cron_runs_dated_names_relative_dates_and_a_clean_stdout() {
     assert_eq!(verbose.stdout, run_in(d, &["report", "--config", &tiny(), "-m", "linear", "--format", "csv", "-q"]).stdout);
     let err = String::from_utf8(verbose.stderr).unwrap();
     assert!(err.contains("Inputs (rows read") && err.contains("Timings:") && err.contains("models"), "{err}");
+    assert!(err.contains(" MiB (estimated 256 MiB)"), "the tiny inputs' estimate is the fixed part: {err}");
     assert_eq!(run_in(d, &["report", "--config", &tiny(), "--period", "2026-13"]).status.code(), Some(2));
     assert_eq!(run_in(d, &["report", "--config", &tiny(), "-o", "r-{day}.csv"]).status.code(), Some(2));
 }
@@ -546,6 +547,8 @@ fn json_logs_are_one_object_per_line() {
     assert_eq!(inputs["files"][0]["rows_read"], 10);
     let timings = events.iter().find(|e| e["event"] == "timings").expect("a timings event");
     let stages = timings["stages"].as_array().expect("stages");
+    let estimate = timings["estimated_memory_bytes"].as_u64().expect("an estimate");
+    assert!((256 << 20..257 << 20).contains(&estimate), "{estimate}");
     assert_eq!(
         stages.iter().map(|s| s["stage"].as_str().unwrap()).collect::<Vec<_>>(),
         ["load+normalize", "stitch", "paths", "models", "write"]

@@ -229,48 +229,57 @@ pub fn prepare(cfg: &Config, data: &DataArgs, journeys: Journeys, v: Verbosity) 
     Ok(set)
 }
 
-/// Peak memory of a run: a fixed part plus so many bytes per byte of input, in tenths, by how
-/// the input is stored. Set from the peaks of earlier builds (BENCHMARKS.md): 10M visits,
-/// 1.78 GB of CSV, peak 2.5 GB; 50M visits, 8.9 GB of CSV, peak 12.3 GB, or 1.26 GB of
-/// Parquet, peak 12.2 GB. Today's peaks are under half of that with every model, or the HTML
-/// page (1.3 GB and 5.5-5.9 GB; `--credits` adds about 1 GB on M), which leaves room for
-/// exports with shorter rows: memory goes by rows more than by bytes, about 70-85 bytes a row
-/// of every input here.
+/// Peak memory of a run: a fixed part, so many bytes per row of input, and a little more per
+/// byte of CSV text. Memory goes by rows (records, touches, identifiers, paths) more than by
+/// bytes, and by text where identifiers are long strings. Set from measured peaks
+/// (BENCHMARKS.md, "Memory, and the run's estimate of it"): 1.1-1.6 times the peak of
+/// `report -m all` with markov and shapley, the HTML page, `customers` and `--credits` on 10M and
+/// 50M visits, from CSV and Parquet; 4% short when every visit has a distinct 36-letter client
+/// id. A Parquet row counts for the CSV text it would be; a gzip file's rows cannot be told
+/// without reading it whole, so it counts by its bytes, about 6.7 times smaller than its text.
 const MEMORY_BASE: u64 = 256 << 20;
-const MEMORY_TENTHS_CSV: u64 = 15;
-const MEMORY_TENTHS_GZIP: u64 = 100;
-const MEMORY_TENTHS_PARQUET: u64 = 120;
+const MEMORY_PER_ROW: u64 = 64;
+const MEMORY_PER_PARQUET_ROW: u64 = 104;
+const MEMORY_HUNDREDTHS_PER_TEXT_BYTE: u64 = 35;
+const MEMORY_HUNDREDTHS_PER_GZIP_BYTE: u64 = 600;
 
-/// The memory a run over these inputs is expected to need at its peak.
+/// The bytes of input and the memory a run over them is expected to need at its peak.
 pub fn memory_estimate(cfg: &Config) -> (u64, u64) {
     let mut input = 0u64;
     let mut need = MEMORY_BASE;
     for s in &cfg.sources {
-        let (bytes, tenths) = match &s.location {
-            crate::config::Location::File(p) => {
-                let bytes = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-                let name = p.to_string_lossy().to_ascii_lowercase();
-                let tenths = if name.ends_with(".parquet") || name.ends_with(".pq") {
-                    MEMORY_TENTHS_PARQUET
-                } else if name.ends_with(".gz") {
-                    MEMORY_TENTHS_GZIP
-                } else {
-                    MEMORY_TENTHS_CSV
-                };
-                (bytes, tenths)
+        let (bytes, more) = match &s.location {
+            crate::config::Location::Embedded { bytes, .. } => {
+                let rows = memchr::memchr_iter(b'\n', bytes).count() as u64;
+                (bytes.len() as u64, text_memory(rows, bytes.len() as u64))
             }
-            crate::config::Location::Embedded { bytes, .. } => (bytes.len() as u64, MEMORY_TENTHS_CSV),
+            crate::config::Location::File(p) => {
+                let on_disk = std::fs::metadata(p).map_or(0, |m| m.len());
+                let e = crate::normalize::Extent::of(s);
+                let more = match s.format {
+                    crate::config::FileFormat::Parquet => e.rows.saturating_mul(MEMORY_PER_PARQUET_ROW),
+                    crate::config::FileFormat::Csv if e.rows > 0 => text_memory(e.rows, e.bytes),
+                    crate::config::FileFormat::Csv => on_disk.saturating_mul(MEMORY_HUNDREDTHS_PER_GZIP_BYTE) / 100,
+                };
+                (on_disk, more)
+            }
         };
         input = input.saturating_add(bytes);
-        need = need.saturating_add(bytes.saturating_mul(tenths) / 10);
+        need = need.saturating_add(more);
     }
     (input, need)
+}
+
+/// The memory `rows` rows in `bytes` bytes of CSV text take.
+fn text_memory(rows: u64, bytes: u64) -> u64 {
+    rows.saturating_mul(MEMORY_PER_ROW).saturating_add(bytes.saturating_mul(MEMORY_HUNDREDTHS_PER_TEXT_BYTE) / 100)
 }
 
 /// Refuses a run that would not fit in memory before it starts, with a clear message, instead
 /// of letting the system kill it halfway.
 fn check_memory(cfg: &Config) -> Result<()> {
     let (input, need) = memory_estimate(cfg);
+    crate::log::memory_estimate(need);
     let available = cfg.memory_limit.or_else(|| crate::io::meminfo("MemAvailable"));
     match available {
         Some(avail) if need > avail => {
@@ -447,4 +456,31 @@ pub fn terminal_width() -> Option<u16> {
         return Some(c);
     }
     comfy_table::Table::new().width()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CSV file counts its rows and its text; a gzip file, whose rows cannot be told, its
+    /// bytes many times over; a missing file nothing.
+    #[test]
+    fn memory_goes_by_rows_and_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let row = "1;1732423623615127710;08.08.2026 03:35:46;yandex;cpc\n";
+        let text = format!("visit_id;client_id;date_time;utm_source;utm_medium\n{}", row.repeat(2999));
+        std::fs::write(dir.path().join("visits.csv"), &text).unwrap();
+        std::fs::write(dir.path().join("visits.csv.gz"), [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]).unwrap();
+        let config = |file: &str| {
+            let toml = format!("[[sources]]\nkind = \"visits\"\npath = \"{file}\"\n[[sources]]\nkind = \"orders\"\npath = \"none.csv\"\n");
+            Config::from_toml(&toml, "t.toml", Some(dir.path()), None).unwrap()
+        };
+        let bytes = text.len() as u64;
+        let (input, need) = memory_estimate(&config("visits.csv"));
+        assert_eq!(input, bytes);
+        // A file this small is counted whole, a line more than its line breaks (no last break).
+        assert_eq!(need, MEMORY_BASE + 3001 * MEMORY_PER_ROW + bytes * MEMORY_HUNDREDTHS_PER_TEXT_BYTE / 100);
+        assert_eq!(memory_estimate(&config("visits.csv.gz")), (10, MEMORY_BASE + 10 * MEMORY_HUNDREDTHS_PER_GZIP_BYTE / 100));
+        assert_eq!(memory_estimate(&config("missing.csv")), (0, MEMORY_BASE));
+    }
 }

@@ -389,16 +389,16 @@ struct FileCtx<'c> {
 /// compressed and say little about them). `rows` is 0 where it cannot be told (a gzip file,
 /// an unreadable one).
 #[derive(Clone, Copy, Debug, Default)]
-struct Extent {
-    bytes: u64,
-    rows: u64,
+pub struct Extent {
+    pub bytes: u64,
+    pub rows: u64,
 }
 
 /// How much of a CSV file is read to count the rows per byte.
 const ROW_SAMPLE: usize = 256 << 10;
 
 impl Extent {
-    fn of(spec: &SourceSpec) -> Extent {
+    pub fn of(spec: &SourceSpec) -> Extent {
         match (&spec.location, spec.format) {
             (crate::config::Location::File(p), crate::config::FileFormat::Csv) => {
                 let bytes = std::fs::metadata(p).map_or(0, |m| m.len());
