@@ -152,10 +152,11 @@ pub fn stage<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
     out
 }
 
-/// Records the memory the run is expected to need, for `timings` to show beside the peak.
-pub fn memory_estimate(bytes: u64) {
+/// Adds to the memory the run is expected to need (its inputs, then the credits table), for
+/// `timings` to show beside the peak.
+pub fn add_memory_estimate(bytes: u64) {
     if let Ok(mut e) = ESTIMATE.lock() {
-        *e = Some(bytes);
+        *e = Some(e.unwrap_or(0).saturating_add(bytes));
     }
 }
 

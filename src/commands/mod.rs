@@ -233,10 +233,11 @@ pub fn prepare(cfg: &Config, data: &DataArgs, journeys: Journeys, v: Verbosity) 
 /// byte of CSV text. Memory goes by rows (records, touches, identifiers, paths) more than by
 /// bytes, and by text where identifiers are long strings. Set from measured peaks
 /// (BENCHMARKS.md, "Memory, and the run's estimate of it"): 1.1-1.6 times the peak of
-/// `report -m all` with markov and shapley, the HTML page, `customers` and `--credits` on 10M and
+/// `report -m all` with markov and shapley, the HTML page and `customers` on 10M and
 /// 50M visits, from CSV and Parquet; 4% short when every visit has a distinct 36-letter client
 /// id. A Parquet row counts for the CSV text it would be; a gzip file's rows cannot be told
 /// without reading it whole, so it counts by its bytes, about 6.7 times smaller than its text.
+/// The credits table is checked on its own once its size is known ([`check_credit_memory`]).
 const MEMORY_BASE: u64 = 256 << 20;
 const MEMORY_PER_ROW: u64 = 64;
 const MEMORY_PER_PARQUET_ROW: u64 = 104;
@@ -279,15 +280,58 @@ fn text_memory(rows: u64, bytes: u64) -> u64 {
 /// of letting the system kill it halfway.
 fn check_memory(cfg: &Config) -> Result<()> {
     let (input, need) = memory_estimate(cfg);
-    crate::log::memory_estimate(need);
+    crate::log::add_memory_estimate(need);
+    let gb = |b: u64| b as f64 / (1u64 << 30) as f64;
     let available = cfg.memory_limit.or_else(|| crate::io::meminfo("MemAvailable"));
+    refuse_beyond(
+        cfg,
+        need,
+        available,
+        &format!("the inputs hold {:.2} GB; a run over them", gb(input)),
+        "Select fewer or shorter exports (split by period)",
+    )
+}
+
+/// Memory the credits table takes per row (a row as the models give it, in arrays that grow by
+/// doubling) and per credited conversion (its id and customer key as text). On M with all
+/// models, 0.83 GiB more peak for 11M rows and 0.45M conversions.
+const CREDIT_ROW_MEMORY: u64 = 80;
+const CREDIT_CONVERSION_MEMORY: u64 = 128;
+
+/// The rows of the credits table, at most (a row per touch of every converting path, or one for
+/// a path without touches, per model), and the memory they take.
+pub fn credit_memory(set: &crate::paths::PathSet, models: usize) -> (u64, u64) {
+    let per_model: u64 = set.paths[..set.converting].iter().map(|p| p.len().max(1) as u64).sum();
+    let rows = per_model.saturating_mul(models as u64);
+    (rows, rows.saturating_mul(CREDIT_ROW_MEMORY).saturating_add(set.converting as u64 * CREDIT_CONVERSION_MEMORY))
+}
+
+/// Refuses `--credits` when its table would not fit in what the run has left. Its size is known
+/// only once the paths are built; with `memory_limit`, what is left is the limit less the peak so
+/// far.
+pub fn check_credit_memory(cfg: &Config, set: &crate::paths::PathSet, models: usize) -> Result<()> {
+    let (rows, need) = credit_memory(set, models);
+    crate::log::add_memory_estimate(need);
+    let available = match cfg.memory_limit {
+        Some(limit) => Some(limit.saturating_sub(crate::log::peak_memory().unwrap_or(0))),
+        None => crate::io::meminfo("MemAvailable"),
+    };
+    refuse_beyond(
+        cfg,
+        need,
+        available,
+        &format!("the credits table (--credits) holds up to {rows} rows; it"),
+        "Select fewer models or a shorter period (--from, --to), write the report without --credits",
+    )
+}
+
+/// The error for `need` beyond `available`: what needs it, what to do.
+fn refuse_beyond(cfg: &Config, need: u64, available: Option<u64>, what: &str, advice: &str) -> Result<()> {
     match available {
         Some(avail) if need > avail => {
             let gb = |b: u64| b as f64 / (1u64 << 30) as f64;
             bail!(
-                "the inputs hold {:.2} GB; a run over them needs about {:.2} GB and {:.2} GB is available{}. \
-                 Select fewer or shorter exports (split by period), or raise `memory_limit` in the config",
-                gb(input),
+                "{what} needs about {:.2} GB and {:.2} GB is available{}. {advice}, or raise `memory_limit` in the config",
                 gb(need),
                 gb(avail),
                 if cfg.memory_limit.is_some() { " (memory_limit)" } else { "" }
@@ -482,5 +526,40 @@ mod tests {
         assert_eq!(need, MEMORY_BASE + 3001 * MEMORY_PER_ROW + bytes * MEMORY_HUNDREDTHS_PER_TEXT_BYTE / 100);
         assert_eq!(memory_estimate(&config("visits.csv.gz")), (10, MEMORY_BASE + 10 * MEMORY_HUNDREDTHS_PER_GZIP_BYTE / 100));
         assert_eq!(memory_estimate(&config("missing.csv")), (0, MEMORY_BASE));
+    }
+
+    /// Each model credits every touch of a converting path, or the path itself when it has
+    /// none; non-converting paths are not credited.
+    #[test]
+    fn credits_take_a_row_per_touch_or_empty_path_per_model() {
+        use crate::models::testkit::{config, journey, pathset, DAY};
+        let cfg = config("lookback = \"30d\"\n");
+        let set = pathset(
+            &[
+                journey("a", &[("yandex / cpc", 0), ("google / cpc", DAY)], &[(2 * DAY, 100.0, false)]),
+                journey("b", &[], &[(DAY, 50.0, true)]),
+                journey("c", &[("vk / social", 0)], &[]),
+            ],
+            &cfg,
+        );
+        assert_eq!(set.converting, 2);
+        let (rows, need) = credit_memory(&set, 3);
+        assert_eq!(rows, (2 + 1) * 3);
+        assert_eq!(need, 9 * CREDIT_ROW_MEMORY + 2 * CREDIT_CONVERSION_MEMORY);
+    }
+
+    #[test]
+    fn a_need_beyond_what_is_available_is_refused_with_what_to_do() {
+        let cfg = crate::models::testkit::config("memory_limit = \"1G\"\n");
+        let err = refuse_beyond(&cfg, 3 << 30, Some(1 << 30), "the credits table holds 9 rows; it", "Select fewer models")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "the credits table holds 9 rows; it needs about 3.00 GB and 1.00 GB is available (memory_limit). \
+             Select fewer models, or raise `memory_limit` in the config"
+        );
+        assert!(refuse_beyond(&cfg, 1 << 30, Some(1 << 30), "", "").is_ok(), "a need equal to what is available fits");
+        assert!(refuse_beyond(&cfg, u64::MAX, None, "", "").is_ok(), "with nothing known, nothing is refused");
     }
 }

@@ -26,7 +26,7 @@ pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<(
         let columns = credit_columns(dim);
         // A row per credited touch: written as made, never held as a table.
         crate::log::stage("credits", || match cfmt {
-            Format::Csv => output::write_atomic_with(path, |f| output::csv::stream(f, &columns, rows.rows(), credit_cells, &opts)),
+            Format::Csv => output::write_atomic_with(path, |f| output::csv::stream_records(f, &columns, rows.rows(), credit_record, &opts)),
             Format::Json => output::write_atomic_with(path, |f| output::json::stream(f, &columns, rows.rows(), credit_cells)),
             _ => output::write_atomic_with(path, |f| output::parquet::stream(f, &columns, rows.rows(), credit_cells)),
         })?;
@@ -78,6 +78,9 @@ pub(super) fn compute(
 ) -> Result<Report> {
     let params = model_params(&input.cfg.models, params)?;
     let models = crate::models::select(models, &params, &input.set)?;
+    if credits.is_some() {
+        super::check_credit_memory(&input.cfg, &input.set, models.len())?;
+    }
     crate::log::stage("models", || attribute(&input.set, &models, dim, &input.sel, &input.cfg.salt, credits))
 }
 
@@ -296,18 +299,44 @@ fn credit_cells(r: &CreditRow) -> Vec<Cell> {
     ]
 }
 
+/// A credit row in CSV, as [`credit_cells`] would write it, with no cell made.
+fn credit_record(r: &CreditRow, w: &mut output::csv::Record<&mut Vec<u8>>) -> Result<()> {
+    let time = |w: &mut output::csv::Record<&mut Vec<u8>>, t: Option<i64>| match t {
+        None => w.missing(),
+        // Starting with a digit, the text is the same neutralized or not.
+        Some(t) => match iso_digits(t) {
+            Some(digits) => w.plain(&digits),
+            None => w.text(&iso(t)),
+        },
+    };
+    w.text(r.conversion_id)?;
+    w.text(r.kind)?;
+    time(w, r.converted_at)?;
+    w.text(r.customer)?;
+    w.text(r.model)?;
+    w.text(r.value)?;
+    time(w, r.touch_at)?;
+    w.num(r.credit)?;
+    w.num(r.revenue_credit)?;
+    w.end()
+}
+
 /// UTC timestamp as ISO 8601 (`2026-08-08T03:35:46Z`). Written twice per credit row, tens of
 /// millions of times on a large run: the digits are laid out directly rather than through a
 /// format string parsed each time, which took longer than the rest of the row.
 pub fn iso(ts: i64) -> String {
+    match iso_digits(ts) {
+        Some(b) => b.iter().map(|&c| c as char).collect(),
+        None => chrono::DateTime::from_timestamp(ts, 0).map_or_else(|| ts.to_string(), |d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+    }
+}
+
+/// [`iso`]'s text for the years 0-9999, laid out in place; `None` for other times (a sign or a
+/// fifth digit, which chrono writes; or out of its range).
+fn iso_digits(ts: i64) -> Option<[u8; 20]> {
     use chrono::{Datelike, Timelike};
-    let Some(d) = chrono::DateTime::from_timestamp(ts, 0) else {
-        return ts.to_string();
-    };
-    // Years outside 0..=9999 take a sign or a fifth digit: chrono writes those.
-    let Some(year) = u32::try_from(d.year()).ok().filter(|&y| y <= 9999) else {
-        return d.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    };
+    let d = chrono::DateTime::from_timestamp(ts, 0)?;
+    let year = u32::try_from(d.year()).ok().filter(|&y| y <= 9999)?;
     let mut b = *b"0000-00-00T00:00:00Z";
     let mut put = |at: usize, width: usize, mut n: u32| {
         for i in (at..at + width).rev() {
@@ -321,7 +350,7 @@ pub fn iso(ts: i64) -> String {
     put(11, 2, d.hour());
     put(14, 2, d.minute());
     put(17, 2, d.second());
-    b.iter().map(|&c| c as char).collect()
+    Some(b)
 }
 
 #[cfg(test)]

@@ -256,11 +256,20 @@ pub fn neutralize(s: &str, raw: bool) -> std::borrow::Cow<'_, str> {
 
 /// Shortest text that parses back to the same number (Rust's `Display` for `f64`).
 pub fn number(x: f64) -> String {
+    let mut s = String::new();
+    push_number(&mut s, x);
+    s
+}
+
+/// [`number`] appended to `s`.
+pub fn push_number(s: &mut String, x: f64) {
     if x == 0.0 {
         // Avoid "-0", which some readers treat as text.
-        return "0".to_string();
+        s.push('0');
+    } else {
+        use std::fmt::Write;
+        let _ = write!(s, "{x}");
     }
-    format!("{x}")
 }
 
 #[cfg(test)]
