@@ -1,8 +1,6 @@
 //! Journey statistics for `touchpath paths`: the path table (channel sequences with conversions,
 //! revenue and non-converting counts), path lengths and time lags.
 
-use std::collections::BTreeMap;
-
 use rayon::slice::ParallelSliceMut as _;
 use rustc_hash::FxHashMap;
 
@@ -295,14 +293,25 @@ pub fn cohorts(set: &PathSet, sel: &Selection, tz: chrono_tz::Tz) -> Vec<Cohort>
             *f = Some(t.ts);
         }
     }
-    // Cohort key: month index, or None for customers without touches.
-    let mut members: BTreeMap<Option<i64>, (u64, Vec<(u64, f64)>, (u64, f64))> = BTreeMap::new();
-    let mut counted = vec![false; customers];
+    // Each customer's cohort, as a slot in `members`, found once: the month of the first touch,
+    // or the touchless group (`None`). Slots are numbered as found and put in order at the end.
+    type Members = (u64, Vec<(u64, f64)>, (u64, f64));
+    let mut slot_of: FxHashMap<Option<i64>, u32> = FxHashMap::default();
+    let mut members: Vec<(Option<i64>, Members)> = Vec::new();
+    let mut slot = |key: Option<i64>, members: &mut Vec<(Option<i64>, Members)>| {
+        *slot_of.entry(key).or_insert_with(|| {
+            members.push((key, Members::default()));
+            members.len() as u32 - 1
+        })
+    };
     let mut months = super::Months::new(tz);
+    // u32::MAX: no touch, and not yet counted in the touchless group.
+    let mut cohort: Vec<u32> = vec![u32::MAX; customers];
     for (c, f) in first.iter().enumerate() {
         if let Some(ts) = f {
-            members.entry(Some(months.of(*ts))).or_default().0 += 1;
-            counted[c] = true;
+            let s = slot(Some(months.of(*ts)), &mut members);
+            members[s as usize].1 .0 += 1;
+            cohort[c] = s;
         }
     }
     for p in sel.paths(set) {
@@ -310,12 +319,12 @@ pub fn cohorts(set: &PathSet, sel: &Selection, tz: chrono_tz::Tz) -> Vec<Cohort>
             continue;
         };
         let c = conv.customer as usize;
-        let key = first[c].map(|ts| months.of(ts));
-        let e = members.entry(key).or_default();
-        if !counted[c] {
-            counted[c] = true;
-            e.0 += 1;
+        if cohort[c] == u32::MAX {
+            let s = slot(None, &mut members);
+            members[s as usize].1 .0 += 1;
+            cohort[c] = s;
         }
+        let (key, e) = &mut members[cohort[c] as usize];
         let offset = key.map_or(0, |k| months.of(conv.ts) - k);
         let cell = if offset < 0 {
             &mut e.2
@@ -329,7 +338,9 @@ pub fn cohorts(set: &PathSet, sel: &Selection, tz: chrono_tz::Tz) -> Vec<Cohort>
         cell.0 += 1;
         cell.1 += conv.revenue;
     }
-    let mut out: Vec<Cohort> = members
+    // Dated cohorts first, in time order; the touchless group last.
+    members.sort_unstable_by_key(|(k, _)| (k.is_none(), *k));
+    members
         .into_iter()
         .map(|(k, (customers, by_offset, before))| Cohort {
             month: k.map_or_else(|| NO_TOUCH.to_string(), super::month_label),
@@ -337,10 +348,7 @@ pub fn cohorts(set: &PathSet, sel: &Selection, tz: chrono_tz::Tz) -> Vec<Cohort>
             by_offset,
             before,
         })
-        .collect();
-    // Dated cohorts first, in time order; the touchless group last.
-    out.sort_by_key(|c| c.month == NO_TOUCH);
-    out
+        .collect()
 }
 
 #[cfg(test)]
