@@ -27,9 +27,10 @@ impl LogFormat {
 
 static FORMAT: OnceLock<LogFormat> = OnceLock::new();
 static STAGES: Mutex<Vec<Stage>> = Mutex::new(Vec::new());
-/// Steps of the stage under way, and when the last one ended.
-/// The memory the run was expected to need (`commands::memory_estimate`), shown beside its peak.
+/// The memory the run was expected to need (its inputs, and the credits table with `--credits`),
+/// shown beside its peak.
 static ESTIMATE: Mutex<Option<u64>> = Mutex::new(None);
+/// Steps of the stage under way, and when the last one ended.
 static STEPS: Mutex<(Vec<(&'static str, f64)>, Option<Instant>)> = Mutex::new((Vec::new(), None));
 
 /// One timed stage: its name, wall seconds, CPU seconds spent by the whole process during it
