@@ -24,7 +24,7 @@ pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<(
         let cfmt = Format::from_path(path).filter(|f| f.is_machine()).unwrap_or(Format::Csv);
         let opts = output::Options { raw: a.out.raw, width: None };
         let columns = credit_columns(dim);
-        // A row per credited touch: written as made, never held as a table.
+        // A row per credited touch, held as numbers and turned into text only as it is written.
         crate::log::stage("credits", || match cfmt {
             Format::Csv => output::write_atomic_with(path, |f| output::csv::stream_records(f, &columns, rows.rows(), credit_record, &opts)),
             Format::Json => output::write_atomic_with(path, |f| output::json::stream(f, &columns, rows.rows(), credit_cells)),
