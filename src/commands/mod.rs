@@ -298,19 +298,19 @@ fn check_memory(cfg: &Config) -> Result<()> {
 const CREDIT_ROW_MEMORY: u64 = 80;
 const CREDIT_CONVERSION_MEMORY: u64 = 128;
 
-/// The rows of the credits table, at most (a row per touch of every converting path, or one for
-/// a path without touches, per model), and the memory they take.
-pub fn credit_memory(set: &crate::paths::PathSet, models: usize) -> (u64, u64) {
-    let per_model: u64 = set.paths[..set.converting].iter().map(|p| p.len().max(1) as u64).sum();
+/// The rows of the credits table, at most (a row per touch of every selected converting path,
+/// or one for a path without touches, per model), and the memory they take.
+pub fn credit_memory(set: &crate::paths::PathSet, sel: &crate::reports::Selection, models: usize) -> (u64, u64) {
+    let (paths, per_model) = sel.paths(set).fold((0u64, 0u64), |(n, rows), p| (n + 1, rows + p.len().max(1) as u64));
     let rows = per_model.saturating_mul(models as u64);
-    (rows, rows.saturating_mul(CREDIT_ROW_MEMORY).saturating_add(set.converting as u64 * CREDIT_CONVERSION_MEMORY))
+    (rows, rows.saturating_mul(CREDIT_ROW_MEMORY).saturating_add(paths.saturating_mul(CREDIT_CONVERSION_MEMORY)))
 }
 
 /// Refuses `--credits` when its table would not fit in what the run has left. Its size is known
 /// only once the paths are built; with `memory_limit`, what is left is the limit less the peak so
 /// far.
-pub fn check_credit_memory(cfg: &Config, set: &crate::paths::PathSet, models: usize) -> Result<()> {
-    let (rows, need) = credit_memory(set, models);
+pub fn check_credit_memory(cfg: &Config, set: &crate::paths::PathSet, sel: &crate::reports::Selection, models: usize) -> Result<()> {
+    let (rows, need) = credit_memory(set, sel, models);
     crate::log::add_memory_estimate(need);
     let available = match cfg.memory_limit {
         Some(limit) => Some(limit.saturating_sub(crate::log::peak_memory().unwrap_or(0))),
@@ -532,8 +532,8 @@ mod tests {
         assert_eq!(memory_estimate(&config("missing.csv")), (0, MEMORY_BASE));
     }
 
-    /// Each model credits every touch of a converting path, or the path itself when it has
-    /// none; non-converting paths are not credited.
+    /// Each model credits every touch of a selected converting path, or the path itself when it
+    /// has none; non-converting paths are not credited.
     #[test]
     fn credits_take_a_row_per_touch_or_empty_path_per_model() {
         use crate::models::testkit::{config, journey, pathset, DAY};
@@ -547,9 +547,12 @@ mod tests {
             &cfg,
         );
         assert_eq!(set.converting, 2);
-        let (rows, need) = credit_memory(&set, 3);
+        let (rows, need) = credit_memory(&set, &crate::reports::Selection::all(), 3);
         assert_eq!(rows, (2 + 1) * 3);
         assert_eq!(need, 9 * CREDIT_ROW_MEMORY + 2 * CREDIT_CONVERSION_MEMORY);
+        // A period counts only the conversions in it: here b's, on the first day.
+        let first_day = crate::reports::Selection { to: Some(DAY + 1), ..crate::reports::Selection::all() };
+        assert_eq!(credit_memory(&set, &first_day, 3), (3, 3 * CREDIT_ROW_MEMORY + CREDIT_CONVERSION_MEMORY));
     }
 
     #[test]

@@ -79,7 +79,7 @@ pub(super) fn compute(
     let params = model_params(&input.cfg.models, params)?;
     let models = crate::models::select(models, &params, &input.set)?;
     if credits.is_some() {
-        super::check_credit_memory(&input.cfg, &input.set, models.len())?;
+        super::check_credit_memory(&input.cfg, &input.set, &input.sel, models.len())?;
     }
     crate::log::stage("models", || attribute(&input.set, &models, dim, &input.sel, &input.cfg.salt, credits))
 }
