@@ -26,7 +26,13 @@ pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<(
         let columns = credit_columns(dim);
         // A row per credited touch, held as numbers and turned into text only as it is written.
         crate::log::stage("credits", || match cfmt {
-            Format::Csv => output::write_atomic_with(path, |f| output::csv::stream_records(f, &columns, rows.rows(), credit_record, &opts)),
+            Format::Csv => output::write_atomic_with(path, |f| {
+                // Parts of a few thousand conversions: tens of thousands of rows, a megabyte or
+                // two of text each.
+                const PART: usize = 2048;
+                let parts = rows.conversions().div_ceil(PART);
+                output::csv::stream_parts(f, &columns, parts, |p| rows.rows_in(p * PART..(p + 1) * PART), credit_record, &opts)
+            }),
             Format::Json => output::write_atomic_with(path, |f| output::json::stream(f, &columns, rows.rows(), credit_cells)),
             _ => output::write_atomic_with(path, |f| output::parquet::stream(f, &columns, rows.rows(), credit_cells)),
         })?;

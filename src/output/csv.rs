@@ -56,6 +56,29 @@ pub fn stream_records<T: Send + Sync>(
     Ok(())
 }
 
+/// [`stream_records`] for rows listed in parts (`rows_of(part)`, for `parts` parts in order),
+/// each listed and written on its own core.
+pub fn stream_parts<T, I: Iterator<Item = T>>(
+    out: &mut (dyn std::io::Write + Send),
+    columns: &[Column],
+    parts: usize,
+    rows_of: impl Fn(usize) -> I + Sync,
+    record: impl Fn(&T, &mut Record<&mut Vec<u8>>) -> Result<()> + Sync,
+    opts: &Options,
+) -> Result<()> {
+    let mut w = ::csv::WriterBuilder::new().from_writer(Vec::new());
+    w.write_record(columns.iter().map(|c| c.name.as_str()))?;
+    out.write_all(&w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
+    super::write_parts(out, parts, |part, bytes| {
+        let mut w = Record::new(bytes, opts.raw);
+        for row in rows_of(part) {
+            record(&row, &mut w)?;
+        }
+        w.w.flush()?;
+        Ok(())
+    })
+}
+
 /// A CSV writer that takes a row's fields one at a time, written as [`Csv`] writes cells.
 pub struct Record<W: std::io::Write> {
     w: ::csv::Writer<W>,

@@ -209,6 +209,50 @@ pub(crate) fn write_rows<T: Send + Sync>(
     }
 }
 
+/// Writes a file made of `parts` parts in order, formatting them on every core a few at a
+/// time (`format(part, bytes)`): where the rows can be listed from any point (see
+/// [`crate::reports::credits::Credits::rows_in`]), listing them is shared out too, not only
+/// their formatting as in [`write_rows`]. A wave of parts is written while the next is
+/// formatted, so that neither core waits on the other's writes.
+pub(crate) fn write_parts(
+    out: &mut (dyn std::io::Write + Send),
+    parts: usize,
+    format: impl Fn(usize, &mut Vec<u8>) -> Result<()> + Sync,
+) -> Result<()> {
+    use rayon::prelude::*;
+    let wave = 4 * rayon::current_num_threads().max(1);
+    // Two sets of buffers, one written while the other is filled: each grown once, and its
+    // pages faulted in once, rather than for every part.
+    let fill = |first: usize, mut buffers: Vec<Vec<u8>>| -> Result<Vec<Vec<u8>>> {
+        let last = (first + wave).min(parts);
+        buffers.resize_with(last.saturating_sub(first), Vec::new);
+        buffers.par_iter_mut().enumerate().try_for_each(|(i, bytes)| {
+            bytes.clear();
+            format(first + i, bytes)
+        })?;
+        Ok(buffers)
+    };
+    let (mut ready, mut spare) = (fill(0, Vec::new())?, Vec::new());
+    let mut first = 0;
+    loop {
+        let next = first + wave;
+        let (written, filled) = rayon::join(
+            || -> Result<Vec<Vec<u8>>> {
+                for bytes in &ready {
+                    out.write_all(bytes)?;
+                }
+                Ok(std::mem::take(&mut ready))
+            },
+            || if next < parts { fill(next, std::mem::take(&mut spare)).map(Some) } else { Ok(None) },
+        );
+        spare = written?;
+        match filled? {
+            Some(filled) => (ready, first) = (filled, next),
+            None => return Ok(()),
+        }
+    }
+}
+
 /// Writes bytes to `path` atomically: a temporary file in the same folder, then a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, |f| Ok(f.write_all(bytes)?))
@@ -216,7 +260,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// [`write_atomic`] for output written as it is made (`fill` writes it, buffered), so that a
 /// large file is never held whole in memory.
-pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut dyn std::io::Write) -> Result<()>) -> Result<()> {
+pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut (dyn std::io::Write + Send)) -> Result<()>) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -261,15 +305,107 @@ pub fn number(x: f64) -> String {
     s
 }
 
-/// [`number`] appended to `s`.
+/// [`number`] appended to `s`. The digits are `ryu`'s, the same shortest round-trip digits
+/// as `Display` finds, laid out as `Display` lays them out (never an exponent): a credit file
+/// writes two numbers per row for tens of millions of rows, and `Display`'s search for the
+/// digits took longer than the rest of the row.
 pub fn push_number(s: &mut String, x: f64) {
     if x == 0.0 {
         // Avoid "-0", which some readers treat as text.
         s.push('0');
-    } else {
+        return;
+    }
+    if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
+        // A whole number below 2^53 is written exactly, as `Display` writes it.
+        s.push_str(itoa::Buffer::new().format(x as i64));
+        return;
+    }
+    if !x.is_finite() || exact_digits_at_most_18(x) {
+        // `ryu` and `Display` may part only where `x` lies exactly halfway between two
+        // candidates of the shortest length (`ryu` rounds such a tie to even, `Display` up),
+        // which needs a decimal expansion that short: those, and infinities, go to `Display`.
         use std::fmt::Write;
         let _ = write!(s, "{x}");
+        return;
     }
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(x);
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(t) => (true, t),
+        None => (false, text),
+    };
+    // `ryu` writes `1.5`, `1.0`, `0.001`, `1e16` or `1.5e-7`: the digits, and where the point
+    // goes among them.
+    let (mantissa, exponent) = match text.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (text, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut digits = [0u8; 40];
+    let mut n = 0;
+    for &d in int.as_bytes().iter().chain(frac.as_bytes()) {
+        if n < digits.len() {
+            digits[n] = d;
+            n += 1;
+        }
+    }
+    let mut point = int.len() as i32 + exponent;
+    // Leading zeros move the point; trailing ones are dropped.
+    let lead = digits[..n].iter().take_while(|&&d| d == b'0').count();
+    let digits = &digits[lead..n];
+    point -= lead as i32;
+    let digits = &digits[..digits.len() - digits.iter().rev().take_while(|&&d| d == b'0').count()];
+    if negative {
+        s.push('-');
+    }
+    fn ascii(b: &[u8]) -> &str {
+        std::str::from_utf8(b).unwrap_or("")
+    }
+    if point <= 0 {
+        s.push_str("0.");
+        s.extend(std::iter::repeat_n('0', (-point) as usize));
+        s.push_str(ascii(digits));
+    } else if point as usize >= digits.len() {
+        s.push_str(ascii(digits));
+        s.extend(std::iter::repeat_n('0', point as usize - digits.len()));
+    } else {
+        s.push_str(ascii(&digits[..point as usize]));
+        s.push('.');
+        s.push_str(ascii(&digits[point as usize..]));
+    }
+}
+
+/// Whether the exact decimal value of a finite `x` has at most 18 significant digits.
+fn exact_digits_at_most_18(x: f64) -> bool {
+    let bits = x.abs().to_bits();
+    let (biased, fraction) = ((bits >> 52) as i32, bits & ((1 << 52) - 1));
+    let (mut m, mut e) = if biased == 0 { (fraction, -1074) } else { (fraction | 1 << 52, biased - 1075) };
+    if m == 0 {
+        return true;
+    }
+    let zeros = m.trailing_zeros();
+    m >>= zeros;
+    e += zeros as i32;
+    const LIMIT: u128 = 1_000_000_000_000_000_000;
+    if e >= 0 {
+        // A whole number: its digits, less the zeros that end it.
+        if e > 64 {
+            return false;
+        }
+        let Some(mut n) = (m as u128).checked_shl(e as u32).filter(|n| n >> e == m as u128) else {
+            return false;
+        };
+        while n % 10 == 0 {
+            n /= 10;
+        }
+        return n < LIMIT;
+    }
+    // m / 2^k with m odd is m * 5^k / 10^k: the digits of m * 5^k, which ends in 5.
+    let k = (-e) as u32;
+    if k > 26 {
+        return false;
+    }
+    (m as u128) * 5u128.pow(k) < LIMIT
 }
 
 #[cfg(test)]
@@ -285,12 +421,74 @@ mod tests {
         assert_eq!(number(-0.0), "0");
     }
 
+    /// `number` writes what `Display` writes, digit for digit, for every kind of `f64`: the
+    /// shares and revenues of credit files, and values near every power of ten.
+    #[test]
+    fn numbers_are_written_as_display_writes_them() {
+        let display = |x: f64| if x == 0.0 { "0".to_string() } else { format!("{x}") };
+        let mut values = vec![
+            1.0,
+            0.5,
+            1.0 / 3.0,
+            2.0 / 3.0,
+            0.1 + 0.2,
+            1e16,
+            1e17,
+            1.5e-7,
+            123456789012345680.0,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            0.001,
+            100.0,
+            3993.0,
+            f64::NAN,
+            f64::INFINITY,
+        ];
+        for e in -30..=30 {
+            let p = 10f64.powi(e);
+            values.extend([p, p * 1.5, p * 0.999_999_999, p * 1.000_000_001, p * 7.0 / 3.0]);
+        }
+        // A simple generator over the whole range of bit patterns, and over shares and revenue.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..300_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            values.push(f64::from_bits(state));
+            values.push((state >> 11) as f64 / (1u64 << 53) as f64);
+            values.push((state % 10_000_000) as f64 / 100.0 * ((state >> 40) % 7 + 1) as f64 / 7.0);
+        }
+        for x in values.into_iter().flat_map(|x| [x, -x]) {
+            assert_eq!(number(x), display(x), "bits {:#x}", x.to_bits());
+        }
+    }
+
     #[test]
     fn formulas_are_neutralized() {
         assert_eq!(neutralize("=HYPERLINK(\"x\")", false), "'=HYPERLINK(\"x\")");
         assert_eq!(neutralize("-5", false), "'-5");
         assert_eq!(neutralize("=1", true), "=1");
         assert_eq!(neutralize("Paid Search", false), "Paid Search");
+    }
+
+    #[test]
+    fn parts_are_written_in_order_across_waves() {
+        // More parts than one wave holds, of unequal sizes, and an empty one.
+        for parts in [0, 1, 7, 37, 100] {
+            let mut out: Vec<u8> = Vec::new();
+            write_parts(&mut out, parts, |p, b| {
+                b.extend(std::iter::repeat_n(b'a' + (p % 26) as u8, p % 5));
+                b.extend_from_slice(format!("{p};").as_bytes());
+                Ok(())
+            })
+            .unwrap();
+            let want: String = (0..parts).map(|p| format!("{}{p};", ((b'a' + (p % 26) as u8) as char).to_string().repeat(p % 5))).collect();
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{parts} parts");
+        }
+        let mut out: Vec<u8> = Vec::new();
+        let err = write_parts(&mut out, 50, |p, _| if p == 30 { Err(anyhow!("part {p} failed")) } else { Ok(()) });
+        assert_eq!(err.unwrap_err().to_string(), "part 30 failed");
     }
 
     #[test]

@@ -81,12 +81,30 @@ impl Credits {
         self.len() == 0
     }
 
+    /// How many conversions were credited.
+    pub fn conversions(&self) -> usize {
+        self.conversions.len()
+    }
+
     /// The rows path by path, models in their order within a path.
     pub fn rows(&self) -> impl Iterator<Item = CreditRow<'_>> + '_ {
-        // Each model's rows are in path order: a cursor per model walks them path by path.
-        let mut cursors = vec![0usize; self.models.len()];
-        let (mut path, mut model) = (0u32, 0usize);
+        self.rows_in(0..self.conversions.len())
+    }
+
+    /// The rows of the conversions at `paths` (positions among the credited ones), as
+    /// [`Credits::rows`] lists them: ranges one after another list every row once, in order,
+    /// so that a file's parts can be listed and written on every core.
+    pub fn rows_in(&self, paths: std::ops::Range<usize>) -> impl Iterator<Item = CreditRow<'_>> + '_ {
+        let end = paths.end.min(self.conversions.len());
+        let start = paths.start.min(end);
+        // Each model's rows are in path order: a cursor per model walks them path by path,
+        // from the range's first.
+        let mut cursors: Vec<usize> = self.models.iter().map(|m| m.2.partition_point(|r| (r.path as usize) < start)).collect();
+        let (mut path, mut model) = (start as u32, 0usize);
         std::iter::from_fn(move || loop {
+            if path as usize >= end {
+                return None;
+            }
             let conv = self.conversions.get(path as usize)?;
             let Some((name, buckets, rows)) = self.models.get(model) else {
                 (path, model) = (path + 1, 0);
@@ -155,5 +173,16 @@ mod tests {
         let first = credits.rows().next().unwrap();
         assert_eq!((first.customer, first.touch_at, first.revenue_credit), ("c-o1", Some(0), 50.0));
         assert!(Credits::default().rows().next().is_none() && Credits::default().is_empty());
+        // Listed in ranges of conversions, one after another, the rows are the same, in the
+        // same order, however the ranges are cut (and past the end, there are none).
+        for part in 1..=5 {
+            let parts: Vec<(&str, &str, &str, f64)> = (0..credits.conversions().div_ceil(part))
+                .flat_map(|p| credits.rows_in(p * part..(p + 1) * part))
+                .map(|r| (r.conversion_id, r.model, r.value, r.credit))
+                .collect();
+            assert_eq!(parts, got, "ranges of {part}");
+        }
+        assert_eq!(credits.rows_in(2..3).count(), 2);
+        assert_eq!(credits.rows_in(4..10).count() + credits.rows_in(std::ops::Range { start: 3, end: 2 }).count(), 0);
     }
 }
