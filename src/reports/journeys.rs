@@ -1,7 +1,7 @@
 //! Journey statistics for `touchpath paths`: the path table (channel sequences with conversions,
 //! revenue and non-converting counts), path lengths and time lags.
 
-use rayon::slice::ParallelSliceMut as _;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::Selection;
@@ -71,30 +71,30 @@ pub fn journey_stats(set: &PathSet, sel: &Selection) -> anyhow::Result<JourneySt
     // Rows are then keyed by that text, as the table is, and each row's revenue is summed over
     // its paths in path order, as one pass over the texts would sum it.
     let mut seqs = Sequences::default();
-    let mut converting: Vec<(u32, f64)> = Vec::new();
+    let selected: Vec<(&Path, f64, i64)> = sel.paths(set).filter_map(|p| set.conversion_of(p).map(|c| (p, c.revenue, c.ts))).collect();
     let mut lengths = vec![(0u64, 0.0f64); LENGTH_BUCKETS.len()];
     let mut lags = vec![(0u64, 0.0f64); LAG_BUCKETS.len()];
-    for p in sel.paths(set) {
-        let Some(c) = set.conversion_of(p) else {
-            continue;
-        };
-        converting.push((seqs.id(set, p), c.revenue));
+    for &(p, revenue, ts) in &selected {
         let lb = &mut lengths[length_bucket(p.len())];
         lb.0 += 1;
-        lb.1 += c.revenue;
-        let g = &mut lags[lag_bucket(p, set, c.ts)];
+        lb.1 += revenue;
+        let g = &mut lags[lag_bucket(p, set, ts)];
         g.0 += 1;
-        g.1 += c.revenue;
+        g.1 += revenue;
     }
+    let ids = seqs.number(set, &selected.iter().map(|s| s.0).collect::<Vec<_>>());
+    let converting: Vec<(u32, f64)> = ids.into_iter().zip(&selected).map(|(id, s)| (id, s.1)).collect();
+    let others: Vec<&Path> = set.paths[set.converting..]
+        .par_iter()
+        .filter(|p| {
+            let last = set.path_touches(p).last().map_or(0, |t| t.ts);
+            !(sel.from.is_some_and(|f| last < f) || sel.to.is_some_and(|t| last >= t))
+        })
+        .collect();
+    let non_converting = others.len() as u64;
     let mut nulls: Vec<u64> = Vec::new();
-    let mut non_converting = 0;
-    for p in &set.paths[set.converting..] {
-        let last = set.path_touches(p).last().map_or(0, |t| t.ts);
-        if sel.from.is_some_and(|f| last < f) || sel.to.is_some_and(|t| last >= t) {
-            continue;
-        }
-        non_converting += 1;
-        let id = seqs.id(set, p) as usize;
+    for id in seqs.number(set, &others) {
+        let id = id as usize;
         if nulls.len() <= id {
             nulls.resize(id + 1, 0);
         }
@@ -102,11 +102,13 @@ pub fn journey_stats(set: &PathSet, sel: &Selection) -> anyhow::Result<JourneySt
     }
     // Distinct sequences can share a text (a channel named with the separator in it): rows
     // are the distinct texts. Their order comes from the sort below, which ends on the text.
+    let texts: Vec<String> = (0..seqs.len()).into_par_iter().map(|id| seqs.text(set, id)).collect();
     let mut by_text: FxHashMap<String, usize> = FxHashMap::default();
-    let row_of: Vec<usize> = (0..seqs.len())
-        .map(|id| {
+    let row_of: Vec<usize> = texts
+        .into_iter()
+        .map(|text| {
             let next = by_text.len();
-            *by_text.entry(seqs.text(set, id)).or_insert(next)
+            *by_text.entry(text).or_insert(next)
         })
         .collect();
     let mut rows = vec![(0u64, 0.0f64, 0u64); by_text.len()];
@@ -147,6 +149,37 @@ struct Sequences {
 }
 
 impl Sequences {
+    /// The ids of the paths' sequences, numbering new ones in order of first appearance as
+    /// [`Sequences::id`] path by path would: the paths are read in parts on every core, each
+    /// numbering its own sequences, and the parts' sequences are then renumbered in order.
+    fn number(&mut self, set: &PathSet, paths: &[&Path]) -> Vec<u32> {
+        const PART: usize = 1 << 14;
+        let parts: Vec<(Vec<Box<[Sym]>>, Vec<u32>)> = paths
+            .par_chunks(PART)
+            .map(|part| {
+                let mut own = Sequences::default();
+                let ids = part.iter().map(|p| own.id(set, p)).collect();
+                (own.list, ids)
+            })
+            .collect();
+        let mut ids = Vec::with_capacity(paths.len());
+        for (list, own) in parts {
+            let global: Vec<u32> = list.into_iter().map(|seq| self.insert(seq)).collect();
+            ids.extend(own.into_iter().map(|id| global[id as usize]));
+        }
+        ids
+    }
+
+    fn insert(&mut self, seq: Box<[Sym]>) -> u32 {
+        if let Some(&id) = self.ids.get(&seq) {
+            return id;
+        }
+        let id = self.list.len() as u32;
+        self.list.push(seq.clone());
+        self.ids.insert(seq, id);
+        id
+    }
+
     fn id(&mut self, set: &PathSet, p: &Path) -> u32 {
         self.buf.clear();
         self.buf.extend(set.path_touches(p).iter().map(|t| set.tags(t).channel));
@@ -421,5 +454,32 @@ mod tests {
             stats.paths.iter().map(|r| (r.path.as_str(), r.conversions, r.conversion_value, r.nulls)).collect();
         assert_eq!(rows, [("A > B", 2, 15.0, 1), ("(no touch)", 1, 2.0, 0), ("B > A", 1, 1.0, 0)]);
         assert_eq!((stats.conversions, stats.non_converting), (4, 1));
+    }
+
+    #[test]
+    fn sequences_numbered_in_parts_are_numbered_as_one_pass_numbers_them() {
+        // More paths than one part holds, with sequences that first appear in every part.
+        let cfg = config("");
+        let names: Vec<String> = (0..40_000).map(|i| format!("c{i}")).collect();
+        let channels = ["A", "B", "C", "D", "E", "F", "G"];
+        let journeys: Vec<_> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let touches: Vec<(&str, i64)> =
+                    (0..1 + (i * 7 / 3) % 4).map(|k| (channels[(i / 5 + k * i / 11) % 7], JAN + k as i64 * DAY)).collect();
+                let bought: &[(i64, f64, bool)] = if i % 3 == 0 { &[(JAN + 9 * DAY, 1.0, false)] } else { &[] };
+                journey(name, &touches, bought)
+            })
+            .collect();
+        let set = pathset(&journeys, &cfg);
+        let paths: Vec<&Path> = set.paths.iter().collect();
+        let mut one = Sequences::default();
+        let want: Vec<u32> = paths.iter().map(|p| one.id(&set, p)).collect();
+        let mut parts = Sequences::default();
+        let got = parts.number(&set, &paths);
+        assert_eq!(got, want);
+        assert_eq!(parts.list, one.list);
+        assert!(one.len() > 100, "{} sequences", one.len());
     }
 }
