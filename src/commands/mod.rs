@@ -298,19 +298,33 @@ fn check_memory(cfg: &Config) -> Result<()> {
 const CREDIT_ROW_MEMORY: u64 = 80;
 const CREDIT_CONVERSION_MEMORY: u64 = 128;
 
-/// The rows of the credits table, at most (a row per touch of every selected converting path,
-/// or one for a path without touches, per model), and the memory they take.
-pub fn credit_memory(set: &crate::paths::PathSet, sel: &crate::reports::Selection, models: usize) -> (u64, u64) {
-    let (paths, per_model) = sel.paths(set).fold((0u64, 0u64), |(n, rows), p| (n + 1, rows + p.len().max(1) as u64));
-    let rows = per_model.saturating_mul(models as u64);
+/// The rows of the credits table, at most (per model, as many as it credits on each selected
+/// converting path when there are `labels` values: see [`crate::models::Model::credits_at_most`]),
+/// and the memory they take.
+pub fn credit_memory(
+    set: &crate::paths::PathSet,
+    sel: &crate::reports::Selection,
+    models: &[Box<dyn crate::models::Model>],
+    labels: usize,
+) -> (u64, u64) {
+    let (paths, rows) = sel.paths(set).fold((0u64, 0u64), |(n, rows), p| {
+        let path: u64 = models.iter().map(|m| m.credits_at_most(p.len(), labels) as u64).sum();
+        (n + 1, rows.saturating_add(path))
+    });
     (rows, rows.saturating_mul(CREDIT_ROW_MEMORY).saturating_add(paths.saturating_mul(CREDIT_CONVERSION_MEMORY)))
 }
 
 /// Refuses `--credits` when its table would not fit in what the run has left. Its size is known
 /// only once the paths are built; with `memory_limit`, what is left is the limit less the peak so
 /// far.
-pub fn check_credit_memory(cfg: &Config, set: &crate::paths::PathSet, sel: &crate::reports::Selection, models: usize) -> Result<()> {
-    let (rows, need) = credit_memory(set, sel, models);
+pub fn check_credit_memory(
+    cfg: &Config,
+    set: &crate::paths::PathSet,
+    sel: &crate::reports::Selection,
+    models: &[Box<dyn crate::models::Model>],
+    labels: usize,
+) -> Result<()> {
+    let (rows, need) = credit_memory(set, sel, models, labels);
     crate::log::add_memory_estimate(need);
     let available = match cfg.memory_limit {
         Some(limit) => Some(limit.saturating_sub(crate::log::peak_memory().unwrap_or(0))),
@@ -547,12 +561,19 @@ mod tests {
             &cfg,
         );
         assert_eq!(set.converting, 2);
-        let (rows, need) = credit_memory(&set, &crate::reports::Selection::all(), 3);
+        let models = crate::models::select("linear,position-based,time-decay", &Default::default(), &set).unwrap();
+        let (rows, need) = credit_memory(&set, &crate::reports::Selection::all(), &models, 3);
         assert_eq!(rows, (2 + 1) * 3);
         assert_eq!(need, 9 * CREDIT_ROW_MEMORY + 2 * CREDIT_CONVERSION_MEMORY);
         // A period counts only the conversions in it: here b's, on the first day.
         let first_day = crate::reports::Selection { to: Some(DAY + 1), ..crate::reports::Selection::all() };
-        assert_eq!(credit_memory(&set, &first_day, 3), (3, 3 * CREDIT_ROW_MEMORY + CREDIT_CONVERSION_MEMORY));
+        assert_eq!(credit_memory(&set, &first_day, &models, 3), (3, 3 * CREDIT_ROW_MEMORY + CREDIT_CONVERSION_MEMORY));
+        // A one-touch model counts a row per conversion, however long its path.
+        let one = crate::models::select("last-click,linear", &Default::default(), &set).unwrap();
+        assert_eq!(credit_memory(&set, &crate::reports::Selection::all(), &one, 3).0, (1 + 1) + (2 + 1));
+        // Markov credits every conversion with a share per value, however short its path.
+        let markov = crate::models::select("markov", &Default::default(), &set).unwrap();
+        assert_eq!(credit_memory(&set, &crate::reports::Selection::all(), &markov, 5).0, 5 + 5);
     }
 
     #[test]

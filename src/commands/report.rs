@@ -85,7 +85,9 @@ pub(super) fn compute(
     let params = model_params(&input.cfg.models, params)?;
     let models = crate::models::select(models, &params, &input.set)?;
     if credits.is_some() {
-        super::check_credit_memory(&input.cfg, &input.set, &input.sel, models.len())?;
+        // Markov's credits go by the values to credit, not by the path.
+        let labels = crate::models::labels::Labels::build(&input.set, dim).names.len();
+        super::check_credit_memory(&input.cfg, &input.set, &input.sel, &models, labels)?;
     }
     crate::log::stage("models", || attribute(&input.set, &models, dim, &input.sel, &input.cfg.salt, credits))
 }

@@ -12,6 +12,9 @@ impl Model for FirstClick {
     fn description(&self) -> &'static str {
         "All credit to the first touch in the lookback window."
     }
+    fn credits_at_most(&self, _touches: usize, _labels: usize) -> usize {
+        1
+    }
     fn weights(&self, _: &PathSet, _: &Path, touches: &[PTouch], out: &mut Vec<f64>) {
         out.resize(touches.len(), 0.0);
         if let Some(first) = out.first_mut() {

@@ -12,6 +12,9 @@ impl Model for LastClick {
     fn description(&self) -> &'static str {
         "All credit to the last touch before the conversion."
     }
+    fn credits_at_most(&self, _touches: usize, _labels: usize) -> usize {
+        1
+    }
     fn weights(&self, _: &PathSet, _: &Path, touches: &[PTouch], out: &mut Vec<f64>) {
         out.resize(touches.len(), 0.0);
         if let Some(last) = out.last_mut() {

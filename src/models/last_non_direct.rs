@@ -14,6 +14,9 @@ impl Model for LastNonDirect {
     fn description(&self) -> &'static str {
         "All credit to the last non-Direct touch; Direct only when every touch is Direct."
     }
+    fn credits_at_most(&self, _touches: usize, _labels: usize) -> usize {
+        1
+    }
     fn weights(&self, set: &PathSet, _: &Path, touches: &[PTouch], out: &mut Vec<f64>) {
         out.resize(touches.len(), 0.0);
         let direct = set.data.strings.get(DIRECT);

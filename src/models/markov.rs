@@ -256,6 +256,11 @@ impl Model for Markov {
     fn learns_from_journeys(&self) -> bool {
         true
     }
+    /// Every conversion gets the chain's shares, one per value with a removal effect, whatever
+    /// its own path.
+    fn credits_at_most(&self, _touches: usize, labels: usize) -> usize {
+        labels.max(1)
+    }
     fn fit(&self, set: &PathSet, labels: &Labels) -> Result<Option<Box<dyn Fitted>>> {
         let chain = fit_chain(set, labels, self.order, self.collapse)?;
         Ok(Some(Box::new(Fit { shares: chain.shares() })))

@@ -80,6 +80,14 @@ pub trait Model: Send + Sync {
         out.resize(touches.len(), 0.0);
     }
 
+    /// The most credits a path of `touches` touches gets (from [`Model::credit`], or from the
+    /// fitted model) when there are `labels` values to credit: every touch, or the bucket of a
+    /// path without one. It bounds the memory of the credits table (`--credits`); a model that
+    /// credits otherwise says so.
+    fn credits_at_most(&self, touches: usize, _labels: usize) -> usize {
+        touches.max(1)
+    }
+
     /// Credits of one converting path, appended to `out`.
     fn credit(&self, set: &PathSet, path: &Path, out: &mut Vec<Credit>) {
         if path.is_empty() {

@@ -62,6 +62,14 @@ proptest! {
                 }
                 let sum: f64 = out.iter().map(|c| c.weight).sum();
                 prop_assert!((sum - 1.0).abs() < 1e-9, "{} sums to {}", model.name(), sum);
+                // The bound the credits table's memory check counts on.
+                prop_assert!(
+                    out.len() <= model.credits_at_most(path.len(), labels.names.len()),
+                    "{} gave {} credits to {} touches",
+                    model.name(),
+                    out.len(),
+                    path.len()
+                );
                 for c in &out {
                     // Shapley values may be negative by definition; every other model's are not.
                     prop_assert!(c.weight >= 0.0 || model.name() == "shapley", "{} gave {}", model.name(), c.weight);

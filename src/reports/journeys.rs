@@ -154,7 +154,9 @@ impl Sequences {
     /// numbering its own sequences, and the parts' sequences are then renumbered in order.
     fn number(&mut self, set: &PathSet, paths: &[&Path]) -> Vec<u32> {
         const PART: usize = 1 << 14;
-        let parts: Vec<(Vec<Box<[Sym]>>, Vec<u32>)> = paths
+        // Each part's sequences, in its order of first appearance, and its paths' ids among them.
+        type Part = (Vec<Box<[Sym]>>, Vec<u32>);
+        let parts: Vec<Part> = paths
             .par_chunks(PART)
             .map(|part| {
                 let mut own = Sequences::default();
