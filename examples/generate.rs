@@ -205,7 +205,7 @@ fn ru_money(out: &mut String, kopecks: u64) {
     let rub = (kopecks / 100).to_string();
     let bytes = rub.as_bytes();
     for (i, b) in bytes.iter().enumerate() {
-        if i > 0 && (bytes.len() - i) % 3 == 0 {
+        if i > 0 && (bytes.len() - i).is_multiple_of(3) {
             out.push(' ');
         }
         out.push(*b as char);
@@ -377,12 +377,10 @@ impl Generator {
                     self.call(&cust, Some((dev, src)), at)?;
                 }
                 // Research online, purchase offline: a store visit within two days of browsing.
-                if cust.card.is_some() || self.rng.chance(0.3) {
-                    if self.rng.chance(0.035 * lift) && t > offline_last {
-                        let at = t + self.rng.range(3600, 2 * 86_400);
-                        offline_last = at;
-                        self.receipt(&cust, at, None)?;
-                    }
+                if (cust.card.is_some() || self.rng.chance(0.3)) && self.rng.chance(0.035 * lift) && t > offline_last {
+                    let at = t + self.rng.range(3600, 2 * 86_400);
+                    offline_last = at;
+                    self.receipt(&cust, at, None)?;
                 }
                 if let Some(email) = &cust.email {
                     if self.rng.chance(0.15) {

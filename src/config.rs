@@ -444,15 +444,13 @@ fn resolve(base: Option<&Path>, p: &str) -> PathBuf {
     }
 }
 
+/// The bytes of a source built into the binary, by its path (the demo's exports).
+pub type Embedded<'a> = &'a dyn Fn(&str) -> Option<&'static [u8]>;
+
 impl Config {
     /// Parses and validates config text. `base` is the folder relative paths are read from;
     /// `embedded` supplies the bytes of sources for the demo config.
-    pub fn from_toml(
-        text: &str,
-        origin: &str,
-        base: Option<&Path>,
-        embedded: Option<&dyn Fn(&str) -> Option<&'static [u8]>>,
-    ) -> Result<Config> {
+    pub fn from_toml(text: &str, origin: &str, base: Option<&Path>, embedded: Option<Embedded>) -> Result<Config> {
         let text = expand_env(text, origin)?;
         let file: FileConfig = toml::from_str(&text).map_err(|e| {
             let msg = e.message().to_string();

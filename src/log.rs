@@ -31,7 +31,8 @@ static STAGES: Mutex<Vec<Stage>> = Mutex::new(Vec::new());
 /// shown beside its peak.
 static ESTIMATE: Mutex<Option<u64>> = Mutex::new(None);
 /// Steps of the stage under way, and when the last one ended.
-static STEPS: Mutex<(Vec<(&'static str, f64)>, Option<Instant>)> = Mutex::new((Vec::new(), None));
+static STEPS: Mutex<Steps> = Mutex::new((Vec::new(), None));
+type Steps = (Vec<(&'static str, f64)>, Option<Instant>);
 
 /// One timed stage: its name, wall seconds, CPU seconds spent by the whole process during it
 /// (user and system), and the process's peak memory at its end.

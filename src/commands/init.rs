@@ -148,8 +148,11 @@ fn find_column(headers: &[String], field: &str, taken: &[usize]) -> Option<usize
 
 /// The best kind for a file and its mapping (field, column index), by how many required and
 /// optional fields its columns name.
-fn guess(headers: &[String]) -> Option<(SourceKind, Vec<(&'static str, usize)>)> {
-    let mut best: Option<((bool, usize, usize), SourceKind, Vec<(&'static str, usize)>)> = None;
+/// Canonical fields and the header columns they were found in.
+type Found = Vec<(&'static str, usize)>;
+
+fn guess(headers: &[String]) -> Option<(SourceKind, Found)> {
+    let mut best: Option<((bool, usize, usize), SourceKind, Found)> = None;
     for kind in SourceKind::ALL {
         let mut taken = Vec::new();
         let mut map = Vec::new();

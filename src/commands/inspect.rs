@@ -173,7 +173,8 @@ fn guess_type(values: &[&str]) -> String {
     let is_number = |v: &str| value::number(v).is_some();
     let is_time = |v: &str| time::parse_auto(v).is_some();
     let is_url = |v: &str| v.starts_with("http://") || v.starts_with("https://");
-    let candidates: [(&dyn Fn(&str) -> bool, &str); 7] = [
+    type Test<'t> = &'t dyn Fn(&str) -> bool;
+    let candidates: [(Test, &str); 7] = [
         (&is_email, "email"),
         (&is_phone, "phone"),
         (&is_unix, "integer (Unix time?)"),

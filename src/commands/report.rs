@@ -181,7 +181,9 @@ const GROUP_WIDTH: usize = 34;
 
 /// Models side by side: one column group per model, as many groups per table as fit the width.
 fn human_tables(r: &Report, fmt: Format, width: Option<u16>) -> Vec<Table> {
-    let mut by_value: BTreeMap<&str, Vec<Option<(f64, f64, f64)>>> = BTreeMap::new();
+    // Per value, each model's (conversions, revenue, share), where the model credited it.
+    type PerModel = Vec<Option<(f64, f64, f64)>>;
+    let mut by_value: BTreeMap<&str, PerModel> = BTreeMap::new();
     for row in &r.rows {
         let mi = r.models.iter().position(|m| *m == row.model).unwrap_or(0);
         by_value.entry(&row.value).or_insert_with(|| vec![None; r.models.len()])[mi] = Some((row.conversions, row.revenue, row.share));

@@ -125,7 +125,8 @@ pub fn each(set: &PathSet, labels: &Labels, collapse: bool, mut f: impl FnMut(&[
         return Ok(());
     }
     let mut index = FxHashMap::<Vec<u32>, usize>::default();
-    let (mut merged, mut buf): (Vec<(Vec<u32>, f64, f64)>, Vec<u32>) = (Vec::new(), Vec::new());
+    type Sums = Vec<(Vec<u32>, f64, f64)>;
+    let (mut merged, mut buf): (Sums, Vec<u32>) = (Vec::new(), Vec::new());
     for (id, &(conv, nulls)) in all.sums.iter().enumerate() {
         let short = collapsed(all.seqs.get(id), true, &mut buf).to_vec();
         let i = *index.entry(short).or_insert_with_key(|short| {

@@ -329,9 +329,9 @@ mod tests {
         let n = chain.states.len();
         let mut index = vec![usize::MAX; n];
         let mut k = 0;
-        for s in 0..n {
+        for (s, slot) in index.iter_mut().enumerate() {
             if s as u32 != CONVERSION && s as u32 != NULL && chain.out_total[s] > 0.0 {
-                index[s] = k;
+                *slot = k;
                 k += 1;
             }
         }

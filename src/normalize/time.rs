@@ -260,7 +260,7 @@ pub fn parse_auto(s: &str) -> Option<(NaiveDateTime, Option<i64>)> {
         }
         sec = num(&tail[1..3])?;
         let frac = &tail[3..];
-        if !frac.is_empty() && !(frac[0] == b'.' || frac[0] == b',') || frac.len() > 1 && num(&frac[1..]).is_none() {
+        if !(frac.is_empty() || frac[0] == b'.' || frac[0] == b',') || frac.len() > 1 && num(&frac[1..]).is_none() {
             return None;
         }
     }

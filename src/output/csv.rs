@@ -15,7 +15,7 @@ impl Writer for Csv {
                 w.record(row)?;
             }
         }
-        Ok(w.w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+        w.w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
     }
 }
 

@@ -248,7 +248,8 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
     }
 
     // Value.
-    let aov = |f: &dyn Fn(&Cust, &(i64, f64, bool)) -> bool| {
+    type Pick<'p> = &'p dyn Fn(&Cust, &(i64, f64, bool)) -> bool;
+    let aov = |f: Pick| {
         let (mut sum, mut k) = (0.0, 0u64);
         for c in &buyers {
             for p in c.purchases {
