@@ -146,11 +146,11 @@ fn find_column(headers: &[String], field: &str, taken: &[usize]) -> Option<usize
     names.iter().find_map(|n| (0..headers.len()).filter(free).find(|&i| lower[i] == *n))
 }
 
-/// The best kind for a file and its mapping (field, column index), by how many required and
-/// optional fields its columns name.
 /// Canonical fields and the header columns they were found in.
 type Found = Vec<(&'static str, usize)>;
 
+/// The best kind for a file and its mapping (field, column index), by how many required and
+/// optional fields its columns name.
 fn guess(headers: &[String]) -> Option<(SourceKind, Found)> {
     let mut best: Option<((bool, usize, usize), SourceKind, Found)> = None;
     for kind in SourceKind::ALL {
