@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::{emit, format, input, model_params, Verbosity};
 use crate::cli::ReportArgs;
-use crate::output::{self, Cell, ChartKind, Column, Format, Style, Table};
+use crate::output::{self, Cell, ChartKind, Column, Fields, Format, Style, Table};
 use crate::reports::{attribute, CreditRow, Credits, Dimension, Report};
 
 pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<()> {
@@ -24,17 +24,26 @@ pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<(
         let cfmt = Format::from_path(path).filter(|f| f.is_machine()).unwrap_or(Format::Csv);
         let opts = output::Options { raw: a.out.raw, width: None };
         let columns = credit_columns(dim);
+        // Parts of a few thousand conversions: tens of thousands of rows, a megabyte or two of
+        // text each, listed and written on every core.
+        const PART: usize = 2048;
+        let parts = rows.conversions().div_ceil(PART);
+        let part_rows = |p: usize| rows.rows_in(p * PART..(p + 1) * PART);
         // A row per credited touch, held as numbers and turned into text only as it is written.
         crate::log::stage("credits", || match cfmt {
             Format::Csv => output::write_atomic_with(path, |f| {
-                // Parts of a few thousand conversions: tens of thousands of rows, a megabyte or
-                // two of text each.
-                const PART: usize = 2048;
-                let parts = rows.conversions().div_ceil(PART);
-                output::csv::stream_parts(f, &columns, parts, |p| rows.rows_in(p * PART..(p + 1) * PART), credit_record, &opts)
+                output::csv::stream_parts(f, &columns, parts, part_rows, |r, w| credit_record(r, w), &opts)
             }),
             Format::Json => output::write_atomic_with(path, |f| output::json::stream(f, &columns, rows.rows(), credit_cells)),
-            _ => output::write_atomic_with(path, |f| output::parquet::stream(f, &columns, rows.rows(), credit_cells)),
+            _ => output::write_atomic_with(path, |f| {
+                // A part is a row group: about a million rows, however many rows a conversion
+                // has on average (the models' and the paths' own), so the file depends on the
+                // credits alone.
+                let per_part = (ROW_GROUP as u128 * rows.conversions() as u128).div_ceil(rows.len().max(1) as u128).max(1) as usize;
+                let parts = rows.conversions().div_ceil(per_part);
+                let part_rows = |p: usize| rows.rows_in(p * per_part..(p + 1) * per_part);
+                output::parquet::stream_parts(f, &columns, parts, part_rows, |r, w| credit_record(r, w))
+            }),
         })?;
     }
     let width = if a.out.output.is_none() { super::terminal_width() } else { None };
@@ -294,6 +303,9 @@ fn credit_columns(dim: Dimension) -> Vec<Column> {
     ]
 }
 
+/// Rows in a row group of a Parquet credits file.
+const ROW_GROUP: usize = 1 << 18;
+
 /// One credit row of the audit table.
 fn credit_cells(r: &CreditRow) -> Vec<Cell> {
     vec![
@@ -309,14 +321,15 @@ fn credit_cells(r: &CreditRow) -> Vec<Cell> {
     ]
 }
 
-/// A credit row in CSV, as [`credit_cells`] would write it, with no cell made.
-fn credit_record(r: &CreditRow, w: &mut output::csv::Record<&mut Vec<u8>>) -> Result<()> {
-    let time = |w: &mut output::csv::Record<&mut Vec<u8>>, t: Option<i64>| match t {
-        None => w.missing(),
+/// A credit row, as [`credit_cells`] would write it, with no cell made: the same calls write
+/// its CSV record and its Parquet row.
+fn credit_record(r: &CreditRow, w: &mut impl Fields) -> Result<()> {
+    let time = |w: &mut _, t: Option<i64>| match t {
+        None => Fields::missing(w),
         // Starting with a digit, the text is the same neutralized or not.
         Some(t) => match iso_digits(t) {
-            Some(digits) => w.plain(&digits),
-            None => w.text(&iso(t)),
+            Some(digits) => Fields::plain(w, std::str::from_utf8(&digits)?),
+            None => Fields::text(w, &iso(t)),
         },
     };
     w.text(r.conversion_id)?;

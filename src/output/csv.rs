@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use super::{neutralize, Cell, Column, Options, Table, Writer};
+use super::{neutralize, Cell, Column, Fields, Options, Table, Writer};
 
 pub struct Csv;
 
@@ -92,43 +92,42 @@ impl<W: std::io::Write> Record<W> {
         Record { w: ::csv::WriterBuilder::new().from_writer(out), raw, scratch: String::new() }
     }
 
-    /// A text field (neutralized unless raw).
-    pub fn text(&mut self, s: &str) -> Result<()> {
-        Ok(self.w.write_field(neutralize(s, self.raw).as_bytes())?)
-    }
-
-    /// A number, as [`number`] writes it.
-    pub fn num(&mut self, x: f64) -> Result<()> {
-        self.scratch.clear();
-        super::push_number(&mut self.scratch, x);
-        Ok(self.w.write_field(self.scratch.as_bytes())?)
-    }
-
-    /// A field with no value.
-    pub fn missing(&mut self) -> Result<()> {
-        Ok(self.w.write_field(b"")?)
-    }
-
-    /// A field written as it is, for text known to need no neutralizing (a timestamp).
-    pub fn plain(&mut self, s: &[u8]) -> Result<()> {
-        Ok(self.w.write_field(s)?)
-    }
-
-    /// Ends the row.
-    pub fn end(&mut self) -> Result<()> {
-        Ok(self.w.write_record(None::<&[u8]>)?)
-    }
-
     /// A whole row of cells.
     pub fn record(&mut self, row: &[Cell]) -> Result<()> {
         for c in row {
             match c {
                 Cell::Text(s) => self.text(s)?,
                 Cell::Num(x) => self.num(*x)?,
-                Cell::Int(i) => self.plain(i.to_string().as_bytes())?,
+                Cell::Int(i) => self.plain(&i.to_string())?,
                 Cell::Missing => self.missing()?,
             }
         }
         self.end()
+    }
+}
+
+impl<W: std::io::Write> Fields for Record<W> {
+    /// Neutralized unless raw (see [`neutralize`]).
+    fn text(&mut self, s: &str) -> Result<()> {
+        Ok(self.w.write_field(neutralize(s, self.raw).as_bytes())?)
+    }
+
+    fn plain(&mut self, s: &str) -> Result<()> {
+        Ok(self.w.write_field(s.as_bytes())?)
+    }
+
+    /// As [`super::number`] writes it.
+    fn num(&mut self, x: f64) -> Result<()> {
+        self.scratch.clear();
+        super::push_number(&mut self.scratch, x);
+        Ok(self.w.write_field(self.scratch.as_bytes())?)
+    }
+
+    fn missing(&mut self) -> Result<()> {
+        Ok(self.w.write_field(b"")?)
+    }
+
+    fn end(&mut self) -> Result<()> {
+        Ok(self.w.write_record(None::<&[u8]>)?)
     }
 }

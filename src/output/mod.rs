@@ -209,43 +209,74 @@ pub(crate) fn write_rows<T: Send + Sync>(
     }
 }
 
+/// A row's fields, one call each in column order, then [`Fields::end`]: the one way a large
+/// file's rows are written, so that its CSV and its Parquet hold the same values by
+/// construction.
+pub trait Fields {
+    /// A text field.
+    fn text(&mut self, s: &str) -> Result<()>;
+    /// A text field known to need no neutralizing (ASCII digits and punctuation: a timestamp).
+    fn plain(&mut self, s: &str) -> Result<()>;
+    /// A number.
+    fn num(&mut self, x: f64) -> Result<()>;
+    /// A field with no value.
+    fn missing(&mut self) -> Result<()>;
+    /// Ends the row.
+    fn end(&mut self) -> Result<()>;
+}
+
 /// Writes a file made of `parts` parts in order, formatting them on every core a few at a
 /// time (`format(part, bytes)`): where the rows can be listed from any point (see
 /// [`crate::reports::credits::Credits::rows_in`]), listing them is shared out too, not only
-/// their formatting as in [`write_rows`]. A wave of parts is written while the next is
-/// formatted, so that neither core waits on the other's writes.
+/// their formatting as in [`write_rows`].
 pub(crate) fn write_parts(
     out: &mut (dyn std::io::Write + Send),
     parts: usize,
     format: impl Fn(usize, &mut Vec<u8>) -> Result<()> + Sync,
 ) -> Result<()> {
-    use rayon::prelude::*;
-    let wave = 4 * rayon::current_num_threads().max(1);
-    // Two sets of buffers, one written while the other is filled: each grown once, and its
-    // pages faulted in once, rather than for every part.
-    let fill = |first: usize, mut buffers: Vec<Vec<u8>>| -> Result<Vec<Vec<u8>>> {
-        let last = (first + wave).min(parts);
-        buffers.resize_with(last.saturating_sub(first), Vec::new);
-        buffers.par_iter_mut().enumerate().try_for_each(|(i, bytes)| {
+    in_waves(
+        parts,
+        4 * rayon::current_num_threads(),
+        |part, bytes: &mut Vec<u8>| {
             bytes.clear();
-            format(first + i, bytes)
-        })?;
-        Ok(buffers)
+            format(part, bytes)
+        },
+        |bytes| Ok(out.write_all(bytes)?),
+    )
+}
+
+/// Makes `parts` parts in order on every core, a wave of `wave` at a time (`fill(part, slot)`), and hands each to `take` in order. A wave is taken while the next is
+/// made, so that neither core waits on the other's writes. Each slot is used again for the
+/// wave after next: a buffer grown once, and its pages faulted in once, rather than for every
+/// part.
+pub(crate) fn in_waves<P: Default + Send>(
+    parts: usize,
+    wave: usize,
+    fill: impl Fn(usize, &mut P) -> Result<()> + Sync,
+    mut take: impl FnMut(&mut P) -> Result<()> + Send,
+) -> Result<()> {
+    use rayon::prelude::*;
+    let wave = wave.max(1);
+    let fill_wave = |first: usize, mut slots: Vec<P>| -> Result<Vec<P>> {
+        let last = (first + wave).min(parts);
+        slots.resize_with(last.saturating_sub(first), P::default);
+        slots.par_iter_mut().enumerate().try_for_each(|(i, slot)| fill(first + i, slot))?;
+        Ok(slots)
     };
-    let (mut ready, mut spare) = (fill(0, Vec::new())?, Vec::new());
+    let (mut ready, mut spare) = (fill_wave(0, Vec::new())?, Vec::new());
     let mut first = 0;
     loop {
         let next = first + wave;
-        let (written, filled) = rayon::join(
-            || -> Result<Vec<Vec<u8>>> {
-                for bytes in &ready {
-                    out.write_all(bytes)?;
+        let (taken, filled) = rayon::join(
+            || -> Result<Vec<P>> {
+                for slot in &mut ready {
+                    take(slot)?;
                 }
                 Ok(std::mem::take(&mut ready))
             },
-            || if next < parts { fill(next, std::mem::take(&mut spare)).map(Some) } else { Ok(None) },
+            || if next < parts { fill_wave(next, std::mem::take(&mut spare)).map(Some) } else { Ok(None) },
         );
-        spare = written?;
+        spare = taken?;
         match filled? {
             Some(filled) => (ready, first) = (filled, next),
             None => return Ok(()),
