@@ -34,7 +34,9 @@ pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<(
             Format::Csv => output::write_atomic_with(path, |f| {
                 output::csv::stream_parts(f, &columns, parts, part_rows, |r, w| credit_record(r, w), &opts)
             }),
-            Format::Json => output::write_atomic_with(path, |f| output::json::stream(f, &columns, rows.rows(), credit_cells)),
+            Format::Json => {
+                output::write_atomic_with(path, |f| output::json::stream_parts(f, &columns, parts, part_rows, |r, w| credit_record(r, w)))
+            }
             _ => output::write_atomic_with(path, |f| {
                 // A part is a row group: about a million rows, however many rows a conversion
                 // has on average (the models' and the paths' own), so the file depends on the
@@ -306,23 +308,8 @@ fn credit_columns(dim: Dimension) -> Vec<Column> {
 /// Rows in a row group of a Parquet credits file.
 const ROW_GROUP: usize = 1 << 18;
 
-/// One credit row of the audit table.
-fn credit_cells(r: &CreditRow) -> Vec<Cell> {
-    vec![
-        Cell::Text(r.conversion_id.to_string()),
-        Cell::Text(r.kind.to_string()),
-        r.converted_at.map_or(Cell::Missing, |t| Cell::Text(iso(t))),
-        Cell::Text(r.customer.to_string()),
-        Cell::Text(r.model.to_string()),
-        Cell::Text(r.value.to_string()),
-        r.touch_at.map_or(Cell::Missing, |t| Cell::Text(iso(t))),
-        Cell::Num(r.credit),
-        Cell::Num(r.revenue_credit),
-    ]
-}
-
-/// A credit row, as [`credit_cells`] would write it, with no cell made: the same calls write
-/// its CSV record and its Parquet row.
+/// One credit row of the audit table, field by field, with no cell made: the same calls write
+/// its CSV record, its JSON object and its Parquet row.
 fn credit_record(r: &CreditRow, w: &mut impl Fields) -> Result<()> {
     let time = |w: &mut _, t: Option<i64>| match t {
         None => Fields::missing(w),
