@@ -38,7 +38,7 @@ pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<(
                 output::write_atomic_with(path, |f| output::json::stream_parts(f, &columns, parts, part_rows, |r, w| credit_record(r, w)))
             }
             _ => output::write_atomic_with(path, |f| {
-                // A part is a row group: about a million rows, however many rows a conversion
+                // A part is a row group of about ROW_GROUP rows, however many rows a conversion
                 // has on average (the models' and the paths' own), so the file depends on the
                 // credits alone.
                 let per_part = (ROW_GROUP as u128 * rows.conversions() as u128).div_ceil(rows.len().max(1) as u128).max(1) as usize;
@@ -305,7 +305,7 @@ fn credit_columns(dim: Dimension) -> Vec<Column> {
     ]
 }
 
-/// Rows in a row group of a Parquet credits file.
+/// Rows in a row group of a Parquet credits file, about: polars' own default.
 const ROW_GROUP: usize = 1 << 18;
 
 /// One credit row of the audit table, field by field, with no cell made: the same calls write

@@ -210,7 +210,7 @@ pub(crate) fn write_rows<T: Send + Sync>(
 }
 
 /// A row's fields, one call each in column order, then [`Fields::end`]: the one way a large
-/// file's rows are written, so that its CSV and its Parquet hold the same values by
+/// file's rows are written, so that its CSV, its JSON and its Parquet hold the same values by
 /// construction.
 pub trait Fields {
     /// A text field.
@@ -245,10 +245,10 @@ pub(crate) fn write_parts(
     )
 }
 
-/// Makes `parts` parts in order on every core, a wave of `wave` at a time (`fill(part, slot)`), and hands each to `take` in order. A wave is taken while the next is
-/// made, so that neither core waits on the other's writes. Each slot is used again for the
-/// wave after next: a buffer grown once, and its pages faulted in once, rather than for every
-/// part.
+/// Makes `parts` parts in order on every core, a wave of `wave` at a time (`fill(part, slot)`),
+/// and hands each to `take` in order. A wave is taken while the next is made, so that neither
+/// core waits on the other's writes. Each slot is used again for the wave after next: a buffer
+/// grown once, and its pages faulted in once, rather than for every part.
 pub(crate) fn in_waves<P: Default + Send>(
     parts: usize,
     wave: usize,
