@@ -217,7 +217,9 @@ pub fn attribute(
     let mut sums: Vec<BTreeMap<String, Sums>> = Vec::with_capacity(models.len());
     if let Some(out) = credits_out {
         set.stitching.find_keys(&set.data.graph);
+        crate::log::step("display keys found");
         let customers = selected.par_iter().map(|(path, conv)| set.customer_key(path.customer, Some(conv), salt)).collect();
+        crate::log::step("customer keys");
         *out = Credits::new(set, &selected, customers, &labels.names);
         for (c, model) in credited.into_iter().zip(models) {
             sums.push(c.sums);
