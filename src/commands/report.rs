@@ -24,11 +24,17 @@ pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<(
         let cfmt = Format::from_path(path).filter(|f| f.is_machine()).unwrap_or(Format::Csv);
         let opts = output::Options { raw: a.out.raw, width: None };
         let columns = credit_columns(dim);
-        // Parts of a few thousand conversions: tens of thousands of rows, a megabyte or two of
-        // text each, listed and written on every core.
-        const PART: usize = 2048;
-        let parts = rows.conversions().div_ceil(PART);
-        let part_rows = |p: usize| rows.rows_in(p * PART..(p + 1) * PART);
+        // The file is written in parts, each listed and written on its own core. A text part is
+        // a few thousand conversions: tens of thousands of rows, a megabyte or two of text. A
+        // Parquet part is a row group of about ROW_GROUP rows, however many rows a conversion
+        // has on average (the models' and the paths' own), so the file depends on the credits
+        // alone.
+        let per_part = match cfmt {
+            Format::Parquet => (ROW_GROUP as u128 * rows.conversions() as u128).div_ceil(rows.len().max(1) as u128).max(1) as usize,
+            _ => 2048,
+        };
+        let parts = rows.conversions().div_ceil(per_part);
+        let part_rows = |p: usize| rows.rows_in(p * per_part..(p + 1) * per_part);
         // A row per credited touch, held as numbers and turned into text only as it is written.
         crate::log::stage("credits", || match cfmt {
             Format::Csv => output::write_atomic_with(path, |f| {
@@ -38,12 +44,6 @@ pub fn run(cfg_path: Option<&Path>, mut a: ReportArgs, v: Verbosity) -> Result<(
                 output::write_atomic_with(path, |f| output::json::stream_parts(f, &columns, parts, part_rows, |r, w| credit_record(r, w)))
             }
             _ => output::write_atomic_with(path, |f| {
-                // A part is a row group of about ROW_GROUP rows, however many rows a conversion
-                // has on average (the models' and the paths' own), so the file depends on the
-                // credits alone.
-                let per_part = (ROW_GROUP as u128 * rows.conversions() as u128).div_ceil(rows.len().max(1) as u128).max(1) as usize;
-                let parts = rows.conversions().div_ceil(per_part);
-                let part_rows = |p: usize| rows.rows_in(p * per_part..(p + 1) * per_part);
                 output::parquet::stream_parts(f, &columns, parts, part_rows, |r, w| credit_record(r, w))
             }),
         })?;
