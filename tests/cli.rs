@@ -36,7 +36,7 @@ fn tiny_paths_are_exact() {
     assert_eq!(
         got,
         "path,conversions,conversion_value,nulls\n\
-         (no touch),5,800,0\n\
+         \"(offline, no online touch)\",5,800,0\n\
          Organic Search,1,100,0\n\
          Paid Search,1,250,0\n\
          Paid Search > Direct,1,500,0\n\
@@ -53,7 +53,9 @@ last-click,\"(offline, no online touch)\",5,800,0.5555555555555556
 last-click,Direct,1,500,0.1111111111111111
 last-click,Email,1,1000.5,0.1111111111111111
 last-click,Organic Search,1,100,0.1111111111111111
+last-click,Organic Social,0,0,0
 last-click,Paid Search,1,250,0.1111111111111111
+last-click,Paid Social,0,0,0
 linear,\"(offline, no online touch)\",5,800,0.5555555555555556
 linear,Direct,0.5,250,0.05555555555555555
 linear,Email,0.25,250.125,0.027777777777777776
@@ -65,9 +67,25 @@ ropo,\"(offline, no online touch)\",5,800,0.5555555555555556
 ropo,Direct,1,500,0.1111111111111111
 ropo,Email,1,1000.5,0.1111111111111111
 ropo,Organic Search,1,100,0.1111111111111111
+ropo,Organic Social,0,0,0
 ropo,Paid Search,1,250,0.1111111111111111
+ropo,Paid Social,0,0,0
 ";
     assert_eq!(got, want);
+}
+
+/// A path table written by `paths` and read back credits as the exports do: store receipts
+/// with no touch keep their bucket rather than turn into `Direct`.
+#[test]
+fn a_saved_path_table_reports_as_the_exports_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("paths.csv");
+    stdout(&["paths", "--config", &tiny(), "--format", "csv", "-o", table.to_str().unwrap(), "-q"]);
+    let models = "last-click,last-non-direct,first-click,linear,position-based";
+    let from_table = stdout(&["report", "--paths", table.to_str().unwrap(), "--format", "csv", "--model", models, "-q"]);
+    let from_exports = stdout(&["report", "--config", &tiny(), "--format", "csv", "--model", models, "-q"]);
+    assert_eq!(from_table, from_exports);
+    assert!(from_table.contains("last-click,\"(offline, no online touch)\",5,800,"), "{from_table}");
 }
 
 #[test]
@@ -301,8 +319,9 @@ fn json_and_parquet_outputs() {
     let json = stdout(&["report", "--config", &tiny(), "--format", "json", "--model", "last-click"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let rows = v.as_array().unwrap();
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 7, "a row for every channel on a path, credited or not");
     assert_eq!(rows[2]["channel"], "Email");
+    assert_eq!((rows[4]["channel"].as_str(), rows[4]["conversions"].as_f64()), (Some("Organic Social"), Some(0.0)));
     assert_eq!(rows[2]["revenue"], 1000.5);
     let dir = tempfile::tempdir().unwrap();
     let pq = dir.path().join("r.parquet");
@@ -616,6 +635,7 @@ last-click,Direct,1,500,0.1111111111111111,0,0,0,,,0
 last-click,Display,0,0,0,200,,,0,-1,
 last-click,Email,1,1000.5,0.1111111111111111,0,0,0,,,0
 last-click,Organic Search,1,100,0.1111111111111111,0,0,0,,,0
+last-click,Organic Social,0,0,0,0,,,,,
 last-click,Paid Search,1,250,0.1111111111111111,1750,1750,1750,0.14285714285714285,-0.8571428571428571,7
 last-click,Paid Social,0,0,0,300,,,0,-1,
 linear,\"(offline, no online touch)\",5,800,0.5555555555555556,0,0,0,,,0

@@ -43,21 +43,31 @@ pub fn run(cfg_path: Option<&Path>, mut a: MarkovArgs, v: Verbosity) -> Result<(
     }
 
     // Conversions and revenue the chain's shares apply to: those with at least one touch.
-    let (mut n, mut revenue) = (0.0, 0.0);
+    // The others go to their buckets in `report`; the title says how many, so that the two
+    // commands' figures reconcile.
+    let (mut n, mut revenue, mut touchless) = (0.0, 0.0, 0.0);
     for p in &set.paths[..set.converting] {
-        if let (false, Some(c)) = (p.is_empty(), set.conversion_of(p)) {
-            n += c.count;
-            revenue += c.revenue;
+        match (p.is_empty(), set.conversion_of(p)) {
+            (false, Some(c)) => {
+                n += c.count;
+                revenue += c.revenue;
+            }
+            (true, Some(c)) => touchless += c.count,
+            _ => {}
         }
     }
+    let count = |x: f64| crate::output::display(&Cell::Num(x), if x.fract() == 0.0 { Style::Count } else { Style::Decimal });
     let total_effect: f64 = chain.removal.iter().map(|r| r.2).sum();
     let mut t = Table::new(
         &format!(
-            "Markov chain, order {}{}: {} states, P(conversion) = {:.6}",
+            "Markov chain, order {}{}: {} states, P(conversion) = {:.6}; shares of the {} conversions with a touch \
+             (the {} without go to their buckets in `report`)",
             params.markov_order,
             if params.markov_collapse { ", repeats collapsed" } else { "" },
             chain.states.len(),
-            chain.p_conversion
+            chain.p_conversion,
+            count(n),
+            count(touchless),
         ),
         vec![
             Column::new("channel", Style::Text),

@@ -9,6 +9,7 @@ use crate::intern::Sym;
 use crate::paths::{PTouch, PathSet};
 
 pub const NOT_SET: &str = "(not set)";
+const SOURCE_MEDIUM_DIRECT: &str = "(direct) / (none)";
 
 /// The report's row dimension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +41,19 @@ impl Dimension {
             Dimension::Medium => "medium",
             Dimension::Campaign => "campaign",
             Dimension::SourceMedium => "source_medium",
+        }
+    }
+
+    /// The value a direct visit has in this dimension, which an online order with no touch is
+    /// credited to (it came to the site with no recorded source): `Direct`, `(direct)`,
+    /// `(none)`, `(not set)` or `(direct) / (none)`.
+    pub fn direct(self) -> &'static str {
+        match self {
+            Dimension::Channel => crate::channels::DIRECT,
+            Dimension::Source => crate::channels::SOURCE_DIRECT,
+            Dimension::Medium => crate::channels::MEDIUM_NONE,
+            Dimension::Campaign => NOT_SET,
+            Dimension::SourceMedium => SOURCE_MEDIUM_DIRECT,
         }
     }
 

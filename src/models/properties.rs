@@ -113,6 +113,37 @@ proptest! {
         prop_assert_eq!(&one, &run(models.len() + 1));
     }
 
+    /// Every model lists each value on a reported path (zeros included), and beyond them only
+    /// the buckets of conversions no touch can take, or, for a model that learns from every
+    /// journey, what it learned (Markov's chain credits a channel seen only on the way to no
+    /// conversion when removing it lowers the conversion rate).
+    #[test]
+    fn every_model_lists_the_values_on_the_paths(raw in journeys()) {
+        let set = build(&raw, false);
+        let models = registry(&ModelParams::default());
+        let r = attribute(&set, &models, Dimension::Channel, &Selection::all(), "", None).unwrap();
+        let on_paths: std::collections::BTreeSet<String> =
+            set.paths[..set.converting].iter().flat_map(|p| set.path_touches(p)).map(|t| Dimension::Channel.value(&set, t)).collect();
+        for m in &models {
+            let listed: std::collections::BTreeSet<&str> =
+                r.rows.iter().filter(|row| row.model == m.name()).map(|row| row.value.as_str()).collect();
+            for v in &on_paths {
+                prop_assert!(listed.contains(v.as_str()), "{} has no row for {}", m.name(), v);
+            }
+            for v in listed {
+                prop_assert!(
+                    on_paths.contains(v)
+                        || v == crate::channels::DIRECT
+                        || v == crate::channels::OFFLINE_NO_TOUCH
+                        || m.learns_from_journeys(),
+                    "{} lists {}",
+                    m.name(),
+                    v
+                );
+            }
+        }
+    }
+
     #[test]
     fn input_order_does_not_change_the_report(raw in journeys()) {
         let models = registry(&ModelParams::default());

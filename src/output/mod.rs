@@ -9,6 +9,7 @@ pub mod lock;
 mod markdown;
 pub mod parquet;
 mod terminal;
+pub use terminal::display;
 
 use std::path::Path;
 

@@ -17,6 +17,9 @@ const CONV: &[&str] = &["conversions", "total_conversions", "conv", "conversion"
 const VALUE: &[&str] = &["conversion_value", "total_conversion_value", "value", "revenue"];
 const NULLS: &[&str] = &["nulls", "total_null", "null", "non_conversions", "total_nulls"];
 
+/// A distinct row: whether it is the touchless store receipts, and its channels.
+type Row = (bool, Vec<String>);
+
 fn find(headers: &[String], names: &[&str]) -> Option<usize> {
     headers.iter().position(|h| names.contains(&h.trim().to_lowercase().as_str()))
 }
@@ -46,7 +49,7 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
     let mut summary = FileSummary { file: name.to_string(), kind: "paths".into(), ..Default::default() };
     let mut rejects = Vec::new();
     // Merged by path text, so duplicates add up and the result does not depend on row order.
-    let mut merged: BTreeMap<Vec<String>, (f64, f64, f64, u64)> = BTreeMap::new();
+    let mut merged: BTreeMap<Row, (f64, f64, f64, u64)> = BTreeMap::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| anyhow!("{name}: {e}"))?;
         summary.rows_read += 1;
@@ -57,14 +60,14 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
         };
         let cell = |c: Option<usize>| c.and_then(|i| rec.get(i)).map(str::trim).unwrap_or("");
         let text = cell(Some(path_col));
-        let channels: Vec<String> = if text == crate::reports::journeys::NO_TOUCH {
-            // Conversions without any touch, as `touchpath paths` writes them.
-            Vec::new()
-        } else {
-            text.split(sep).map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect()
-        };
-        if channels.is_empty() && text != crate::reports::journeys::NO_TOUCH {
-            reject(&headers[path_col], "empty path".into(), "");
+        // Conversions without any touch, as `touchpath paths` writes them: online orders, and
+        // store receipts, which keep their own bucket when the table is read back.
+        let offline = text == crate::channels::OFFLINE_NO_TOUCH;
+        let touchless = offline || text.is_empty() || text == crate::reports::journeys::NO_TOUCH;
+        let channels: Vec<String> =
+            if touchless { Vec::new() } else { text.split(sep).map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect() };
+        if channels.is_empty() && !touchless {
+            reject(&headers[path_col], "a path of separators alone names no channel".into(), text);
             continue;
         }
         let mut nums = [0.0f64; 3];
@@ -87,7 +90,7 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
             continue;
         }
         summary.used += 1;
-        let e = merged.entry(channels).or_insert((0.0, 0.0, 0.0, line));
+        let e = merged.entry((offline, channels)).or_insert((0.0, 0.0, 0.0, line));
         e.0 += nums[0];
         e.1 += nums[1];
         e.2 += nums[2];
@@ -100,7 +103,7 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
     let mut conv_paths = Vec::new();
     let mut null_paths = Vec::new();
     let customers = merged.len();
-    for (row, (channels, (conv, val, nulls, line))) in merged.into_iter().enumerate() {
+    for (row, ((offline, channels), (conv, val, nulls, line))) in merged.into_iter().enumerate() {
         let start = touches.len() as u32;
         for (i, ch) in channels.iter().enumerate() {
             let sym = strings.intern(ch);
@@ -109,8 +112,11 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
         }
         let end = touches.len() as u32;
         if conv > 0.0 {
-            let id =
-                strings.intern(&if channels.is_empty() { crate::reports::journeys::NO_TOUCH.to_string() } else { channels.join(" > ") });
+            let id = strings.intern(&match (offline, channels.is_empty()) {
+                (true, _) => crate::channels::OFFLINE_NO_TOUCH.to_string(),
+                (false, true) => crate::reports::journeys::NO_TOUCH.to_string(),
+                (false, false) => channels.join(" > "),
+            });
             conv_paths.push(Path {
                 conversion: Some(conversions.len() as u32),
                 customer: row as u32,
@@ -119,7 +125,7 @@ pub fn load(name: &str, bytes: &[u8], sep: &str) -> Result<PathSet> {
                 floor: start,
                 nulls: 0.0,
             });
-            conversions.push(PConversion { id, ts: 0, revenue: val, offline: false, customer: row as u32, line, count: conv });
+            conversions.push(PConversion { id, ts: 0, revenue: val, offline, customer: row as u32, line, count: conv });
         }
         if nulls > 0.0 && end > start {
             null_paths.push(Path { conversion: None, customer: row as u32, start, end, floor: start, nulls });
@@ -162,7 +168,7 @@ mod tests {
 
     #[test]
     fn reads_and_merges_rows() {
-        let t = b"path,conversions,conversion_value,nulls\nA > B,2,30,5\n A>B ,1,10,0\nB,0,0,4\n,1,1,1\nC,x,1,1\n";
+        let t = b"path,conversions,conversion_value,nulls\nA > B,2,30,5\n A>B ,1,10,0\nB,0,0,4\n > ,1,1,1\nC,x,1,1\n";
         let set = load("p.csv", t, ">").unwrap();
         assert_eq!(set.converting, 1);
         assert_eq!(set.conversions[0].count, 3.0);
@@ -170,7 +176,19 @@ mod tests {
         assert_eq!(set.paths.len(), 3, "A>B converting, A>B nulls, B nulls");
         let f = &set.data.summary.files[0];
         assert_eq!((f.rows_read, f.used, f.rejected_total()), (5, 3, 2));
+        assert_eq!(set.data.summary.rejects[0].reason, "a path of separators alone names no channel");
         assert!(!set.timed);
         assert!(load("p.csv", b"a,b\n1,2\n", ">").is_err());
+    }
+
+    #[test]
+    fn touchless_rows_keep_their_kind() {
+        let t = b"path,conversions,conversion_value,nulls\n(no touch),2,20,0\n\"(offline, no online touch)\",3,30,0\n,1,5,0\n";
+        let set = load("p.csv", t, ">").unwrap();
+        let got: Vec<(bool, f64, f64)> = set.conversions.iter().map(|c| (c.offline, c.count, c.revenue)).collect();
+        assert_eq!(got, [(false, 3.0, 25.0), (true, 3.0, 30.0)], "an empty path is an online touchless row");
+        assert!(set.paths.iter().all(|p| p.is_empty()));
+        let f = &set.data.summary.files[0];
+        assert_eq!((f.rows_read, f.used, f.rejected_total()), (3, 3, 0));
     }
 }

@@ -291,9 +291,13 @@ pub fn compare(base: &ReportData, cur: &ReportData, tol: Tolerance) -> Result<Co
     for key in &keys {
         let (b, c) = (base.rows.get(*key), cur.rows.get(*key));
         for (k, metric) in METRICS.iter().enumerate() {
+            // A row of zeros and no row say the same (a baseline written before zero rows were
+            // listed, or a value a model stopped crediting): only numbers that moved count.
             let change = match (b, c) {
                 (Some(b), Some(c)) if tol.within(b[k], c[k]) => continue,
                 (Some(_), Some(_)) => Change::Changed,
+                (None, Some(c)) if tol.within(0.0, c[k]) => continue,
+                (Some(b), None) if tol.within(b[k], 0.0) => continue,
                 (None, _) => Change::New,
                 (_, None) => Change::Vanished,
             };
@@ -352,6 +356,19 @@ mod tests {
             ]
         );
         assert!(compare(&a, &a, Tolerance { rel: 0.0, abs: 0.0 }).unwrap().differences.is_empty());
+        // A row of zeros on one side and none on the other is no difference; a number is.
+        let zero = data(&[("linear", "Direct", 2.0, 100.0), ("linear", "Email", 0.0, 0.0)]);
+        let none = data(&[("linear", "Direct", 2.0, 100.0)]);
+        assert!(compare(&zero, &none, Tolerance { rel: 0.0, abs: 0.0 }).unwrap().differences.is_empty());
+        assert!(compare(&none, &zero, Tolerance { rel: 0.0, abs: 0.0 }).unwrap().differences.is_empty());
+        let some = data(&[("linear", "Direct", 2.0, 100.0), ("linear", "Email", 0.0, 5.0)]);
+        let got: Vec<(&str, &str)> = compare(&none, &some, Tolerance { rel: 0.0, abs: 0.0 })
+            .unwrap()
+            .differences
+            .iter()
+            .map(|d| (d.metric, d.change.name()))
+            .collect();
+        assert_eq!(got, vec![("revenue", "new")]);
     }
 
     #[test]

@@ -72,6 +72,10 @@ pub fn journey_stats(set: &PathSet, sel: &Selection) -> anyhow::Result<JourneySt
     // its paths in path order, as one pass over the texts would sum it.
     let mut seqs = Sequences::default();
     let selected: Vec<(&Path, f64, i64)> = sel.paths(set).filter_map(|p| set.conversion_of(p).map(|c| (p, c.revenue, c.ts))).collect();
+    // A store receipt with no touch is a row of its own, as the report credits it, so that a
+    // table written here and read back with `--paths` keeps it out of `Direct`.
+    let offline_touchless: Vec<bool> =
+        selected.iter().map(|s| s.0.is_empty() && set.conversion_of(s.0).is_some_and(|c| c.offline)).collect();
     let mut lengths = vec![(0u64, 0.0f64); LENGTH_BUCKETS.len()];
     let mut lags = vec![(0u64, 0.0f64); LAG_BUCKETS.len()];
     for &(p, revenue, ts) in &selected {
@@ -111,9 +115,13 @@ pub fn journey_stats(set: &PathSet, sel: &Selection) -> anyhow::Result<JourneySt
             *by_text.entry(text).or_insert(next)
         })
         .collect();
+    let offline_row = offline_touchless.contains(&true).then(|| {
+        let next = by_text.len();
+        *by_text.entry(crate::channels::OFFLINE_NO_TOUCH.to_string()).or_insert(next)
+    });
     let mut rows = vec![(0u64, 0.0f64, 0u64); by_text.len()];
-    for &(id, revenue) in &converting {
-        let r = &mut rows[row_of[id as usize]];
+    for (&(id, revenue), &offline) in converting.iter().zip(&offline_touchless) {
+        let r = &mut rows[if offline { offline_row.unwrap_or(row_of[id as usize]) } else { row_of[id as usize] }];
         r.0 += 1;
         r.1 += revenue;
     }
@@ -126,6 +134,8 @@ pub fn journey_stats(set: &PathSet, sel: &Selection) -> anyhow::Result<JourneySt
             let (c, v, n) = rows[r];
             PathRow { path, conversions: c, conversion_value: v, nulls: n }
         })
+        // The touchless sequence of receipts alone, all of them moved to the offline row.
+        .filter(|row| row.conversions > 0 || row.nulls > 0)
         .collect();
     paths.par_sort_unstable_by(|a, b| b.conversions.cmp(&a.conversions).then(b.nulls.cmp(&a.nulls)).then_with(|| a.path.cmp(&b.path)));
     let to_buckets = |labels: &[&str], v: Vec<(u64, f64)>| {
@@ -447,15 +457,24 @@ mod tests {
                 journey("bob", &[("A > B", JAN)], &[(JAN + DAY, 5.0, false)]),
                 journey("cid", &[("B", JAN), ("A", JAN + DAY)], &[(JAN + 2 * DAY, 1.0, false)]),
                 journey("dan", &[("A", JAN), ("B", JAN + DAY)], &[]),
+                // A store receipt with no touch is a row of its own, as the report credits it.
                 journey("eve", &[], &[(JAN, 2.0, true)]),
+                journey("fay", &[], &[(JAN, 3.0, false)]),
             ],
             &cfg,
         );
         let stats = journey_stats(&set, &Selection::all()).unwrap();
         let rows: Vec<(&str, u64, f64, u64)> =
             stats.paths.iter().map(|r| (r.path.as_str(), r.conversions, r.conversion_value, r.nulls)).collect();
-        assert_eq!(rows, [("A > B", 2, 15.0, 1), ("(no touch)", 1, 2.0, 0), ("B > A", 1, 1.0, 0)]);
-        assert_eq!((stats.conversions, stats.non_converting), (4, 1));
+        assert_eq!(
+            rows,
+            [("A > B", 2, 15.0, 1), ("(no touch)", 1, 3.0, 0), ("(offline, no online touch)", 1, 2.0, 0), ("B > A", 1, 1.0, 0)]
+        );
+        assert_eq!((stats.conversions, stats.non_converting), (5, 1));
+        // With only receipts touchless, no empty `(no touch)` row is left behind.
+        let set = pathset(&[journey("eve", &[], &[(JAN, 2.0, true)]), journey("dan", &[("A", JAN)], &[(JAN + DAY, 1.0, false)])], &cfg);
+        let rows: Vec<String> = journey_stats(&set, &Selection::all()).unwrap().paths.into_iter().map(|r| r.path).collect();
+        assert_eq!(rows, ["(offline, no online touch)", "A"]);
     }
 
     #[test]

@@ -194,7 +194,18 @@ pub fn attribute(
         conversions += conv.count;
         revenue += conv.revenue;
     }
-    let pass = Pass { set, labels: &labels, selected: &selected, first: &first, rows: credits_out.is_some() };
+    // Every value a selected path touches is a row of every model, with zeros where a model
+    // gives it nothing (a channel that assists but never closes has a last-click row of 0), so
+    // that the models list the same values and a model's rows do not depend on the others run.
+    let mut on_paths = vec![false; labels.names.len()];
+    for (path, _) in &selected {
+        for i in path.start..path.end {
+            if let Some(seen) = labels.of_touch.get(i as usize).and_then(|&l| on_paths.get_mut(l as usize)) {
+                *seen = true;
+            }
+        }
+    }
+    let pass = Pass { set, labels: &labels, selected: &selected, first: &first, rows: credits_out.is_some(), on_paths: &on_paths };
     crate::log::step("paths selected");
     // Models credit in groups side by side, one group per core, each over every path in path
     // order: each sum gets its terms in the same order whatever the grouping. Models are dealt
@@ -269,6 +280,8 @@ struct Pass<'a> {
     first: &'a [bool],
     /// Whether credit rows are wanted.
     rows: bool,
+    /// Whether each label is on a selected path (see [`attribute`]).
+    on_paths: &'a [bool],
 }
 
 /// One model's sums per value, and its credit rows (in path order) and bucket names when wanted.
@@ -326,18 +339,23 @@ impl Pass<'_> {
                     let (slot, touch_at) = match c.target {
                         Target::Touch(i) => (self.labels.of_touch[i as usize] as usize, Some(set.touches[i as usize].ts)),
                         Target::Label(l) => (l as usize, None),
-                        Target::Bucket(b) => match t.buckets.iter().find(|(name, _)| *name == b) {
-                            Some(&(_, slot)) => (slot, None),
-                            None => {
-                                let slot = names.iter().position(|n| n == b).unwrap_or_else(|| {
-                                    t.bucket_names.push(b);
-                                    t.acc.push(None);
-                                    t.acc.len() - 1
-                                });
-                                t.buckets.push((b, slot));
-                                (slot, None)
+                        Target::Bucket(b) => {
+                            // An online order with no touch sits with the direct visits under
+                            // any dimension: `(direct)` by source, not a `Direct` of its own.
+                            let b = if b == crate::channels::DIRECT { self.labels.dimension.direct() } else { b };
+                            match t.buckets.iter().find(|(name, _)| *name == b) {
+                                Some(&(_, slot)) => (slot, None),
+                                None => {
+                                    let slot = names.iter().position(|n| n == b).unwrap_or_else(|| {
+                                        t.bucket_names.push(b);
+                                        t.acc.push(None);
+                                        t.acc.len() - 1
+                                    });
+                                    t.buckets.push((b, slot));
+                                    (slot, None)
+                                }
                             }
-                        },
+                        }
                     };
                     let rev = c.weight * conv.revenue;
                     if self.rows {
@@ -362,7 +380,14 @@ impl Pass<'_> {
             .into_iter()
             .map(|mut t| {
                 let acc = std::mem::take(&mut t.acc);
-                let sums = acc.into_iter().enumerate().filter_map(|(slot, v)| Some((t.name(names, slot), v?))).collect();
+                let sums = acc
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(slot, v)| {
+                        let v = v.or_else(|| self.on_paths.get(slot).is_some_and(|&on| on).then_some((0.0, 0.0, 0.0)))?;
+                        Some((t.name(names, slot), v))
+                    })
+                    .collect();
                 Credited { sums, rows: t.rows, buckets: t.bucket_names }
             })
             .collect()
@@ -468,6 +493,40 @@ fn ropo_rate(set: &PathSet, labels: &Labels, sel: &Selection, models: &[Box<dyn 
 mod tests {
     use super::*;
     use crate::models::testkit::{config, journey, pathset};
+
+    /// Rows of one model as (value, conversions, revenue).
+    fn rows_of<'r>(r: &'r Report, model: &str) -> Vec<(&'r str, f64, f64)> {
+        r.rows.iter().filter(|row| row.model == model).map(|row| (row.value.as_str(), row.conversions, row.revenue)).collect()
+    }
+
+    #[test]
+    fn an_online_order_with_no_touch_reads_as_a_direct_visit_under_every_dimension() {
+        let cfg = config("");
+        let set = pathset(&[journey("ann", &[], &[(10, 5.0, false)]), journey("bob", &[("Email", 0)], &[(20, 1.0, false)])], &cfg);
+        let models = crate::models::registry(&crate::config::ModelParams::default());
+        let last: Vec<_> = models.into_iter().filter(|m| m.name() == "last-click").collect();
+        let by = |dim| attribute(&set, &last, dim, &Selection::all(), "", None).unwrap();
+        assert_eq!(rows_of(&by(Dimension::Channel), "last-click"), [("Direct", 1.0, 5.0), ("Email", 1.0, 1.0)]);
+        assert_eq!(rows_of(&by(Dimension::Source), "last-click"), [("(direct)", 1.0, 5.0), ("email", 1.0, 1.0)]);
+        // The touch has no medium or campaign: it reads `(not set)`, a direct visit's campaign too.
+        assert_eq!(rows_of(&by(Dimension::Medium), "last-click"), [("(none)", 1.0, 5.0), ("(not set)", 1.0, 1.0)]);
+        assert_eq!(rows_of(&by(Dimension::Campaign), "last-click"), [("(not set)", 2.0, 6.0)]);
+        assert_eq!(rows_of(&by(Dimension::SourceMedium), "last-click"), [("(direct) / (none)", 1.0, 5.0), ("email / (not set)", 1.0, 1.0)]);
+    }
+
+    #[test]
+    fn a_value_on_a_path_that_a_model_does_not_credit_is_a_row_of_zeros() {
+        let cfg = config("");
+        let set = pathset(&[journey("ann", &[("Email", 0), ("Paid Search", 10)], &[(20, 4.0, false)])], &cfg);
+        let models = crate::models::registry(&crate::config::ModelParams::default());
+        let r = attribute(&set, &models, Dimension::Channel, &Selection::all(), "", None).unwrap();
+        assert_eq!(rows_of(&r, "last-click"), [("Email", 0.0, 0.0), ("Paid Search", 1.0, 4.0)]);
+        assert_eq!(rows_of(&r, "first-click"), [("Email", 1.0, 4.0), ("Paid Search", 0.0, 0.0)]);
+        assert_eq!(rows_of(&r, "linear"), [("Email", 0.5, 2.0), ("Paid Search", 0.5, 2.0)]);
+        // A value on no reported path has no row: the report selects the conversion out.
+        let none = Selection { from: Some(100), ..Selection::all() };
+        assert!(attribute(&set, &models, Dimension::Channel, &none, "", None).unwrap().rows.is_empty());
+    }
 
     #[test]
     fn first_purchase_is_the_earliest_then_the_smallest_id() {
