@@ -1081,8 +1081,8 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     let records = g.records() as u32;
     let persistent: Vec<bool> =
         (0..n).into_par_iter().map(|x| x == 0 || IdKind::from_tag(locs.get(x).map_or(0, |l| l.tag())).is_persistent()).collect();
-    // 1. Candidates: identifiers that co-occur with more distinct persistent identifiers than
-    //    the limit. Only they can join more customers than the limit, so only they are examined.
+    // 1. Candidates: identifiers that co-occur with more distinct identifiers than the limit.
+    //    Only they can join more customers than the limit, so only they are examined.
     //    Co-occurrences counted with repeats bound the distinct count from above, so only the
     //    identifiers above the limit by that count have their neighbours listed and sorted:
     //    usually a small share of the pairs every record would give.
@@ -1115,11 +1115,7 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
     near.dedup();
     // The listed neighbours are sorted, so each identifier's are one run.
     let mut candidate = vec![false; n];
-    let over: Vec<u32> = near
-        .par_chunk_by(|x, y| x.0 == y.0)
-        .filter(|run| run.len() > max_customers && run.iter().filter(|(_, b)| persistent[*b as usize]).count() > max_customers)
-        .map(|run| run[0].0)
-        .collect();
+    let over: Vec<u32> = near.par_chunk_by(|x, y| x.0 == y.0).filter(|run| run.len() > max_customers).map(|run| run[0].0).collect();
     let any_candidate = !over.is_empty();
     for a in over {
         candidate[a as usize] = true;
@@ -1136,8 +1132,35 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
         }
     });
     crate::log::step("groups joined");
-    // 3. A candidate whose persistent neighbours lie in more groups than the limit is refused;
-    //    the others join.
+    // 3. A candidate whose neighbours lie in more customers than the limit is refused; the
+    //    others join. A neighbour's group is a customer when it holds an identifier of a person:
+    //    an order or receipt id counts through the client id or card beside it (a till phone
+    //    on click-and-collect receipts, each with its order id, reaches every buyer that way),
+    //    and not alone (a loyal buyer's phone on many orders that carry nothing else is still
+    //    one person's phone).
+    let reached_by_id: Vec<u32> = near
+        .par_iter()
+        .filter(|&&(a, b)| candidate[a as usize] && !candidate[b as usize] && !persistent[b as usize])
+        .map(|&(_, b)| uf.find(b))
+        .collect();
+    let mut person = vec![false; if reached_by_id.is_empty() { 0 } else { n }];
+    if !reached_by_id.is_empty() {
+        let mut wanted = vec![false; n];
+        for r in reached_by_id {
+            wanted[r as usize] = true;
+        }
+        let found: Vec<u32> = (1..n as u32)
+            .into_par_iter()
+            .with_min_len(1 << 14)
+            .filter(|&x| persistent[x as usize] && !candidate[x as usize])
+            .map(|x| uf.find(x))
+            .filter(|&r| wanted[r as usize])
+            .collect();
+        for r in found {
+            person[r as usize] = true;
+        }
+    }
+    let is_customer = |b: u32, root: u32| persistent[b as usize] || person.get(root as usize).is_some_and(|&p| p);
     let mut refused_flag = vec![false; n];
     let mut refused = Vec::new();
     for run in near.chunk_by(|x, y| x.0 == y.0) {
@@ -1145,8 +1168,13 @@ pub fn stitch(g: &IdGraph, max_customers: usize, salt: &str) -> Stitching {
         if !candidate[a as usize] {
             continue;
         }
-        let mut roots: Vec<u32> =
-            run.iter().filter(|(_, b)| !candidate[*b as usize] && persistent[*b as usize]).map(|&(_, b)| uf.find(b)).collect();
+        let mut roots: Vec<u32> = run
+            .iter()
+            .filter(|(_, b)| !candidate[*b as usize])
+            .map(|&(_, b)| (b, uf.find(b)))
+            .filter(|&(b, root)| is_customer(b, root))
+            .map(|(_, root)| root)
+            .collect();
         roots.sort_unstable();
         roots.dedup();
         if roots.len() > max_customers {
@@ -1571,6 +1599,38 @@ mod tests {
         assert_eq!(s.customer_of_record[both as usize], s.customer_of_record[recs[0] as usize]);
         assert_ne!(s.customer_of_record[recs[0] as usize], s.customer_of_record[recs[1] as usize]);
         assert_eq!(s.customers(), 6);
+    }
+
+    #[test]
+    fn a_hub_reaching_buyers_through_their_order_ids_is_refused() {
+        // Click and collect: each buyer's order carries a client id; the store receipt that
+        // fulfils it carries the order id and the shop's phone, typed at the till. The phone
+        // reaches five buyers through order ids alone, and a sixth through a card: refused.
+        let mut g = IdGraph::default();
+        let shop = g.node(IdKind::Phone, "74950000000");
+        let mut receipts = Vec::new();
+        for i in 0..5 {
+            let (order, client) = (g.node(IdKind::OrderId, &format!("o{i}")), g.node(IdKind::ClientId, &format!("c{i}")));
+            g.add_record(&[order, client]);
+            receipts.push(g.add_record(&[order, shop]));
+        }
+        let card = g.node(IdKind::LoyaltyCard, "k1");
+        let walk_in = g.add_record(&[card, shop]);
+        let s = stitch(&g, 3, "salt");
+        assert_eq!(s.refused.len(), 1);
+        assert_eq!(s.refused[0].customers, 6);
+        assert_eq!(s.customers(), 6);
+        assert_ne!(s.customer_of_record[walk_in as usize], s.customer_of_record[receipts[4] as usize]);
+        // Orders that carry nothing but their id are not buyers of their own: one person's
+        // phone on many such orders joins them (the limit counts people, not purchases).
+        let mut g = IdGraph::default();
+        let phone = g.node(IdKind::Phone, "79161234567");
+        let orders: Vec<u32> = (0..8).map(|i| g.node(IdKind::OrderId, &format!("p{i}"))).collect();
+        let recs: Vec<u32> = orders.iter().map(|&o| g.add_record(&[o, phone])).collect();
+        let s = stitch(&g, 3, "salt");
+        assert!(s.refused.is_empty());
+        assert_eq!(s.customers(), 1);
+        assert!(recs.iter().all(|&r| s.customer_of_record[r as usize] == 0));
     }
 
     #[test]

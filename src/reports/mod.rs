@@ -197,14 +197,27 @@ pub fn attribute(
     // Every value a selected path touches is a row of every model, with zeros where a model
     // gives it nothing (a channel that assists but never closes has a last-click row of 0), so
     // that the models list the same values and a model's rows do not depend on the others run.
-    let mut on_paths = vec![false; labels.names.len()];
-    for (path, _) in &selected {
-        for i in path.start..path.end {
-            if let Some(seen) = labels.of_touch.get(i as usize).and_then(|&l| on_paths.get_mut(l as usize)) {
-                *seen = true;
+    let n_labels = labels.names.len();
+    let on_paths = selected
+        .par_chunks(1 << 14)
+        .map(|part| {
+            let mut seen = vec![false; n_labels];
+            for (path, _) in part {
+                for l in labels.of_touch.get(path.range()).unwrap_or_default() {
+                    if let Some(s) = seen.get_mut(*l as usize) {
+                        *s = true;
+                    }
+                }
             }
-        }
-    }
+            seen
+        })
+        .reduce(
+            || vec![false; n_labels],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x |= y);
+                a
+            },
+        );
     let pass = Pass { set, labels: &labels, selected: &selected, first: &first, rows: credits_out.is_some(), on_paths: &on_paths };
     crate::log::step("paths selected");
     // Models credit in groups side by side, one group per core, each over every path in path
