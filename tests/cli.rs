@@ -95,7 +95,7 @@ fn tiny_stitching_is_exact() {
         got,
         "metric,count,share\n\
          customers,8,\n\
-         identifier groups known only from identity links,0,\n\
+         identifier groups with no touch or conversion (links or filtered rows),0,\n\
          customers with online touches,5,0.625\n\
          orders (online) matched to online touches,3,1\n\
          receipts (offline) matched to online touches,3,0.5\n\

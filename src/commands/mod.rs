@@ -54,7 +54,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Report(a) => report::run(cfg, a, v).and_then(|_| ok()),
         Command::Paths(a) => paths::run(cfg, a, v).and_then(|_| ok()),
         Command::Stitch(a) => stitch::run(cfg, a, v).and_then(|_| ok()),
-        Command::Models(a) => models::run(a).and_then(|_| ok()),
+        Command::Models(a) => models::run(cfg, a).and_then(|_| ok()),
         Command::Init(a) => init::run(a).and_then(|_| ok()),
         Command::Markov(a) => markov::run(cfg, a, v).and_then(|_| ok()),
         Command::Check(a) => check::run(cfg, a, v),

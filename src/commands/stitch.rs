@@ -40,7 +40,7 @@ pub fn run(cfg_path: Option<&Path>, mut a: StitchArgs, v: Verbosity) -> Result<(
     );
     overview.rows.push(vec![Cell::Text("customers".into()), Cell::Int(s.customers as u64), Cell::Missing]);
     overview.rows.push(vec![
-        Cell::Text("identifier groups known only from identity links".into()),
+        Cell::Text("identifier groups with no touch or conversion (links or filtered rows)".into()),
         Cell::Int(s.links_only as u64),
         Cell::Missing,
     ]);

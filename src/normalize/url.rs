@@ -96,7 +96,8 @@ pub fn query_tags(url: &str) -> QueryTags<'_> {
             Cow::Owned(o) if o.trim().len() == o.len() => Cow::Owned(o),
             Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
         };
-        *slot = (!v.is_empty()).then_some(v);
+        // A placeholder (`(not set)`, `-`, `null`) is no value here either, as in a tag column.
+        *slot = super::value::clean(Some(v.as_ref())).is_some().then_some(v);
     }
     t
 }
@@ -224,6 +225,8 @@ mod tests {
         assert_eq!(t.medium.as_deref(), Some("cpc"));
         assert_eq!(t.campaign.as_deref(), Some("диваны"));
         assert!(query_tags("https://shop.ru/?yclid=123").yclid);
+        let t = query_tags("https://shop.ru/?utm_source=(not%20set)&utm_medium=-&utm_campaign=null&utm_term=%20");
+        assert!(t.source.is_none() && t.medium.is_none() && t.campaign.is_none() && t.term.is_none(), "placeholders are no value");
         assert_eq!(query_tags("https://shop.ru/"), QueryTags::default());
         assert_eq!(percent_decode("a+b%2"), "a b%2");
     }

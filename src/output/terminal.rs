@@ -29,7 +29,7 @@ pub fn display(c: &Cell, style: Style) -> String {
         Cell::Int(i) => group(*i),
         Cell::Num(x) if !x.is_finite() => "—".to_string(),
         Cell::Num(x) => match style {
-            Style::Percent => format!("{:.1}%", x * 100.0),
+            Style::Percent => unsigned_zero(format!("{:.1}%", x * 100.0)),
             Style::Money => {
                 // Cents first: sums of fractional credits land a hair either side of .5, and the
                 // total row and the title must round the same way.
@@ -38,8 +38,17 @@ pub fn display(c: &Cell, style: Style) -> String {
                 format!("{sign}{}", group(r as u64))
             }
             Style::Count => group(x.round().max(0.0) as u64),
-            Style::Decimal | Style::Text => format!("{x:.2}"),
+            Style::Decimal | Style::Text => unsigned_zero(format!("{x:.2}")),
         },
+    }
+}
+
+/// A figure that rounds to zero reads `0.00`, not `-0.00` (an empty sum is −0, and a sum of
+/// credits can land a hair below zero).
+fn unsigned_zero(s: String) -> String {
+    match s.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| matches!(b, b'0' | b'.' | b'%')) => rest.to_string(),
+        _ => s,
     }
 }
 
@@ -113,5 +122,10 @@ mod tests {
         assert_eq!(display(&Cell::Num(2.0 / 3.0), Style::Decimal), "0.67");
         assert_eq!(display(&Cell::Int(1000), Style::Count), "1 000");
         assert_eq!(display(&Cell::Missing, Style::Money), "—");
+        // An empty sum is −0, and credits can sum a hair below zero: neither reads negative.
+        assert_eq!(display(&Cell::Num(-0.0), Style::Decimal), "0.00");
+        assert_eq!(display(&Cell::Num(-1e-12), Style::Percent), "0.0%");
+        assert_eq!(display(&Cell::Num(-0.5), Style::Decimal), "-0.50");
+        assert_eq!(display(&Cell::Num(-0.0), Style::Money), "0");
     }
 }

@@ -22,8 +22,10 @@ pub struct Group {
 pub struct StitchStats {
     /// Customers with at least one touch or conversion.
     pub customers: usize,
-    /// Groups of identifiers that only identity links mention (a loyalty member who never
-    /// bought in the period): known to the business, but nothing to attribute.
+    /// Groups of identifiers with no touch and no conversion: known from identity links (a
+    /// loyalty member who never bought in the period) or from rows that are not touches or
+    /// conversions (a cancelled order, a call that was not a target call), but nothing to
+    /// attribute.
     pub links_only: usize,
     pub customers_with_touches: usize,
     pub match_rates: Vec<MatchRate>,
