@@ -338,7 +338,12 @@ fn empty_selection_still_writes_a_header() {
 
 /// Copies the fixture with every data file's rows reversed and shuffled by a fixed rule.
 fn shuffled_copy(dir: &Path) -> String {
-    let src = root().join("testdata/tiny");
+    shuffled_copy_of("testdata/tiny", dir)
+}
+
+/// [`shuffled_copy`] of the fixture in `fixture`.
+fn shuffled_copy_of(fixture: &str, dir: &Path) -> String {
+    let src = root().join(fixture);
     for entry in std::fs::read_dir(&src).unwrap() {
         let p = entry.unwrap().path();
         let name = p.file_name().unwrap().to_owned();
@@ -363,6 +368,24 @@ fn shuffled_copy(dir: &Path) -> String {
         }
     }
     dir.join("touchpath.toml").display().to_string()
+}
+
+/// The demo's customer metrics sum money and lags over hundreds of customers, numbered in the
+/// order their rows arrive: enough terms for the order of f64 additions to show.
+#[test]
+fn row_order_changes_no_customer_metric() {
+    // Both copies run from their own folder, so that the files' names read the same.
+    let (plain, shuffled) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for entry in std::fs::read_dir(root().join("testdata/demo")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, plain.path().join(p.file_name().unwrap())).unwrap();
+    }
+    shuffled_copy_of("testdata/demo", shuffled.path());
+    let args = ["customers", "--config", "touchpath.toml", "--format", "csv", "-q"];
+    let (a, b) = (run_in(plain.path(), &args), run_in(shuffled.path(), &args));
+    assert!(a.status.success() && b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    assert!(a.stdout.len() > 1000, "the metrics are there");
+    assert_eq!(String::from_utf8_lossy(&a.stdout), String::from_utf8_lossy(&b.stdout));
 }
 
 #[test]
@@ -648,6 +671,9 @@ linear,Paid Search,1.75,750.125,0.19444444444444445,1750,1000,1000,0.42864285714
 linear,Paid Social,0.25,250.125,0.027777777777777776,300,1200,1200,0.83375,-0.16625,1.199400299850075
 ";
     assert_eq!(got, want);
+    // With costs read, a file has the return columns even when no row is left.
+    let none = stdout(&["report", "--config", &cfg, "--format", "csv", "-m", "last-click", "-q", "--from", "2030-01-01"]);
+    assert_eq!(none, "model,channel,conversions,revenue,share,cost,cpo,cpa,roas,romi,drr\n");
     // September only: the spend of that month against the conversions of that month.
     let sept = stdout(&["report", "--config", &cfg, "--format", "csv", "-m", "last-click", "-q", "--period", "2026-09"]);
     assert!(sept.contains("last-click,Paid Search,0,0,0,1000,,,0,-1,\n"), "{sept}");
@@ -684,6 +710,9 @@ fn journey_roles_and_cohorts() {
          2026-10,1,0,1,250\n\
          (no touch),3,,3,300\n"
     );
+    // Purchases before the first touch are month −1, a number like the others.
+    let demo = stdout(&["paths", "--demo", "--format", "csv", "--section", "cohorts", "-q"]);
+    assert!(demo.lines().any(|l| l.split(',').nth(2) == Some("-1")), "{demo}");
     // Without --section a file still gets the path table, in the path-table input format.
     assert!(stdout(&["paths", "--config", &tiny(), "--format", "csv", "-q"]).starts_with("path,conversions,conversion_value,nulls\n"));
     let screen = stdout(&["paths", "--config", &tiny(), "-q"]);

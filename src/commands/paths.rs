@@ -150,7 +150,8 @@ fn cohort_tables(cohorts: &[Cohort], machine: bool) -> Vec<Table> {
             // Customers without a touch have no month to count from.
             let touchless = c.month == crate::reports::journeys::NO_TOUCH;
             let cells = |m: i64, (n, r): (u64, f64)| {
-                let after = if touchless { Cell::Missing } else { Cell::Text(m.to_string()) };
+                // A number in every format (as text, −1 met the spreadsheet guard and read `'-1`).
+                let after = if touchless { Cell::Missing } else { Cell::Num(m as f64) };
                 vec![Cell::Text(c.month.clone()), Cell::Int(c.customers), after, Cell::Int(n), Cell::Num(r)]
             };
             if c.before.0 > 0 {

@@ -106,7 +106,7 @@ pub(super) fn compute(
 /// The documented file schema: model, dimension, conversions, revenue, share; with a costs
 /// input also cost, cpo, cpa, roas, romi and drr.
 pub fn long_table(r: &Report) -> Table {
-    let with_costs = r.rows.iter().any(|row| row.cost.is_some());
+    let with_costs = r.has_costs;
     let mut cols = vec![
         Column::new("model", Style::Text),
         Column::new(r.dimension.column(), Style::Text),

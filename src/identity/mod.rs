@@ -1061,6 +1061,14 @@ pub fn scrub<'a>(text: &'a str, salt: &str) -> std::borrow::Cow<'a, str> {
     match re {
         Some(re) if re.is_match(text) => re.replace_all(text, |c: &regex::Captures| {
             let m = &c[0];
+            // Digits on either side of a decimal point are a number (`143087.13700000002`),
+            // not a phone: the regex cannot look around its match, so the bytes beside it are read.
+            let (start, end) = c.get(0).map_or((0, 0), |x| (x.start(), x.end()));
+            let b = text.as_bytes();
+            let point_digit = |p: usize, q: usize| matches!(b.get(p), Some(b'.' | b',')) && b.get(q).is_some_and(u8::is_ascii_digit);
+            if (start >= 2 && point_digit(start - 1, start - 2)) || point_digit(end, end + 1) {
+                return m.to_string();
+            }
             let digits = m.bytes().filter(u8::is_ascii_digit).count();
             // A phone has 10 to 15 digits; a date-time (2026-10-31 14:05) or a long numeric id
             // is left alone.
@@ -1752,6 +1760,11 @@ mod scrub_tests {
         let expected = "expected e.g. 31.10.2026 14:05, 2026-10-31 14:05:00 or Unix seconds";
         assert_eq!(scrub(expected, "salt"), expected);
         assert_eq!(scrub("client 1732423623615127710", "salt"), "client 1732423623615127710");
+        // Decimals, long on either side of the point, are numbers.
+        for number in ["143087.13700000002", "1.1234567891234", "12345678901,5", "revenue 0.33333333333333331"] {
+            assert_eq!(scrub(number, "salt"), number);
+        }
+        assert!(!scrub("phone 89151234567.", "s").contains("915"), "a full stop ends a sentence, not a number");
         assert!(!scrub("+79151234567", "s").contains("915"));
     }
 }

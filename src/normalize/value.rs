@@ -156,20 +156,39 @@ fn number_rewritten(mut t: &str) -> Option<f64> {
     }
     let commas = s.matches(',').count();
     let dots = s.matches('.').count();
+    // A separator that is not the decimal one must group thousands (`1.234.567`, `1,234.50`):
+    // `01.08.2026` is a date, not 1 082 026.
+    let groups = |whole: &str, sep: char| {
+        let whole = whole.trim_start_matches(['-', '+']);
+        let mut parts = whole.split(sep);
+        parts.next().is_some_and(|p| (1..=3).contains(&p.len())) && parts.all(|p| p.len() == 3)
+    };
     if commas > 0 && dots > 0 {
         // The later separator is the decimal one.
         let last_comma = s.rfind(',').unwrap_or(0);
         let last_dot = s.rfind('.').unwrap_or(0);
         if last_comma > last_dot {
+            if !groups(&s[..last_comma], '.') {
+                return None;
+            }
             s = s.replace('.', "").replace(',', ".");
         } else {
+            if !groups(&s[..last_dot], ',') {
+                return None;
+            }
             s = s.replace(',', "");
         }
     } else if commas == 1 {
         s = s.replace(',', ".");
     } else if commas > 1 {
+        if !groups(&s, ',') {
+            return None;
+        }
         s = s.replace(',', "");
     } else if dots > 1 {
+        if !groups(&s, '.') {
+            return None;
+        }
         s = s.replace('.', "");
     }
     if !s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E')) {
@@ -399,6 +418,14 @@ mod tests {
         assert_eq!(number("1,234,567"), Some(1234567.0));
         assert_eq!(number("-5"), Some(-5.0));
         assert_eq!(number("12,5o"), None);
+        assert_eq!(number("1.234.567"), Some(1234567.0));
+        assert_eq!(number("1.234.567,89"), Some(1234567.89));
+        assert_eq!(number("-1,234,567.5"), Some(-1234567.5));
+        // A separator that does not group thousands is not one: a date is not a number.
+        assert_eq!(number("01.08.2026"), None);
+        assert_eq!(number("1,23,456"), None);
+        assert_eq!(number("12.34,5"), None);
+        assert_eq!(number("1234,567.8"), None);
         assert_eq!(number("abc"), None);
         assert_eq!(number(""), None);
         assert_eq!(number("inf"), None);

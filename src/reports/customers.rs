@@ -147,8 +147,10 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
     let nb = buyers.len() as f64;
     let mut by_channels = [0u64; 4];
     let mut both = 0u64;
-    let mut lag: BTreeMap<&str, (f64, u64)> = BTreeMap::new();
-    let mut lag_kind = [(0.0, 0u64); 2];
+    // Lags are summed in whole seconds, exactly, so the means do not depend on the order
+    // customers come in (their numbers follow the input rows).
+    let mut lag: BTreeMap<&str, (i64, u64)> = BTreeMap::new();
+    let mut lag_kind = [(0i64, 0u64); 2];
     for c in &buyers {
         let first = c.purchases[0];
         let before = &c.touches[..c.touches.partition_point(|t| t.ts <= first.0)];
@@ -158,12 +160,12 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
         by_channels[chans.len().min(3)] += 1;
         both += u64::from(c.purchases.iter().any(|p| p.2) && c.purchases.iter().any(|p| !p.2));
         if let Some(t0) = first_channel(set, before) {
-            let days = (first.0 - t0.0) as f64 / 86_400.0;
+            let secs = first.0 - t0.0;
             let e = lag.entry(t0.1).or_default();
-            e.0 += days;
+            e.0 += secs;
             e.1 += 1;
             let k = &mut lag_kind[usize::from(first.2)];
-            k.0 += days;
+            k.0 += secs;
             k.1 += 1;
         }
     }
@@ -182,12 +184,18 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
             "multichannel",
             "average days from first touch to first purchase",
             &format!("first touch {ch}"),
-            ratio(*sum, *k as f64),
+            ratio(*sum as f64 / 86_400.0, *k as f64),
             Unit::Days,
         );
     }
     for (i, label) in ["first purchase online", "first purchase offline"].iter().enumerate() {
-        m("multichannel", "average days from first touch to first purchase", label, ratio(lag_kind[i].0, lag_kind[i].1 as f64), Unit::Days);
+        m(
+            "multichannel",
+            "average days from first touch to first purchase",
+            label,
+            ratio(lag_kind[i].0 as f64 / 86_400.0, lag_kind[i].1 as f64),
+            Unit::Days,
+        );
     }
 
     // ROPO: offline purchases of identified buyers, by the customer's status at the last online
@@ -250,16 +258,16 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
     // Value.
     type Pick<'p> = &'p dyn Fn(&Cust, &(i64, f64, bool)) -> bool;
     let aov = |f: Pick| {
-        let (mut sum, mut k) = (0.0, 0u64);
+        let mut sum = Terms::default();
         for c in &buyers {
             for p in c.purchases {
                 if f(c, p) {
-                    sum += p.1;
-                    k += 1;
+                    sum.push(p.1);
                 }
             }
         }
-        ratio(sum, k as f64)
+        let k = sum.len() as f64;
+        ratio(sum.total(), k)
     };
     let omni = |c: &Cust| c.purchases.iter().any(|p| p.2) && c.purchases.iter().any(|p| !p.2);
     m("value", "average order value", "online purchases", aov(&|_, p| !p.2), Unit::Money);
@@ -296,30 +304,49 @@ pub fn metrics(set: &PathSet, s: &Settings) -> Vec<Metric> {
 
     // LTV to date: revenue per customer, by first-touch channel (customers with touches, buyers
     // or not) and by acquisition cohort (month of first purchase).
-    let mut by_first: BTreeMap<&str, (f64, u64)> = BTreeMap::new();
+    let mut by_first: BTreeMap<&str, Terms> = BTreeMap::new();
     for c in (0..n).map(at).filter(|c| c.identified) {
         let key = first_channel(set, c.touches).map_or("(no touch)", |t| t.1);
         if key == "(no touch)" && c.purchases.is_empty() {
             continue;
         }
-        let e = by_first.entry(key).or_default();
-        e.0 += c.purchases.iter().map(|p| p.1).sum::<f64>();
-        e.1 += 1;
+        by_first.entry(key).or_default().push(c.purchases.iter().map(|p| p.1).sum::<f64>());
     }
-    for (ch, (rev, k)) in &by_first {
-        m("ltv", "customers", &format!("first touch {ch}"), Some(*k as f64), Unit::Count);
-        m("ltv", "revenue per customer to date", &format!("first touch {ch}"), ratio(*rev, *k as f64), Unit::Money);
+    for (ch, rev) in by_first {
+        let k = rev.len() as f64;
+        m("ltv", "customers", &format!("first touch {ch}"), Some(k), Unit::Count);
+        m("ltv", "revenue per customer to date", &format!("first touch {ch}"), ratio(rev.total(), k), Unit::Money);
     }
-    let mut by_cohort: BTreeMap<i64, (f64, u64)> = BTreeMap::new();
+    let mut by_cohort: BTreeMap<i64, Terms> = BTreeMap::new();
     for c in &buyers {
-        let e = by_cohort.entry(months.of(c.purchases[0].0)).or_default();
-        e.0 += c.purchases.iter().map(|p| p.1).sum::<f64>();
-        e.1 += 1;
+        by_cohort.entry(months.of(c.purchases[0].0)).or_default().push(c.purchases.iter().map(|p| p.1).sum::<f64>());
     }
-    for (start, (rev, k)) in &by_cohort {
-        m("ltv", "revenue per customer to date", &format!("acquired {}", super::month_label(*start)), ratio(*rev, *k as f64), Unit::Money);
+    for (start, rev) in by_cohort {
+        let k = rev.len() as f64;
+        m("ltv", "revenue per customer to date", &format!("acquired {}", super::month_label(start)), ratio(rev.total(), k), Unit::Money);
     }
     out
+}
+
+/// A sum of money over customers that does not depend on the order they come in (their numbers
+/// follow the input rows, and f64 addition is not associative): the terms are summed in order
+/// of value.
+#[derive(Default)]
+struct Terms(Vec<f64>);
+
+impl Terms {
+    fn push(&mut self, x: f64) {
+        self.0.push(x);
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn total(mut self) -> f64 {
+        self.0.sort_unstable_by(f64::total_cmp);
+        self.0.iter().fold(0.0, |a, x| a + x)
+    }
 }
 
 #[cfg(test)]

@@ -163,6 +163,8 @@ pub struct Report {
     pub conversions: f64,
     pub revenue: f64,
     pub ropo: Option<RopoRate>,
+    /// Whether the run read costs: files then carry the return columns, rows or not.
+    pub has_costs: bool,
 }
 
 /// Runs the models over the selected conversions. Data-driven models first learn from every
@@ -279,7 +281,16 @@ pub fn attribute(
     crate::log::step("summed");
     let ropo = models.iter().find(|m| m.name() == "ropo").map(|_| ropo_rate(set, &labels, sel, models));
     crate::log::step("ROPO rate");
-    Ok(Report { dimension: dim, models: models.iter().map(|m| m.name().to_string()).collect(), rows, totals, conversions, revenue, ropo })
+    Ok(Report {
+        dimension: dim,
+        models: models.iter().map(|m| m.name().to_string()).collect(),
+        rows,
+        totals,
+        conversions,
+        revenue,
+        ropo,
+        has_costs: costs.is_some(),
+    })
 }
 
 /// Credits, conversions and first purchases summed per dimension value.
