@@ -416,6 +416,12 @@ fn models_command_lists_every_model() {
         assert!(got.contains(&format!("\n{m},")), "{m} missing in {got}");
     }
     assert!(stdout(&["models", "--format", "csv", "--position-weights", "20,20,60"]).contains("position-weights=20,20,60"));
+    // The config's [models] are what a run uses, and what `models` shows; options still win.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("touchpath.toml"), "[models]\nhalf_life = \"12h\"\nropo_window = \"1d\"\n").unwrap();
+    let out = run_in(dir.path(), &["models", "--format", "csv", "--ropo-window", "3d"]);
+    let got = String::from_utf8_lossy(&out.stdout);
+    assert!(got.contains("half-life=12h") && got.contains("window=3d"), "{got}");
 }
 
 #[test]

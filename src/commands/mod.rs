@@ -429,8 +429,8 @@ pub fn prepare_table(file: &Path, sep: &str, data: &DataArgs, v: Verbosity) -> R
     Ok(set)
 }
 
-/// The config for a command reading a path table: the user's when one is named or present,
-/// else the defaults (a path table needs no sources).
+/// The config for a command that needs no sources (one reading a path table, `models`): the
+/// user's when one is named or present, else the defaults.
 pub fn table_config(explicit: Option<&Path>) -> Result<Config> {
     let named = explicit.is_some() || std::env::var_os("TOUCHPATH_CONFIG").is_some() || Path::new("touchpath.toml").exists();
     if named {
@@ -455,10 +455,11 @@ fn account(set: &PathSet, data: &DataArgs, v: Verbosity) -> Result<()> {
     if v.show_summary() {
         log::summary(summary);
     } else if !v.quiet && summary.rejected_rows() > 0 {
-        log::warn(&format!(
-            "{} input row(s) rejected; run with -v for the summary or --rejects FILE for the rows",
-            summary.rejected_rows()
-        ));
+        let rows = match &data.rejects {
+            Some(path) => format!("they are in {}", path.display()),
+            None => "--rejects FILE for the rows".to_string(),
+        };
+        log::warn(&format!("{} input row(s) rejected; run with -v for the summary, {rows}", summary.rejected_rows()));
     }
     if let Some(f) = summary.files.iter().find(|f| !f.balanced()) {
         bail!("internal accounting error for {}: rows do not add up", f.file);

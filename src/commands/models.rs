@@ -4,20 +4,13 @@ use anyhow::Result;
 
 use super::{emit, format, model_params};
 use crate::cli::ModelsArgs;
-use crate::config::ModelParams;
 use crate::output::{Cell, Column, Style, Table};
 
 /// Lists the models with the parameters a run would use: the config's `[models]` (the one named
 /// by `--config` or `TOUCHPATH_CONFIG`, else `./touchpath.toml` if there is one), then the
 /// options given here; the built-in defaults where there is no config.
 pub fn run(cfg_path: Option<&std::path::Path>, a: ModelsArgs) -> Result<()> {
-    let explicit = cfg_path.is_some() || std::env::var_os("TOUCHPATH_CONFIG").is_some();
-    let base = if explicit || std::path::Path::new("touchpath.toml").exists() {
-        crate::config::Config::locate(cfg_path)?.models
-    } else {
-        ModelParams::default()
-    };
-    let params = model_params(&base, &a.params)?;
+    let params = model_params(&super::table_config(cfg_path)?.models, &a.params)?;
     let mut t = Table::new(
         "Attribution models (--model NAME[,NAME...] or --model all)",
         vec![Column::new("model", Style::Text), Column::new("parameters", Style::Text), Column::new("description", Style::Text)],

@@ -285,7 +285,10 @@ pub fn compare(base: &ReportData, cur: &ReportData, tol: Tolerance) -> Result<Co
     }
     let dimension = if base.dimension.is_empty() { cur.dimension.clone() } else { base.dimension.clone() };
     let mut keys: Vec<&(String, String)> = base.rows.keys().chain(cur.rows.keys()).collect();
-    keys.sort();
+    // Models in registry order, as report files list them (a name no model has goes last).
+    let names: Vec<&str> = crate::models::registry(&crate::config::ModelParams::default()).iter().map(|m| m.name()).collect();
+    let rank = |m: &str| names.iter().position(|n| *n == m).unwrap_or(usize::MAX);
+    keys.sort_by(|a, b| (rank(&a.0), &a.0, &a.1).cmp(&(rank(&b.0), &b.0, &b.1)));
     keys.dedup();
     let mut differences = Vec::new();
     for key in &keys {
@@ -356,6 +359,11 @@ mod tests {
             ]
         );
         assert!(compare(&a, &a, Tolerance { rel: 0.0, abs: 0.0 }).unwrap().differences.is_empty());
+        // Differences come in registry order of models, as report rows do.
+        let x = data(&[("linear", "Email", 1.0, 1.0), ("last-click", "Email", 1.0, 1.0), ("zeta", "Email", 1.0, 1.0)]);
+        let models: Vec<String> =
+            compare(&x, &data(&[]), Tolerance { rel: 0.0, abs: 0.0 }).unwrap().differences.iter().map(|d| d.model.clone()).collect();
+        assert_eq!(models, ["last-click", "last-click", "linear", "linear", "zeta", "zeta"]);
         // A row of zeros on one side and none on the other is no difference; a number is.
         let zero = data(&[("linear", "Direct", 2.0, 100.0), ("linear", "Email", 0.0, 0.0)]);
         let none = data(&[("linear", "Direct", 2.0, 100.0)]);
