@@ -88,8 +88,13 @@ impl TimeParser {
             match self.tz.from_local_datetime(&n) {
                 chrono::LocalResult::Single(dt) => dt.offset().fix().local_minus_utc() as i64,
                 chrono::LocalResult::Ambiguous(a, _) => a.offset().fix().local_minus_utc() as i64,
-                // A local time skipped by a DST change: read it with the offset in force before.
-                chrono::LocalResult::None => self.tz.offset_from_utc_datetime(&n).fix().local_minus_utc() as i64,
+                // A local time skipped by a DST change: read it with the offset in force before
+                // (a day earlier: changes are months apart), as Python and the tz database's
+                // own tools do. `n` taken as UTC lies after the change, in the new offset.
+                chrono::LocalResult::None => {
+                    let before = n.checked_sub_signed(chrono::TimeDelta::hours(24)).unwrap_or(n);
+                    self.tz.offset_from_utc_datetime(&before).fix().local_minus_utc() as i64
+                }
             }
         };
         let off = offset_at(naive);
@@ -364,6 +369,17 @@ mod tests {
             }
         }
         assert!(seen.days.len() >= 3, "days of one offset are kept: {:?}", seen.days.len());
+    }
+
+    #[test]
+    fn skipped_and_repeated_local_times() {
+        let mut p = TimeParser::new(chrono_tz::Europe::Berlin, None);
+        let utc = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap().and_utc().timestamp();
+        // 29.03.2026: clocks go from 02:00 to 03:00. 02:30 does not exist: read in winter time.
+        assert_eq!(p.parse("29.03.2026 02:30:00"), Ok(utc("2026-03-29 01:30:00")));
+        assert_eq!(p.parse("29.03.2026 03:30:00"), Ok(utc("2026-03-29 01:30:00")));
+        // 25.10.2026: 02:00–03:00 happens twice; the first, in summer time, is taken.
+        assert_eq!(p.parse("25.10.2026 02:30:00"), Ok(utc("2026-10-25 00:30:00")));
     }
 
     #[test]
