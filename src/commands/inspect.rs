@@ -103,7 +103,9 @@ pub fn run(cfg_path: Option<&Path>, a: InspectArgs) -> Result<()> {
     if let Some(k) = kind {
         let missing: Vec<&str> = schema::fields(k)
             .iter()
-            .filter(|f| f.required && !table.headers.iter().any(|h| maps_to(h, Some(k), spec) == f.name))
+            // A field the config gives a constant (`[sources.constants]`) needs no column.
+            .filter(|f| f.required && !spec.is_some_and(|s| s.constants.contains_key(f.name)))
+            .filter(|f| !table.headers.iter().any(|h| maps_to(h, Some(k), spec) == f.name))
             .map(|f| f.name)
             .collect();
         if !missing.is_empty() {
