@@ -27,7 +27,9 @@ fn lock_path(output: &Path) -> Result<PathBuf> {
 
 /// Locks every output, waiting up to `wait` for a run that holds one of them.
 pub fn acquire(outputs: &[&Path], wait: Duration) -> Result<Locks> {
-    let mut paths: Vec<(PathBuf, &Path)> = outputs.iter().map(|o| Ok((lock_path(o)?, *o))).collect::<Result<_>>()?;
+    // A device or a pipe (`-o /dev/null`) is not a file two runs could leave half-written.
+    let files = outputs.iter().filter(|o| !super::is_special(o));
+    let mut paths: Vec<(PathBuf, &Path)> = files.map(|o| Ok((lock_path(o)?, *o))).collect::<Result<_>>()?;
     // A fixed order, so two runs locking the same set cannot deadlock.
     paths.sort();
     paths.dedup_by(|a, b| a.0 == b.0);

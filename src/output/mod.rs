@@ -293,6 +293,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// [`write_atomic`] for output written as it is made (`fill` writes it, buffered), so that a
 /// large file is never held whole in memory.
 pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut (dyn std::io::Write + Send)) -> Result<()>) -> Result<()> {
+    // `-o /dev/null`, `/dev/stdout`, a named pipe: written into as they are. Renaming a file
+    // over one would replace the device itself (as root, `/dev/null` would become a file).
+    if is_special(path) {
+        let result = (|| -> Result<()> {
+            let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::OpenOptions::new().write(true).open(path)?);
+            fill(&mut f)?;
+            f.into_inner().map_err(|e| e.into_error())?;
+            Ok(())
+        })();
+        return result.with_context(|| format!("writing {}", path.display()));
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -313,6 +324,12 @@ pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut (dyn std::io::Write
         let _ = std::fs::remove_file(&tmp);
     }
     result.with_context(|| format!("writing {}", path.display()))
+}
+
+/// Whether `path` is something other than a file or a folder: a device or a named pipe, which
+/// outputs write into rather than replace (and need no lock beside them).
+pub fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// A cell as shown on screen (thousands grouped, shares as percentages).
@@ -443,6 +460,25 @@ fn exact_digits_at_most_18(x: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_is_written_into_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("r.csv");
+        std::fs::write(&file, "x").unwrap();
+        assert!(!is_special(&file) && !is_special(dir.path()) && !is_special(&dir.path().join("none.csv")));
+        #[cfg(unix)]
+        {
+            let null = Path::new("/dev/null");
+            assert!(is_special(null));
+            write_atomic(null, b"model,channel\n").unwrap();
+            assert!(is_special(null), "/dev/null is still a device");
+            assert!(
+                !dir.path().join(".null.lock").exists()
+                    && std::fs::read_dir("/dev").unwrap().flatten().all(|e| !e.file_name().to_string_lossy().starts_with(".null.tmp"))
+            );
+        }
+    }
 
     #[test]
     fn numbers_round_trip() {
