@@ -14,7 +14,7 @@ impl Model for PositionBased {
         "position-based"
     }
     fn description(&self) -> &'static str {
-        "First and last touches get fixed shares (40% each), the middle touches share the rest; 2 touches split first:last, 1 touch gets all."
+        "First and last touches get fixed shares (the weights: 40% each by default), the middle touches share the rest; 2 touches split first:last, 1 touch gets all."
     }
     fn parameters(&self) -> Vec<(&'static str, String)> {
         let [f, m, l] = self.weights;
