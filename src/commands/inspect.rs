@@ -39,7 +39,9 @@ pub fn run(cfg_path: Option<&Path>, a: InspectArgs) -> Result<()> {
         let (delimiter, encoding) = spec.map_or((None, Encoding::Auto), |s| (s.delimiter, s.encoding));
         crate::io::csv::load(&name, kind.unwrap_or(SourceKind::Visits), &bytes, delimiter, encoding)?
     };
-    let kind = kind.or_else(|| guess_kind(&table.headers));
+    let kind = kind.or_else(|| schema::guess(&table.headers).map(|(k, _)| k));
+    // A file no source reads is matched as `init --from` would draft it: names and synonyms.
+    let by_name = kind.map(|k| schema::map_columns(k, &table.headers)).unwrap_or_default();
     let format_name = if parquet {
         "Parquet"
     } else if gzip {
@@ -97,7 +99,7 @@ pub fn run(cfg_path: Option<&Path>, a: InspectArgs) -> Result<()> {
             Cell::Text(guess.to_string()),
             filled,
             Cell::Text(samples.join(" | ")),
-            Cell::Text(maps_to(header, kind, spec)),
+            Cell::Text(maps_to(i, header, kind, spec, &by_name)),
         ]);
     }
     if let Some(k) = kind {
@@ -105,7 +107,7 @@ pub fn run(cfg_path: Option<&Path>, a: InspectArgs) -> Result<()> {
             .iter()
             // A field the config gives a constant (`[sources.constants]`) needs no column.
             .filter(|f| f.required && !spec.is_some_and(|s| s.constants.contains_key(f.name)))
-            .filter(|f| !table.headers.iter().any(|h| maps_to(h, Some(k), spec) == f.name))
+            .filter(|f| !table.headers.iter().enumerate().any(|(i, h)| maps_to(i, h, Some(k), spec, &by_name) == f.name))
             .map(|f| f.name)
             .collect();
         if !missing.is_empty() {
@@ -124,33 +126,23 @@ fn source_of<'a>(cfg: &'a Config, file: &Path) -> Option<&'a SourceSpec> {
     })
 }
 
-/// The canonical field a column feeds: by the source's mapping, else by its own name.
-fn maps_to(header: &str, kind: Option<SourceKind>, spec: Option<&SourceSpec>) -> String {
+/// The canonical field column `i` feeds: by the source's mapping, else by its own name; for a
+/// file no source reads, as matched by name and synonym (`by_name`).
+fn maps_to(i: usize, header: &str, kind: Option<SourceKind>, spec: Option<&SourceSpec>, by_name: &schema::Found) -> String {
     let Some(kind) = kind else {
         return String::new();
     };
-    if let Some(s) = spec {
-        if let Some((field, _)) = s.columns.iter().find(|(_, col)| col.as_str() == header) {
-            return field.clone();
-        }
-        // A canonical name that the mapping points elsewhere does not feed that field.
-        if s.columns.contains_key(header) {
-            return String::new();
-        }
+    let Some(s) = spec else {
+        return by_name.iter().find(|(_, j)| *j == i).map(|(f, _)| f.to_string()).unwrap_or_default();
+    };
+    if let Some((field, _)) = s.columns.iter().find(|(_, col)| col.as_str() == header) {
+        return field.clone();
+    }
+    // A canonical name that the mapping points elsewhere does not feed that field.
+    if s.columns.contains_key(header) {
+        return String::new();
     }
     schema::fields(kind).iter().find(|f| f.name.eq_ignore_ascii_case(header)).map(|f| f.name.to_string()).unwrap_or_default()
-}
-
-/// The kind whose required fields the headers name best (by canonical names).
-fn guess_kind(headers: &[String]) -> Option<SourceKind> {
-    let score = |k: SourceKind| {
-        let fields = schema::fields(k);
-        let req = fields.iter().filter(|f| f.required).count();
-        let hit_req = fields.iter().filter(|f| f.required && headers.iter().any(|h| h.eq_ignore_ascii_case(f.name))).count();
-        let hit = fields.iter().filter(|f| headers.iter().any(|h| h.eq_ignore_ascii_case(f.name))).count();
-        (hit_req == req, hit_req, hit)
-    };
-    SourceKind::ALL.into_iter().filter(|&k| score(k).1 > 0).max_by_key(|&k| score(k))
 }
 
 /// The narrowest type that 95% of the scanned values fit; the rest are counted, since exports
@@ -239,8 +231,12 @@ mod tests {
     #[test]
     fn kinds_are_guessed_from_headers() {
         let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(guess_kind(&h(&["order_id", "created_at", "revenue", "phone"])), Some(SourceKind::Orders));
-        assert_eq!(guess_kind(&h(&["client_id", "started_at", "utm_source"])), Some(SourceKind::Visits));
-        assert_eq!(guess_kind(&h(&["foo", "bar"])), None);
+        let kind = |v: &[&str]| schema::guess(&h(v)).map(|(k, _)| k);
+        assert_eq!(kind(&["order_id", "created_at", "revenue", "phone"]), Some(SourceKind::Orders));
+        assert_eq!(kind(&["client_id", "started_at", "utm_source"]), Some(SourceKind::Visits));
+        assert_eq!(kind(&["foo", "bar"]), None);
+        // Synonyms count, as `init --from` reads them: a Russian CRM export is orders.
+        let crm = h(&["Номер заказа", "Дата создания", "Сумма", "Телефон"]);
+        assert_eq!(schema::guess(&crm).map(|(k, m)| (k, m.len())), Some((SourceKind::Orders, 4)));
     }
 }

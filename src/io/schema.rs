@@ -137,6 +137,89 @@ pub fn closest<'a>(wanted: &str, found: &'a [String]) -> Option<&'a str> {
         .map(|(_, f)| f.as_str())
 }
 
+/// Other names the exports analysts have use for each canonical field (lower case).
+const SYNONYMS: &[(&str, &[&str])] = &[
+    ("client_id", &["clientid", "ym:s:clientid", "user_pseudo_id", "metrica clientid", "_ym_uid", "ym_uid", "cid", "client id"]),
+    ("started_at", &["date_time", "datetime", "ym:s:datetime", "event_timestamp", "visit_time", "дата визита", "время визита"]),
+    ("visit_id", &["ym:s:visitid", "visitid", "id визита", "визит"]),
+    ("user_id", &["ym:s:userid", "userid"]),
+    ("utm_source", &["ym:s:utmsource", "source", "источник"]),
+    ("utm_medium", &["ym:s:utmmedium", "medium", "канал"]),
+    ("utm_campaign", &["ym:s:utmcampaign", "campaign", "кампания"]),
+    ("utm_content", &["ym:s:utmcontent"]),
+    ("utm_term", &["ym:s:utmterm"]),
+    ("referrer", &["ym:s:referer", "referer", "page_referrer", "реферер"]),
+    ("landing_page", &["ym:s:starturl", "page_location", "starturl", "посадочная страница"]),
+    ("device", &["ym:s:devicecategory", "device_category"]),
+    ("call_id", &["id звонка", "callid", "call id"]),
+    ("called_at", &["дата звонка", "дата и время", "call_time", "call_date", "время звонка"]),
+    ("caller_phone", &["номер клиента", "номер абонента", "callerphone", "caller_number", "caller phone", "телефон клиента", "phone"]),
+    ("duration_s", &["длительность", "длительность разговора", "длительность, сек", "duration"]),
+    ("status", &["статус", "статус звонка", "этап сделки", "stage", "статус заказа"]),
+    ("is_target", &["целевой", "целевой звонок", "target"]),
+    ("order_id", &["номер заказа", "id", "order id", "id сделки", "номер интернет-заказа"]),
+    ("created_at", &["дата создания", "created", "дата заказа", "date_created"]),
+    ("revenue", &["сумма", "бюджет", "amount", "total", "сумма заказа"]),
+    ("phone", &["телефон", "рабочий телефон (контакт)", "телефон покупателя", "phone number", "мобильный телефон"]),
+    ("email", &["e-mail", "рабочий email (контакт)", "почта", "email (контакт)"]),
+    ("crm_customer_id", &["id клиента", "id контакта", "customer_id", "contact_id"]),
+    ("order_channel", &["канал заказа", "источник сделки"]),
+    ("receipt_id", &["номер чека", "чек", "receipt", "check_id"]),
+    ("purchased_at", &["дата чека", "дата", "date"]),
+    ("amount", &["сумма документа", "сумма", "revenue", "total"]),
+    ("store_id", &["магазин", "store"]),
+    ("loyalty_card", &["карта лояльности", "дисконтная карта", "card", "номер карты"]),
+    ("cost", &["расход", "стоимость", "spend"]),
+    ("date", &["дата", "day"]),
+    ("occurred_at", &["sent_at", "дата отправки", "timestamp"]),
+];
+
+/// The column of `table` that feeds `field`: its canonical name, or a known synonym.
+pub fn find_column(headers: &[String], field: &str, taken: &[usize]) -> Option<usize> {
+    let free = |i: &usize| !taken.contains(i);
+    let lower: Vec<String> = headers.iter().map(|h| h.trim().to_lowercase()).collect();
+    if let Some(i) = (0..headers.len()).filter(free).find(|&i| lower[i] == field) {
+        return Some(i);
+    }
+    let names = SYNONYMS.iter().find(|(f, _)| *f == field).map_or(&[][..], |(_, n)| *n);
+    names.iter().find_map(|n| (0..headers.len()).filter(free).find(|&i| lower[i] == *n))
+}
+
+/// Canonical fields and the header columns they were found in.
+pub type Found = Vec<(&'static str, usize)>;
+
+/// The columns of `headers` that feed `kind`'s fields (field, column index), by canonical name
+/// or known synonym. Required fields pick first, so an optional field never steals their column.
+pub fn map_columns(kind: SourceKind, headers: &[String]) -> Found {
+    let mut taken = Vec::new();
+    let mut map = Vec::new();
+    let fields = fields(kind);
+    for f in fields.iter().filter(|f| f.required).chain(fields.iter().filter(|f| !f.required)) {
+        if let Some(i) = find_column(headers, f.name, &taken) {
+            taken.push(i);
+            map.push((f.name, i));
+        }
+    }
+    map
+}
+
+/// The best kind for a file and its mapping, by how many required and optional fields its
+/// columns name (what `init --from` drafts and `inspect` shows for a file no source reads).
+pub fn guess(headers: &[String]) -> Option<(SourceKind, Found)> {
+    let mut best: Option<((bool, usize, usize), SourceKind, Found)> = None;
+    for kind in SourceKind::ALL {
+        let map = map_columns(kind, headers);
+        let fields = fields(kind);
+        let req = fields.iter().filter(|f| f.required).count();
+        let hit = fields.iter().filter(|f| f.required && map.iter().any(|(n, _)| *n == f.name)).count();
+        let score = (hit == req, hit, map.len());
+        if hit > 0 && best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+            best = Some((score, kind, map));
+        }
+    }
+    best.map(|(_, k, m)| (k, m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
