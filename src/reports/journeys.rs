@@ -71,14 +71,14 @@ pub fn journey_stats(set: &PathSet, sel: &Selection) -> anyhow::Result<JourneySt
     // Rows are then keyed by that text, as the table is, and each row's revenue is summed over
     // its paths in path order, as one pass over the texts would sum it.
     let mut seqs = Sequences::default();
-    let selected: Vec<(&Path, f64, i64)> = sel.paths(set).filter_map(|p| set.conversion_of(p).map(|c| (p, c.revenue, c.ts))).collect();
+    let selected: Vec<(&Path, f64, i64, bool)> =
+        sel.paths(set).filter_map(|p| set.conversion_of(p).map(|c| (p, c.revenue, c.ts, c.offline))).collect();
     // A store receipt with no touch is a row of its own, as the report credits it, so that a
     // table written here and read back with `--paths` keeps it out of `Direct`.
-    let offline_touchless: Vec<bool> =
-        selected.iter().map(|s| s.0.is_empty() && set.conversion_of(s.0).is_some_and(|c| c.offline)).collect();
+    let offline_touchless: Vec<bool> = selected.iter().map(|s| s.0.is_empty() && s.3).collect();
     let mut lengths = vec![(0u64, 0.0f64); LENGTH_BUCKETS.len()];
     let mut lags = vec![(0u64, 0.0f64); LAG_BUCKETS.len()];
-    for &(p, revenue, ts) in &selected {
+    for &(p, revenue, ts, _) in &selected {
         let lb = &mut lengths[length_bucket(p.len())];
         lb.0 += 1;
         lb.1 += revenue;
