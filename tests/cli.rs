@@ -479,6 +479,14 @@ fn check_passes_on_its_own_snapshot_and_fails_with_a_readable_diff() {
     let ok = run_in(d, &["check", "--config", &tiny(), "--baseline", "base.json"]);
     assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
     assert!(String::from_utf8_lossy(&ok.stdout).starts_with("No differences beyond tolerance"));
+    // Report rows are keyed as in a report file's JSON, numbers written as report files write
+    // them; a snapshot of an earlier version, keyed `value`, still reads.
+    let snap = std::fs::read_to_string(d.join("base.json")).unwrap();
+    assert!(snap.contains("\"model\": \"last-click\",\n      \"channel\": \"Email\",\n      \"conversions\": 1,"), "{snap}");
+    assert!(!snap.contains("\"value\"") && !snap.contains(".0,"), "{snap}");
+    std::fs::write(d.join("old.json"), snap.replace("\"channel\": ", "\"value\": ")).unwrap();
+    let old = run_in(d, &["check", "--config", &tiny(), "--baseline", "old.json"]);
+    assert_eq!(old.status.code(), Some(0), "{}", String::from_utf8_lossy(&old.stderr));
 
     // A report file as baseline, with one number moved by more than the tolerance.
     let report = stdout(&["report", "--config", &tiny(), "--format", "csv", "-m", "linear"]);

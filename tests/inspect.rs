@@ -39,6 +39,15 @@ fn inspect_without_a_config_guesses_the_kind() {
 }
 
 #[test]
+fn inspect_without_a_config_takes_two_identifiers_for_links() {
+    let got = inspect("testdata/demo/accounts.csv", None);
+    assert!(got.contains("kind links (no source of the config reads it"), "{got}");
+    assert!(got.contains("| id_a (kind_a = user_id) |"), "{got}");
+    assert!(got.contains("| id_b (kind_b = phone) |"), "{got}");
+    assert!(!got.contains("required fields without a column"), "constants fill the kinds: {got}");
+}
+
+#[test]
 fn inspect_mapping_samples() {
     for (file, kind) in [
         ("metrica_visits.tsv", "visits"),

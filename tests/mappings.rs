@@ -98,6 +98,31 @@ linear,Paid Search,1.6666666666666665,31440.4,0.27777777777777773
 }
 
 #[test]
+fn init_from_drafts_identity_links_for_files_of_two_identifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = root().join("testdata/demo");
+    let mut cmd = Command::cargo_bin("touchpath").unwrap();
+    cmd.current_dir(dir.path()).env_remove("TOUCHPATH_CONFIG").args(["init", "--from"]);
+    for f in ["visits.csv", "orders.csv", "accounts.csv", "loyalty.csv"] {
+        cmd.arg(demo.join(f));
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cfg = std::fs::read_to_string(dir.path().join("touchpath.toml")).unwrap();
+    for block in [
+        "kind = \"links\"\npath = ",
+        "id_a = \"user_id\"\nid_b = \"phone\"\n# columns not used: \"registered_at\"\n[sources.constants]\nkind_a = \"user_id\"\nkind_b = \"phone\"\n",
+        "id_a = \"Номер карты\"\nid_b = \"Телефон\"\n",
+        "kind_a = \"loyalty_card\"\nkind_b = \"phone\"\n",
+    ] {
+        assert!(cfg.contains(block), "missing `{block}` in the draft:\n{cfg}");
+    }
+    let (_, err) = run(&cfg, dir.path(), &["stitch", "-v"]);
+    assert!(err.contains("accounts.csv [links]: 580 read, 580 used, 0 filtered, 0 rejected"), "{err}");
+    assert!(err.contains("loyalty.csv [links]: 845 read, 845 used, 0 filtered, 0 rejected"), "{err}");
+}
+
+#[test]
 fn init_from_samples_drafts_a_config_that_runs() {
     let dir = tempfile::tempdir().unwrap();
     let samples = root().join("testdata/mappings");

@@ -196,9 +196,7 @@ pub(super) fn finish(
             "tolerance": {"relative": tol.rel, "absolute": tol.abs},
             "differences": json_rows, "provenance": json_prov, "conclusion": verdict,
         });
-        let mut bytes = serde_json::to_vec_pretty(&doc)?;
-        bytes.push(b'\n');
-        super::write_bytes(&bytes, out)?;
+        super::write_bytes(&crate::output::json::pretty(&doc)?, out)?;
     } else {
         emit(&tables, fmt, out)?;
     }

@@ -117,7 +117,7 @@ fn draft(output: &Path, files: &[PathBuf]) -> Result<String> {
         } else {
             crate::io::csv::load(&name, SourceKind::Visits, &bytes, None, Encoding::Auto)?
         };
-        let Some((kind, map)) = crate::io::schema::guess(&table.headers) else {
+        let Some(crate::io::schema::Guess { kind, columns: map, constants }) = crate::io::schema::guess(&table.headers) else {
             bail!(
                 "{name}: cannot tell what kind of export this is from its columns ({}); write its [[sources]] by hand (see `touchpath inspect {name}`)",
                 table.headers.join(", ")
@@ -139,7 +139,11 @@ fn draft(output: &Path, files: &[PathBuf]) -> Result<String> {
             out.push_str(&format!("{field} = {}\n", quote(&table.headers[*i])));
         }
         let fields = crate::io::schema::fields(kind);
-        let missing: Vec<&str> = fields.iter().filter(|f| f.required && !map.iter().any(|(n, _)| *n == f.name)).map(|f| f.name).collect();
+        let missing: Vec<&str> = fields
+            .iter()
+            .filter(|f| f.required && !map.iter().any(|(n, _)| *n == f.name) && !constants.iter().any(|(n, _)| *n == f.name))
+            .map(|f| f.name)
+            .collect();
         if !missing.is_empty() {
             out.push_str(&format!("# required, no column found: {} — map them before running a report\n", missing.join(", ")));
         }
@@ -147,6 +151,12 @@ fn draft(output: &Path, files: &[PathBuf]) -> Result<String> {
             (0..table.headers.len()).filter(|i| !map.iter().any(|(_, j)| j == i)).map(|i| quote(&table.headers[i])).collect();
         if !unused.is_empty() {
             out.push_str(&format!("# columns not used: {}\n", unused.join(", ")));
+        }
+        if !constants.is_empty() {
+            out.push_str("[sources.constants]\n");
+            for (field, value) in &constants {
+                out.push_str(&format!("{field} = {}\n", quote(value)));
+            }
         }
     }
     Ok(out)

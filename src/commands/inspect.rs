@@ -39,9 +39,15 @@ pub fn run(cfg_path: Option<&Path>, a: InspectArgs) -> Result<()> {
         let (delimiter, encoding) = spec.map_or((None, Encoding::Auto), |s| (s.delimiter, s.encoding));
         crate::io::csv::load(&name, kind.unwrap_or(SourceKind::Visits), &bytes, delimiter, encoding)?
     };
-    let kind = kind.or_else(|| schema::guess(&table.headers).map(|(k, _)| k));
     // A file no source reads is matched as `init --from` would draft it: names and synonyms.
-    let by_name = kind.map(|k| schema::map_columns(k, &table.headers)).unwrap_or_default();
+    let guessed = if kind.is_none() { schema::guess(&table.headers) } else { None };
+    let kind = kind.or(guessed.as_ref().map(|g| g.kind));
+    let by_name = match (&guessed, kind) {
+        (Some(g), _) => g.columns.clone(),
+        (None, Some(k)) if spec.is_none() => schema::map_columns(k, &table.headers),
+        _ => Vec::new(),
+    };
+    let constants = guessed.as_ref().map_or(&[][..], |g| &g.constants[..]);
     let format_name = if parquet {
         "Parquet"
     } else if gzip {
@@ -99,7 +105,7 @@ pub fn run(cfg_path: Option<&Path>, a: InspectArgs) -> Result<()> {
             Cell::Text(guess.to_string()),
             filled,
             Cell::Text(samples.join(" | ")),
-            Cell::Text(maps_to(i, header, kind, spec, &by_name)),
+            Cell::Text(with_kind(maps_to(i, header, kind, spec, &by_name), constants)),
         ]);
     }
     if let Some(k) = kind {
@@ -107,6 +113,7 @@ pub fn run(cfg_path: Option<&Path>, a: InspectArgs) -> Result<()> {
             .iter()
             // A field the config gives a constant (`[sources.constants]`) needs no column.
             .filter(|f| f.required && !spec.is_some_and(|s| s.constants.contains_key(f.name)))
+            .filter(|f| !constants.iter().any(|(n, _)| *n == f.name))
             .filter(|f| !table.headers.iter().enumerate().any(|(i, h)| maps_to(i, h, Some(k), spec, &by_name) == f.name))
             .map(|f| f.name)
             .collect();
@@ -115,6 +122,16 @@ pub fn run(cfg_path: Option<&Path>, a: InspectArgs) -> Result<()> {
         }
     }
     emit(&[t], fmt, &a.out)
+}
+
+/// A guessed links file's identifier column, with the kind it is drafted with (`id_a` with
+/// `kind_a`).
+fn with_kind(field: String, constants: &[(&str, &str)]) -> String {
+    let kind = field.strip_prefix("id_").and_then(|side| constants.iter().find(|(n, _)| n.strip_prefix("kind_") == Some(side)));
+    match kind {
+        Some((name, value)) => format!("{field} ({name} = {value})"),
+        None => field,
+    }
 }
 
 /// The config's source reading this file, if any.
@@ -231,12 +248,12 @@ mod tests {
     #[test]
     fn kinds_are_guessed_from_headers() {
         let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let kind = |v: &[&str]| schema::guess(&h(v)).map(|(k, _)| k);
+        let kind = |v: &[&str]| schema::guess(&h(v)).map(|g| g.kind);
         assert_eq!(kind(&["order_id", "created_at", "revenue", "phone"]), Some(SourceKind::Orders));
         assert_eq!(kind(&["client_id", "started_at", "utm_source"]), Some(SourceKind::Visits));
         assert_eq!(kind(&["foo", "bar"]), None);
         // Synonyms count, as `init --from` reads them: a Russian CRM export is orders.
         let crm = h(&["Номер заказа", "Дата создания", "Сумма", "Телефон"]);
-        assert_eq!(schema::guess(&crm).map(|(k, m)| (k, m.len())), Some((SourceKind::Orders, 4)));
+        assert_eq!(schema::guess(&crm).map(|g| (g.kind, g.columns.len())), Some((SourceKind::Orders, 4)));
     }
 }

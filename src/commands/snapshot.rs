@@ -18,9 +18,7 @@ pub fn run(cfg_path: Option<&Path>, mut a: SnapshotArgs, v: Verbosity) -> Result
     let input = input(cfg_path, &mut a.data, a.spec.table.source(), &mut a.out, &mut [], journeys, v)?;
     let report = compute(&input, &a.params, &a.spec.model, dim, None)?;
     let snap = snapshot(&input, &a.data, &a.params, &report, a.spec.table.paths.as_deref())?;
-    let mut bytes = serde_json::to_vec_pretty(&snap)?;
-    bytes.push(b'\n');
-    super::write_bytes(&bytes, &a.out)
+    super::write_bytes(&snap.to_json()?, &a.out)
 }
 
 /// The snapshot of a computed report: what `snapshot` writes and what `check` compares with.
@@ -68,6 +66,7 @@ pub(super) fn snapshot(input: &Input, data: &DataArgs, params: &ModelArgs, repor
                 conversions: r.conversions,
                 revenue: r.revenue,
                 share: r.share,
+                dimension: report.dimension.column().to_string(),
             })
             .collect(),
     })

@@ -203,9 +203,24 @@ pub fn map_columns(kind: SourceKind, headers: &[String]) -> Found {
     map
 }
 
+/// What `init --from` drafts and `inspect` shows for a file no source reads.
+#[derive(Debug)]
+pub struct Guess {
+    pub kind: SourceKind,
+    /// Fields fed by a column.
+    pub columns: Found,
+    /// Fields given a fixed value (`[sources.constants]`): the kinds of a links file's columns.
+    pub constants: Vec<(&'static str, &'static str)>,
+}
+
+/// Identifier fields a links file may pair, in the order they are tried.
+const LINKED: [&str; 7] = ["client_id", "user_id", "phone", "email", "loyalty_card", "crm_customer_id", "order_id"];
+
 /// The best kind for a file and its mapping, by how many required and optional fields its
-/// columns name (what `init --from` drafts and `inspect` shows for a file no source reads).
-pub fn guess(headers: &[String]) -> Option<(SourceKind, Found)> {
+/// columns name. A file that no kind's required fields fit, but which names two identifiers (a
+/// shop's accounts: login and phone; a loyalty programme's cards and phones), is identity links
+/// between the first two of them, left to right.
+pub fn guess(headers: &[String]) -> Option<Guess> {
     let mut best: Option<((bool, usize, usize), SourceKind, Found)> = None;
     for kind in SourceKind::ALL {
         let map = map_columns(kind, headers);
@@ -217,7 +232,25 @@ pub fn guess(headers: &[String]) -> Option<(SourceKind, Found)> {
             best = Some((score, kind, map));
         }
     }
-    best.map(|(_, k, m)| (k, m))
+    if !best.as_ref().is_some_and(|((complete, _, _), _, _)| *complete) {
+        let mut taken = Vec::new();
+        let mut ids = Vec::new();
+        for field in LINKED {
+            if let Some(i) = find_column(headers, field, &taken) {
+                taken.push(i);
+                ids.push((field, i));
+            }
+        }
+        ids.sort_by_key(|&(_, i)| i);
+        if let [(kind_a, a), (kind_b, b), ..] = ids[..] {
+            return Some(Guess {
+                kind: SourceKind::Links,
+                columns: vec![("id_a", a), ("id_b", b)],
+                constants: vec![("kind_a", kind_a), ("kind_b", kind_b)],
+            });
+        }
+    }
+    best.map(|(_, kind, columns)| Guess { kind, columns, constants: Vec::new() })
 }
 
 #[cfg(test)]
@@ -230,6 +263,22 @@ mod tests {
         assert_eq!(closest("revenue", &found), Some("revenu"));
         assert_eq!(closest("created_at", &found), Some("created"));
         assert_eq!(closest("zzzzzzzzzz", &found), None);
+    }
+
+    #[test]
+    fn two_identifiers_and_no_event_are_links() {
+        let h = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let accounts = guess(&h(&["user_id", "phone", "registered_at"])).unwrap();
+        assert_eq!(accounts.kind, SourceKind::Links);
+        assert_eq!(accounts.columns, vec![("id_a", 0), ("id_b", 1)]);
+        assert_eq!(accounts.constants, vec![("kind_a", "user_id"), ("kind_b", "phone")]);
+        let cards = guess(&h(&["Номер карты", "Телефон", "Дата регистрации"])).unwrap();
+        assert_eq!((cards.kind, cards.constants), (SourceKind::Links, vec![("kind_a", "loyalty_card"), ("kind_b", "phone")]));
+        // A call log names a phone and a client id too, but its required fields come first.
+        let calls = guess(&h(&["called_at", "caller_phone", "client_id"])).unwrap();
+        assert_eq!(calls.kind, SourceKind::Calls);
+        // One identifier is not a link.
+        assert_eq!(guess(&h(&["phone", "registered_at"])).map(|g| g.kind), Some(SourceKind::Calls));
     }
 
     #[test]

@@ -17,6 +17,67 @@ impl Writer for Json {
     }
 }
 
+/// A document (a snapshot, a comparison) as indented JSON, its numbers written as the report
+/// files write them: `141`, not `141.0`.
+pub fn pretty<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut bytes, Numbers(serde_json::ser::PrettyFormatter::new()));
+    value.serialize(&mut ser)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// `serde_json`'s indented layout with the report files' numbers.
+struct Numbers<'a>(serde_json::ser::PrettyFormatter<'a>);
+
+impl serde_json::ser::Formatter for Numbers<'_> {
+    fn write_f64<W: ?Sized + std::io::Write>(&mut self, w: &mut W, x: f64) -> std::io::Result<()> {
+        let mut text = String::new();
+        super::push_number(&mut text, x);
+        w.write_all(text.as_bytes())
+    }
+
+    fn write_f32<W: ?Sized + std::io::Write>(&mut self, w: &mut W, x: f32) -> std::io::Result<()> {
+        self.write_f64(w, f64::from(x))
+    }
+
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+
+    fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
 /// Writes a table's rows as they are made (`cells` of each), exactly as [`Json`] writes the
 /// same table: an audit table of millions of rows is never held whole, as text or as cells.
 /// Rows are formatted on every core.
@@ -40,7 +101,7 @@ pub fn stream<T: Send + Sync, R: AsRef<[Cell]>>(
                 line.push_str(": ");
                 match cell {
                     Cell::Text(s) => line.push_str(&serde_json::to_string(s)?),
-                    Cell::Num(x) if x.is_finite() => line.push_str(&serde_json::to_string(x)?),
+                    Cell::Num(x) if x.is_finite() => super::push_number(&mut line, *x),
                     Cell::Num(_) | Cell::Missing => line.push_str("null"),
                     Cell::Int(n) => line.push_str(&n.to_string()),
                 }
@@ -61,6 +122,7 @@ pub struct Part<'a> {
     keys: &'a [String],
     at: usize,
     bytes: &'a mut Vec<u8>,
+    scratch: String,
 }
 
 impl Part<'_> {
@@ -86,12 +148,14 @@ impl Fields for Part<'_> {
         self.text(s)
     }
 
-    /// As `serde_json` writes a number (`ryu`'s shortest digits, `1.0` for one), and `null` for
-    /// one that is not finite.
+    /// As the CSV writes a number (the shortest digits that read back to it: `1` for one), and
+    /// `null` for one that is not finite.
     fn num(&mut self, x: f64) -> Result<()> {
         self.key()?;
         if x.is_finite() {
-            self.bytes.extend_from_slice(ryu::Buffer::new().format_finite(x).as_bytes());
+            self.scratch.clear();
+            super::push_number(&mut self.scratch, x);
+            self.bytes.extend_from_slice(self.scratch.as_bytes());
         } else {
             self.bytes.extend_from_slice(b"null");
         }
@@ -132,7 +196,7 @@ pub fn stream_parts<T, I: Iterator<Item = T>>(
         4 * rayon::current_num_threads(),
         |part, bytes: &mut Vec<u8>| {
             bytes.clear();
-            let mut w = Part { keys: &keys, at: 0, bytes };
+            let mut w = Part { keys: &keys, at: 0, bytes, scratch: String::new() };
             for row in rows_of(part) {
                 record(&row, &mut w)?;
             }

@@ -58,6 +58,13 @@ pub struct Snapshot {
     pub report: Vec<SnapshotRow>,
 }
 
+impl Snapshot {
+    /// The file `snapshot` writes, its numbers as report files write them.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        crate::output::json::pretty(self)
+    }
+}
+
 /// The run's settings that decide which numbers come out, with dates resolved.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct RunInfo {
@@ -83,13 +90,33 @@ impl Fingerprint {
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+/// A report row in a snapshot, keyed as a report file's JSON row is.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct SnapshotRow {
     pub model: String,
+    /// Written under the dimension's name (`channel`, `source`, …), as in a report file;
+    /// snapshots of earlier versions call it `value`.
+    #[serde(alias = "channel", alias = "source", alias = "medium", alias = "campaign", alias = "source_medium")]
     pub value: String,
     pub conversions: f64,
     pub revenue: f64,
     pub share: f64,
+    /// The dimension's column name (the run's `by`): the key `value` is written under.
+    #[serde(skip)]
+    pub dimension: String,
+}
+
+impl Serialize for SnapshotRow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("model", &self.model)?;
+        m.serialize_entry(if self.dimension.is_empty() { "value" } else { self.dimension.as_str() }, &self.value)?;
+        m.serialize_entry("conversions", &self.conversions)?;
+        m.serialize_entry("revenue", &self.revenue)?;
+        m.serialize_entry("share", &self.share)?;
+        m.end()
+    }
 }
 
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -117,7 +144,11 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Baseline> {
         let text = text.trim_start_matches('\u{feff}');
         match text.trim_start().chars().next() {
             Some('{') => {
-                let s: Snapshot = serde_json::from_str(text).map_err(|e| anyhow!("not a touchpath snapshot: {e}"))?;
+                let mut s: Snapshot = serde_json::from_str(text).map_err(|e| anyhow!("not a touchpath snapshot: {e}"))?;
+                let dimension = s.run.by.replace('-', "_");
+                for r in &mut s.report {
+                    r.dimension.clone_from(&dimension);
+                }
                 if s.touchpath_snapshot > SNAPSHOT_VERSION {
                     bail!("snapshot format {} is newer than this touchpath understands ({SNAPSHOT_VERSION})", s.touchpath_snapshot);
                 }
