@@ -170,7 +170,10 @@ fn guess_type(values: &[&str]) -> String {
     }
     let is_email = |v: &str| v.contains('@') && value::email(v).is_some();
     let is_int = |v: &str| v.parse::<i64>().is_ok();
-    let is_unix = |v: &str| v.parse::<i64>().is_ok_and(|x| (1_000_000_000..=9_999_999_999_999).contains(&x));
+    // Seconds or milliseconds from 2000 to 2031: in-store card numbers (EAN-13 from 2000000000000)
+    // read as milliseconds would be later.
+    const UNIX: std::ops::RangeInclusive<i64> = 946_684_800..=1_956_528_000;
+    let is_unix = |v: &str| v.parse::<i64>().is_ok_and(|x| UNIX.contains(&x) || x >= 1_000_000_000_000 && UNIX.contains(&(x / 1000)));
     // Bare digits are a phone only as 8/7 and ten more digits (a Unix time has ten); anything
     // with a `+` or separators is one when it reads as a number of 10 to 15 digits.
     let is_phone = |v: &str| {
@@ -241,6 +244,8 @@ mod tests {
         assert_eq!(guess_type(&["https://shop.test/"]), "URL");
         assert_eq!(guess_type(&["yandex", "google"]), "text");
         assert_eq!(guess_type(&[]), "empty");
+        assert_eq!(guess_type(&["1790000000", "1790000000123"]), "integer (Unix time?)");
+        assert_eq!(guess_type(&["2000000000000", "2000000000003"]), "integer", "in-store card numbers");
         let mostly: Vec<&str> = std::iter::repeat_n("1 000,50", 40).chain(["12,5o"]).collect();
         assert_eq!(guess_type(&mostly), "decimal (comma), 1 value(s) do not fit");
     }
