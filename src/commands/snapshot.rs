@@ -18,7 +18,7 @@ pub fn run(cfg_path: Option<&Path>, mut a: SnapshotArgs, v: Verbosity) -> Result
     let input = input(cfg_path, &mut a.data, a.spec.table.source(), &mut a.out, &mut [], journeys, v)?;
     let report = compute(&input, &a.params, &a.spec.model, dim, None)?;
     let snap = snapshot(&input, &a.data, &a.params, &report, a.spec.table.paths.as_deref())?;
-    super::write_bytes(&snap.to_json()?, &a.out)
+    super::write_bytes(&crate::output::json::pretty(&snap)?, &a.out)
 }
 
 /// The snapshot of a computed report: what `snapshot` writes and what `check` compares with.

@@ -58,13 +58,6 @@ pub struct Snapshot {
     pub report: Vec<SnapshotRow>,
 }
 
-impl Snapshot {
-    /// The file `snapshot` writes, its numbers as report files write them.
-    pub fn to_json(&self) -> Result<Vec<u8>> {
-        crate::output::json::pretty(self)
-    }
-}
-
 /// The run's settings that decide which numbers come out, with dates resolved.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct RunInfo {
