@@ -7,10 +7,13 @@ process (wall time, median of --runs, and peak resident memory).
 The comparable job is the part of attribution SQL expresses simply: orders joined to the visits
 of the same client id (no identity stitching, no calls, receipts or messages), touches in the 30
 days before each order, channels from UTM medium / referrer, and last-click, linear and
-position-based (40/20/40) credit per channel.
+position-based (40/20/40) credit per channel. touchpath runs the same job (COMPARABLE_CONFIG),
+and after the timed rounds the three engines' credits per model and channel are checked against
+each other: a disagreement is printed and fails the run.
 """
 
 import argparse
+import csv
 import json
 import os
 import statistics
@@ -18,24 +21,35 @@ import subprocess
 import sys
 
 ENGINES_SQL = r"""
-WITH v AS (
+WITH raw AS (
   SELECT client_id,
          strptime(date_time, '%d.%m.%Y %H:%M:%S') AS ts,
+         -- A visit whose tag columns are empty takes its medium from the landing page's query;
+         -- a Yandex or Google click id there is a paid click.
          CASE
-           WHEN coalesce(utm_medium, '') IN ('cpc', 'ppc', 'paid') THEN 'Paid Search'
-           WHEN coalesce(utm_medium, '') IN ('paid_social') THEN 'Paid Social'
-           WHEN coalesce(utm_medium, '') IN ('display', 'cpm', 'banner') THEN 'Display'
-           WHEN coalesce(utm_medium, '') IN ('affiliate', 'cpa') THEN 'Affiliates'
-           WHEN coalesce(utm_medium, '') = 'email' THEN 'Email'
-           WHEN coalesce(utm_medium, '') <> '' THEN '(other)'
-           WHEN coalesce(landing_page, '') LIKE '%utm_medium=cpc%' OR coalesce(landing_page, '') LIKE '%yclid=%' THEN 'Paid Search'
-           WHEN coalesce(landing_page, '') LIKE '%utm_medium=%' THEN '(other)'
-           WHEN coalesce(referrer, '') = '' OR referrer LIKE '%shop.example.ru%' THEN 'Direct'
+           WHEN utm_source IS NOT NULL OR utm_medium IS NOT NULL OR utm_campaign IS NOT NULL THEN coalesce(utm_medium, '')
+           WHEN landing_page LIKE '%utm_medium=%' THEN split_part(split_part(split_part(landing_page, 'utm_medium=', 2), '&', 1), '#', 1)
+           WHEN landing_page LIKE '%yclid=%' OR landing_page LIKE '%gclid=%' THEN 'cpc'
+           ELSE ''
+         END AS medium,
+         coalesce(referrer, '') AS referrer
+  FROM read_csv('{dir}/visits.csv', delim=';', header=true, all_varchar=true)
+),
+v AS (
+  SELECT client_id, ts,
+         CASE
+           WHEN medium IN ('cpc', 'ppc', 'paid') THEN 'Paid Search'
+           WHEN medium IN ('paid_social') THEN 'Paid Social'
+           WHEN medium IN ('display', 'cpm', 'banner') THEN 'Display'
+           WHEN medium IN ('affiliate', 'cpa') THEN 'Affiliates'
+           WHEN medium = 'email' THEN 'Email'
+           WHEN medium <> '' THEN '(other)'
+           WHEN referrer = '' OR referrer LIKE '%shop.example.ru%' THEN 'Direct'
            WHEN referrer LIKE '%yandex.ru/search%' OR referrer LIKE '%google.%' THEN 'Organic Search'
-           WHEN referrer LIKE '%vk.com%' THEN 'Organic Social'
+           WHEN referrer LIKE '%vk.com%' OR referrer LIKE '%habr.com%' THEN 'Organic Social'
            ELSE 'Referral'
          END AS channel
-  FROM read_csv('{dir}/visits.csv', delim=';', header=true, all_varchar=true)
+  FROM raw
 ),
 o AS (
   SELECT "Номер заказа" AS order_id, "ClientID" AS client_id,
@@ -66,20 +80,24 @@ FROM w GROUP BY model, channel ORDER BY model, channel
 POLARS_JOB = r"""
 import sys, polars as pl
 d = sys.argv[1]
-med = pl.col("utm_medium").fill_null("")
 land = pl.col("landing_page").fill_null("")
 ref = pl.col("referrer").fill_null("")
+tagged = pl.col("utm_source").is_not_null() | pl.col("utm_medium").is_not_null() | pl.col("utm_campaign").is_not_null()
+# A visit whose tag columns are empty takes its medium from the landing page's query; a Yandex or
+# Google click id there is a paid click.
+med = (pl.when(tagged).then(pl.col("utm_medium").fill_null(""))
+    .when(land.str.contains("utm_medium=", literal=True)).then(land.str.extract(r"utm_medium=([^&#]*)", 1))
+    .when(land.str.contains("yclid=", literal=True) | land.str.contains("gclid=", literal=True)).then(pl.lit("cpc"))
+    .otherwise(pl.lit("")))
 channel = (pl.when(med.is_in(["cpc", "ppc", "paid"])).then(pl.lit("Paid Search"))
     .when(med == "paid_social").then(pl.lit("Paid Social"))
     .when(med.is_in(["display", "cpm", "banner"])).then(pl.lit("Display"))
     .when(med.is_in(["affiliate", "cpa"])).then(pl.lit("Affiliates"))
     .when(med == "email").then(pl.lit("Email"))
     .when(med != "").then(pl.lit("(other)"))
-    .when(land.str.contains("utm_medium=cpc") | land.str.contains("yclid=")).then(pl.lit("Paid Search"))
-    .when(land.str.contains("utm_medium=")).then(pl.lit("(other)"))
-    .when((ref == "") | ref.str.contains("shop.example.ru")).then(pl.lit("Direct"))
-    .when(ref.str.contains("yandex.ru/search") | ref.str.contains("google.")).then(pl.lit("Organic Search"))
-    .when(ref.str.contains("vk.com")).then(pl.lit("Organic Social"))
+    .when((ref == "") | ref.str.contains("shop.example.ru", literal=True)).then(pl.lit("Direct"))
+    .when(ref.str.contains("yandex.ru/search", literal=True) | ref.str.contains("google.", literal=True)).then(pl.lit("Organic Search"))
+    .when(ref.str.contains("vk.com", literal=True) | ref.str.contains("habr.com", literal=True)).then(pl.lit("Organic Social"))
     .otherwise(pl.lit("Referral")))
 v = (pl.scan_csv(f"{d}/visits.csv", separator=";", infer_schema=False)
      .select(pl.col("client_id"), pl.col("date_time").str.strptime(pl.Datetime, "%d.%m.%Y %H:%M:%S").alias("ts"), channel.alias("channel")))
@@ -106,9 +124,49 @@ for m in ["last-click", "linear", "position-based"]:
 out = (pl.concat(parts).group_by("model", "channel")
        .agg(pl.col("c").sum().alias("conversions"), (pl.col("c") * pl.col("revenue")).sum().alias("revenue"))
        .sort("model", "channel").collect())
-print(out.height)
+out.write_csv(f"{d}/out-polars.csv")
 """
 
+
+# touchpath's config of the comparable job: the same job as the SQL's, so that the three engines'
+# results can be checked against each other. Customers are client ids alone (the visits' user id
+# and the orders' e-mail, which a field of that name would read, are set to no value; the orders'
+# phones and CRM ids are not mapped), every order credits the 30 days before it (no reset after
+# a customer's previous order), and the statuses the SQL drops are the ones excluded.
+COMPARABLE_CONFIG = """\
+# The comparable job of benches/compare.py: visits and orders, customers joined on client id alone.
+timezone = "Europe/Moscow"
+lookback = "30d"
+reset_after_conversion = false
+currency = "RUB"
+excluded_statuses = ["отменён", "отменен", "возврат"]
+
+[models]
+position_weights = [40, 20, 40]
+
+[channels]
+site_domains = ["shop.example.ru"]
+
+[[sources]]
+kind = "visits"
+path = "visits.csv"
+[sources.columns]
+started_at = "date_time"
+[sources.constants]
+user_id = ""
+
+[[sources]]
+kind = "orders"
+path = "orders.csv"
+[sources.columns]
+order_id = "Номер заказа"
+created_at = "Дата создания"
+status = "Статус"
+revenue = "Сумма"
+client_id = "ClientID"
+[sources.constants]
+email = ""
+"""
 
 HEURISTIC = "last-click,last-non-direct,first-click,linear,position-based,time-decay,ropo"
 
@@ -125,7 +183,8 @@ def timed(cmd):
 
 
 def to_parquet(d):
-    """Parquet twins of the CSV exports (text columns, as exported), written once."""
+    """Parquet twins of the CSV exports (text columns, as exported), written once, and the configs
+    of the Parquet and comparable jobs."""
     import polars as pl
 
     files = ["visits", "calls", "orders", "receipts", "touches", "loyalty", "accounts", "costs"]
@@ -148,11 +207,8 @@ def to_parquet(d):
             os.remove(src)
     with open(f"{d}/touchpath.toml", encoding="utf-8") as fh:
         cfg = fh.read()
-    # The comparable job's config: visits and orders only, as the SQL sees them.
-    head, *blocks = cfg.split("[[sources]]")
-    keep = [b for b in blocks if 'kind = "visits"' in b or 'kind = "orders"' in b]
     with open(f"{d}/touchpath-comparable.toml", "w", encoding="utf-8") as fh:
-        fh.write(head + "".join("[[sources]]" + b for b in keep))
+        fh.write(COMPARABLE_CONFIG)
     cfg = cfg.replace(".csv\"", ".parquet\"").replace('encoding = "cp1251"\n', "")
     with open(f"{d}/touchpath-parquet.toml", "w", encoding="utf-8") as fh:
         fh.write(cfg)
@@ -167,15 +223,18 @@ def one(args_list):
         con = duckdb.connect()
         con.execute(f"SET threads = {os.cpu_count()}")
         rows = con.execute(ENGINES_SQL.format(dir=d)).fetchall()
-        print(len(rows))
+        with open(f"{d}/out-duckdb.csv", "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["model", "channel", "conversions", "revenue"])
+            w.writerows(rows)
     elif kind == "polars":
         sys.argv = ["job", d]
         exec(compile(POLARS_JOB, "polars_job", "exec"), {})
 
 
-def report_job(tp, d, config, models):
+def report_job(tp, d, config, models, out="out.csv"):
     """touchpath's report of `models` on the exports in `d`, as `config` maps them."""
-    return [tp, "report", "--config", f"{d}/{config}", "-m", models, "-q", "-o", f"{d}/out.csv"]
+    return [tp, "report", "--config", f"{d}/{config}", "-m", models, "-q", "-o", f"{d}/{out}"]
 
 
 def heuristic_job(tp, d):
@@ -205,6 +264,44 @@ def rounds(jobs, runs):
             r["peaks"].append(p)
             print(f"round {i + 1}/{runs}: {name}: {w:.2f} s, {p:.0f} MiB", file=sys.stderr, flush=True)
     return out
+
+
+def credits(path):
+    """(model, channel) -> (conversions, revenue) of a comparable job's output, or None if the
+    job wrote none."""
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8", newline="") as fh:
+        return {(r["model"], r["channel"]): (float(r["conversions"]), float(r["revenue"])) for r in csv.DictReader(fh)}
+
+
+def agree(d, engines):
+    """Checks that DuckDB and Polars credit every model and channel as touchpath does on the
+    comparable job: the same job, computed independently. Sums of floating-point credits in a
+    different order differ in their last digits, so values agree within a relative 1e-9 (and
+    conversions within 1e-9 absolute). Prints the verdict; returns whether they all agree."""
+    ours = credits(f"{d}/out-comparable.csv")
+    if ours is None:
+        print("results: touchpath wrote no comparable output; nothing checked")
+        return False
+    ok = True
+    for name, path in engines:
+        theirs = credits(path)
+        if theirs is None:
+            print(f"results: {name} wrote no output; not checked")
+            continue
+        bad = []
+        for key in sorted(set(ours) | set(theirs)):
+            a, b = ours.get(key, (0.0, 0.0)), theirs.get(key, (0.0, 0.0))
+            if abs(a[0] - b[0]) > 1e-9 * max(1.0, abs(a[0])) or abs(a[1] - b[1]) > 1e-9 * max(1.0, abs(a[1])):
+                bad.append(f"  {key[0]:15} {key[1]:20} touchpath {a[0]:.6f} / {a[1]:.2f}  {name} {b[0]:.6f} / {b[1]:.2f}")
+        if bad:
+            ok = False
+            print(f"results: {name} DISAGREES with touchpath on {len(bad)} of {len(set(ours) | set(theirs))} rows (model, channel):")
+            print("\n".join(bad))
+        else:
+            print(f"results: {name} agrees with touchpath on every model and channel ({len(ours)} rows)")
+    return ok
 
 
 def warm(*dirs):
@@ -277,10 +374,14 @@ def main():
         (heuristic, heuristic_job(tp, d)),
         (learning, report_job(tp, d, "touchpath.toml", HEURISTIC + ",markov,shapley")),
         ("touchpath Parquet, heuristic models + ROPO", report_job(tp, d, "touchpath-parquet.toml", HEURISTIC)),
-        (comparable, report_job(tp, d, "touchpath-comparable.toml", "last-click,linear,position-based")),
+        (comparable, report_job(tp, d, "touchpath-comparable.toml", "last-click,linear,position-based", "out-comparable.csv")),
         (engines[0], [sys.executable, __file__, "--one", "duckdb", d]),
         (engines[1], [sys.executable, __file__, "--one", "polars", d]),
     ]
+    # An engine that fails must not leave an earlier run's output to be checked.
+    for f in ("out-comparable.csv", "out-duckdb.csv", "out-polars.csv"):
+        if os.path.exists(f"{d}/{f}"):
+            os.remove(f"{d}/{f}")
     warm(d)
     out = rounds(jobs, a.runs)
     results = [summary(name, out[name]) for name, _ in jobs]
@@ -296,6 +397,8 @@ def main():
         print(f"markov + shapley add {100 * (k - 1):.0f}% over the heuristic run (median of the rounds' ratios)")
     with open(f"{d}/results.json", "w", encoding="utf-8") as fh:
         json.dump(results, fh, indent=2)
+    if not agree(d, [(engines[0], f"{d}/out-duckdb.csv"), (engines[1], f"{d}/out-polars.csv")]):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -162,6 +162,38 @@ fn a_repeated_order_id_keeps_the_latest_row_then_the_largest() {
     );
 }
 
+/// A column with a field's canonical name is read without a mapping; an empty constant turns
+/// that off, as a report that joins customers on client ids alone needs.
+#[test]
+fn an_empty_constant_leaves_a_column_of_a_fields_name_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("visits.csv"),
+        "client_id;started_at;utm_source;utm_medium;user_id\n\
+         a;01.08.2026 10:00;newsletter;email;u1\nb;02.08.2026 10:00;google;cpc;u1\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("orders.csv"), "order_id;created_at;revenue;client_id\nO1;03.08.2026 10:00;100;b\n").unwrap();
+    let config = |constants: &str| {
+        let path = dir.path().join(format!("touchpath{}.toml", constants.len()));
+        std::fs::write(
+            &path,
+            format!(
+                "timezone = \"Europe/Moscow\"\n[[sources]]\nkind = \"visits\"\npath = \"visits.csv\"\n{constants}\
+                 [[sources]]\nkind = \"orders\"\npath = \"orders.csv\"\n"
+            ),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    // The user id joins both client ids: one customer, whose path starts with the e-mail.
+    let joined = stdout(&["paths", "--format", "csv", "-q", "--config", &config("")]);
+    assert_eq!(joined, "path,conversions,conversion_value,nulls\nEmail > Paid Search,1,100,0\n");
+    // Unread, it joins nothing: the e-mail is another customer's journey, which did not convert.
+    let apart = stdout(&["paths", "--format", "csv", "-q", "--config", &config("[sources.constants]\nuser_id = \"\"\n")]);
+    assert_eq!(apart, "path,conversions,conversion_value,nulls\nPaid Search,1,100,0\nEmail,0,0,1\n");
+}
+
 #[test]
 fn rejects_file_and_strict() {
     let dir = tempfile::tempdir().unwrap();
