@@ -9,7 +9,8 @@ of the same client id (no identity stitching, no calls, receipts or messages), t
 days before each order, channels from UTM medium / referrer, and last-click, linear and
 position-based (40/20/40) credit per channel. touchpath runs the same job (COMPARABLE_CONFIG),
 and after the timed rounds the three engines' credits per model and channel are checked against
-each other: a disagreement is printed and fails the run.
+each other, and touchpath's last-non-direct, first-click and time-decay credits against the
+SQL's (run once more, untimed): a disagreement is printed and fails the run.
 """
 
 import argparse
@@ -20,7 +21,7 @@ import statistics
 import subprocess
 import sys
 
-ENGINES_SQL = r"""
+SQL_INPUTS = r"""
 WITH raw AS (
   SELECT client_id,
          strptime(date_time, '%d.%m.%Y %H:%M:%S') AS ts,
@@ -58,19 +59,54 @@ o AS (
   FROM read_csv('{dir}/orders.csv', delim=';', header=true, all_varchar=true)
   WHERE lower("Статус") NOT IN ('отменён', 'отменен', 'возврат')
 ),
-t AS (
+"""
+
+# Each model's credit to a touch of an order's path: k is the touch's place in the path (1 is the
+# first), n the path's length; lnd is the place of the last touch that is not Direct (n when every
+# touch is), td the touch's time-decay weight (half-life 7 days) normalized over the path.
+SQL_CREDITS = {
+    "last-click": "CASE WHEN k = n THEN 1.0 ELSE 0.0 END",
+    "linear": "1.0 / n",
+    "position-based": "CASE WHEN n = 1 THEN 1.0 WHEN n = 2 THEN 0.5 WHEN k = 1 OR k = n THEN 0.4 ELSE 0.2 / (n - 2) END",
+    "first-click": "CASE WHEN k = 1 THEN 1.0 ELSE 0.0 END",
+    "last-non-direct": "CASE WHEN k = lnd THEN 1.0 ELSE 0.0 END",
+    "time-decay": "td",
+}
+
+# The timed job's models; the others are computed once more, untimed, to check touchpath's.
+COMPARABLE_MODELS = ["last-click", "linear", "position-based"]
+CHECKED_MODELS = ["last-click", "last-non-direct", "first-click", "linear", "position-based", "time-decay"]
+
+
+def engines_sql(models):
+    """The SQL job crediting `models`: an order's path is the visits of its client id in the 30
+    days before it, in time order (ties by channel); an order with none is Direct."""
+    t = r"""t AS (
   SELECT o.order_id, o.revenue, v.channel,
          row_number() OVER (PARTITION BY o.order_id ORDER BY v.ts, v.channel) AS k,
          count(*) OVER (PARTITION BY o.order_id) AS n
   FROM o JOIN v ON v.client_id = o.client_id AND v.ts <= o.ts AND v.ts >= o.ts - INTERVAL 30 DAY
+),"""
+    if "last-non-direct" in models or "time-decay" in models:
+        t = r"""t0 AS (
+  SELECT o.order_id, o.revenue, v.channel,
+         pow(2.0, -(epoch(o.ts) - epoch(v.ts)) / 604800.0) AS decay,
+         row_number() OVER (PARTITION BY o.order_id ORDER BY v.ts, v.channel) AS k,
+         count(*) OVER (PARTITION BY o.order_id) AS n
+  FROM o JOIN v ON v.client_id = o.client_id AND v.ts <= o.ts AND v.ts >= o.ts - INTERVAL 30 DAY
 ),
+t AS (
+  SELECT *, coalesce(max(CASE WHEN channel <> 'Direct' THEN k END) OVER (PARTITION BY order_id), n) AS lnd,
+         decay / sum(decay) OVER (PARTITION BY order_id) AS td
+  FROM t0
+),"""
+    credits = "\n  UNION ALL ".join(f"SELECT channel, '{m}' AS model, {SQL_CREDITS[m]} AS c, revenue FROM t" for m in models)
+    names = ", ".join(f"('{m}')" for m in models)
+    return SQL_INPUTS + t + f"""
 w AS (
-  SELECT channel, 'last-click' AS model, CASE WHEN k = n THEN 1.0 ELSE 0.0 END AS c, revenue FROM t
-  UNION ALL SELECT channel, 'linear', 1.0 / n, revenue FROM t
-  UNION ALL SELECT channel, 'position-based',
-         CASE WHEN n = 1 THEN 1.0 WHEN n = 2 THEN 0.5 WHEN k = 1 OR k = n THEN 0.4 ELSE 0.2 / (n - 2) END, revenue FROM t
+  {credits}
   UNION ALL SELECT 'Direct', m.model, 1.0, o.revenue
-  FROM o CROSS JOIN (VALUES ('last-click'), ('linear'), ('position-based')) m(model)
+  FROM o CROSS JOIN (VALUES {names}) m(model)
   WHERE o.order_id NOT IN (SELECT order_id FROM t)
 )
 SELECT model, channel, sum(c) AS conversions, sum(c * revenue) AS revenue
@@ -217,13 +253,15 @@ def to_parquet(d):
 def one(args_list):
     """Runs a single engine job in this process (the child of `timed`)."""
     kind, d = args_list[0], args_list[1]
-    if kind == "duckdb":
+    if kind in ("duckdb", "duckdb-check"):
         import duckdb
 
         con = duckdb.connect()
         con.execute(f"SET threads = {os.cpu_count()}")
-        rows = con.execute(ENGINES_SQL.format(dir=d)).fetchall()
-        with open(f"{d}/out-duckdb.csv", "w", encoding="utf-8", newline="") as fh:
+        # `duckdb-check` credits every model the check compares, untimed.
+        models, out = (CHECKED_MODELS, "out-duckdb-check.csv") if kind == "duckdb-check" else (COMPARABLE_MODELS, "out-duckdb.csv")
+        rows = con.execute(engines_sql(models).format(dir=d)).fetchall()
+        with open(f"{d}/{out}", "w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["model", "channel", "conversions", "revenue"])
             w.writerows(rows)
@@ -275,12 +313,12 @@ def credits(path):
         return {(r["model"], r["channel"]): (float(r["conversions"]), float(r["revenue"])) for r in csv.DictReader(fh)}
 
 
-def agree(d, engines):
-    """Checks that DuckDB and Polars credit every model and channel as touchpath does on the
-    comparable job: the same job, computed independently. Sums of floating-point credits in a
-    different order differ in their last digits, so values agree within a relative 1e-9 (and
+def agree(ours_path, engines):
+    """Checks that other engines credit every model and channel as touchpath does (`ours_path`)
+    on the comparable job: the same job, computed independently. Sums of floating-point credits
+    in a different order differ in their last digits, so values agree within a relative 1e-9 (and
     conversions within 1e-9 absolute). Prints the verdict; returns whether they all agree."""
-    ours = credits(f"{d}/out-comparable.csv")
+    ours = credits(ours_path)
     if ours is None:
         print("results: touchpath wrote no comparable output; nothing checked")
         return False
@@ -300,7 +338,8 @@ def agree(d, engines):
             print(f"results: {name} DISAGREES with touchpath on {len(bad)} of {len(set(ours) | set(theirs))} rows (model, channel):")
             print("\n".join(bad))
         else:
-            print(f"results: {name} agrees with touchpath on every model and channel ({len(ours)} rows)")
+            models = len({m for m, _ in ours})
+            print(f"results: {name} agrees with touchpath on every model and channel ({models} models, {len(ours)} rows)")
     return ok
 
 
@@ -379,7 +418,7 @@ def main():
         (engines[1], [sys.executable, __file__, "--one", "polars", d]),
     ]
     # An engine that fails must not leave an earlier run's output to be checked.
-    for f in ("out-comparable.csv", "out-duckdb.csv", "out-polars.csv"):
+    for f in ("out-comparable.csv", "out-duckdb.csv", "out-polars.csv", "out-check.csv", "out-duckdb-check.csv"):
         if os.path.exists(f"{d}/{f}"):
             os.remove(f"{d}/{f}")
     warm(d)
@@ -397,7 +436,18 @@ def main():
         print(f"markov + shapley add {100 * (k - 1):.0f}% over the heuristic run (median of the rounds' ratios)")
     with open(f"{d}/results.json", "w", encoding="utf-8") as fh:
         json.dump(results, fh, indent=2)
-    if not agree(d, [(engines[0], f"{d}/out-duckdb.csv"), (engines[1], f"{d}/out-polars.csv")]):
+    ok = agree(f"{d}/out-comparable.csv", [(engines[0], f"{d}/out-duckdb.csv"), (engines[1], f"{d}/out-polars.csv")])
+    # The other models touchpath and SQL both define on these paths, computed once more, untimed.
+    check = [
+        report_job(tp, d, "touchpath-comparable.toml", ",".join(CHECKED_MODELS), "out-check.csv"),
+        [sys.executable, __file__, "--one", "duckdb-check", d],
+    ]
+    for cmd in check:
+        if subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode != 0:
+            print(f"results: the check run `{' '.join(cmd[:3])}` failed")
+            ok = False
+    ok = agree(f"{d}/out-check.csv", [("DuckDB SQL, every model both define (untimed)", f"{d}/out-duckdb-check.csv")]) and ok
+    if not ok:
         sys.exit(1)
 
 
