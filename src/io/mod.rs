@@ -67,6 +67,11 @@ impl Batch {
         self.lines.len()
     }
 
+    /// Fields per row.
+    pub(crate) fn width(&self) -> usize {
+        self.width
+    }
+
     /// Hands the buffers back to this thread's pool for the next block.
     pub fn recycle(self) {
         pool::give_bytes(self.text.into_bytes());

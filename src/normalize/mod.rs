@@ -283,39 +283,58 @@ impl Fields {
 /// One batch seen through a file's field mapping.
 struct Rows<'b> {
     /// Where each field's value comes from, resolved once per batch: a field's look-up is then
-    /// one match, with a constant's value cleaned already.
+    /// one match, with a constant's value cleaned already and a column's place found.
     cells: Vec<Cell<'b>>,
-    batch: &'b Batch,
+    /// A CSV batch's text and its fields' spans, row-major, `width` to a row.
+    text: &'b str,
+    spans: &'b [[u32; 2]],
+    width: usize,
+    /// A Parquet piece's first row in its columns.
+    first: usize,
     ix: &'b Ix,
 }
 
 /// Where one field's values come from in a batch.
 #[derive(Clone, Copy)]
 enum Cell<'b> {
-    Column(usize),
-    /// The same value on every row: a constant (cleaned), or none for a field the file lacks.
+    /// Field `c` of each row of a CSV batch.
+    Span(usize),
+    /// A decoded Parquet column.
+    Column(&'b crate::io::TextColumn),
+    /// The same value on every row: a constant (cleaned), or none for a field the file lacks (or
+    /// a column that no longer holds it).
     Fixed(Option<&'b str>),
 }
 
 impl<'b> Rows<'b> {
     fn new(fields: &'b Fields, batch: &'b Batch) -> Rows<'b> {
+        let parquet = !batch.columns.is_empty();
         let cells = fields
             .srcs
             .iter()
             .map(|s| match s {
-                FieldSrc::Column(c, _) => Cell::Column(*c),
+                FieldSrc::Column(c, _) if parquet => match batch.columns.get(*c) {
+                    Some(Some(col)) => Cell::Column(col),
+                    _ => Cell::Fixed(None),
+                },
+                FieldSrc::Column(c, _) => Cell::Span(*c),
                 FieldSrc::Constant(v) => Cell::Fixed(value::clean(Some(v.as_str()))),
                 FieldSrc::Absent => Cell::Fixed(None),
             })
             .collect();
-        Rows { cells, batch, ix: &fields.ix }
+        Rows { cells, text: &batch.text, spans: batch.spans.as_chunks::<2>().0, width: batch.width(), first: batch.first, ix: &fields.ix }
     }
 
-    /// The cleaned value of field `f` in row `row` (placeholders are `None`).
-    #[inline]
+    /// The cleaned value of field `f` in row `row` (placeholders are `None`). Inlined into each
+    /// reader: a call's entry and return cost a fifth of a look-up.
+    #[inline(always)]
     fn get(&self, f: usize, row: usize) -> Option<&'b str> {
         match *self.cells.get(f)? {
-            Cell::Column(c) => value::clean(Some(self.batch.get(row, c))),
+            Cell::Span(c) => {
+                let [a, b] = *self.spans.get(row * self.width + c)?;
+                value::clean(self.text.get(a as usize..b as usize))
+            }
+            Cell::Column(col) => value::clean(col.get(self.first + row)),
             Cell::Fixed(v) => v,
         }
     }
