@@ -78,14 +78,23 @@ COMPARABLE_MODELS = ["last-click", "linear", "position-based"]
 CHECKED_MODELS = ["last-click", "last-non-direct", "first-click", "linear", "position-based", "time-decay"]
 
 
-def engines_sql(models):
+def engines_sql(models, reset=False):
     """The SQL job crediting `models`: an order's path is the visits of its client id in the 30
-    days before it, in time order (ties by channel); an order with none is Direct."""
+    days before it, in time order (ties by channel); an order with none is Direct. With `reset`,
+    a path starts after the client id's previous order (a visit at that order's instant belongs
+    to it, and of two orders at one instant the first by id takes the visits)."""
+    inputs, join = SQL_INPUTS, "o JOIN v ON v.client_id = o.client_id AND v.ts <= o.ts AND v.ts >= o.ts - INTERVAL 30 DAY"
+    if reset:
+        inputs += r"""op AS (
+  SELECT *, lag(ts) OVER (PARTITION BY client_id ORDER BY ts, order_id) AS prev_ts FROM o WHERE client_id IS NOT NULL
+),
+"""
+        join = "op o JOIN v ON v.client_id = o.client_id AND v.ts <= o.ts AND v.ts >= o.ts - INTERVAL 30 DAY AND (o.prev_ts IS NULL OR v.ts > o.prev_ts)"
     t = r"""t AS (
   SELECT o.order_id, o.revenue, v.channel,
          row_number() OVER (PARTITION BY o.order_id ORDER BY v.ts, v.channel) AS k,
          count(*) OVER (PARTITION BY o.order_id) AS n
-  FROM o JOIN v ON v.client_id = o.client_id AND v.ts <= o.ts AND v.ts >= o.ts - INTERVAL 30 DAY
+  FROM {join}
 ),"""
     if "last-non-direct" in models or "time-decay" in models:
         t = r"""t0 AS (
@@ -93,16 +102,17 @@ def engines_sql(models):
          pow(2.0, -(epoch(o.ts) - epoch(v.ts)) / 604800.0) AS decay,
          row_number() OVER (PARTITION BY o.order_id ORDER BY v.ts, v.channel) AS k,
          count(*) OVER (PARTITION BY o.order_id) AS n
-  FROM o JOIN v ON v.client_id = o.client_id AND v.ts <= o.ts AND v.ts >= o.ts - INTERVAL 30 DAY
+  FROM {join}
 ),
 t AS (
   SELECT *, coalesce(max(CASE WHEN channel <> 'Direct' THEN k END) OVER (PARTITION BY order_id), n) AS lnd,
          decay / sum(decay) OVER (PARTITION BY order_id) AS td
   FROM t0
 ),"""
+    t = t.replace("{join}", join)
     credits = "\n  UNION ALL ".join(f"SELECT channel, '{m}' AS model, {SQL_CREDITS[m]} AS c, revenue FROM t" for m in models)
     names = ", ".join(f"('{m}')" for m in models)
-    return SQL_INPUTS + t + f"""
+    return inputs + t + f"""
 w AS (
   {credits}
   UNION ALL SELECT 'Direct', m.model, 1.0, o.revenue
@@ -245,6 +255,8 @@ def to_parquet(d):
         cfg = fh.read()
     with open(f"{d}/touchpath-comparable.toml", "w", encoding="utf-8") as fh:
         fh.write(COMPARABLE_CONFIG)
+    with open(f"{d}/touchpath-comparable-reset.toml", "w", encoding="utf-8") as fh:
+        fh.write(COMPARABLE_CONFIG.replace("reset_after_conversion = false", "reset_after_conversion = true"))
     cfg = cfg.replace(".csv\"", ".parquet\"").replace('encoding = "cp1251"\n', "")
     with open(f"{d}/touchpath-parquet.toml", "w", encoding="utf-8") as fh:
         fh.write(cfg)
@@ -253,14 +265,16 @@ def to_parquet(d):
 def one(args_list):
     """Runs a single engine job in this process (the child of `timed`)."""
     kind, d = args_list[0], args_list[1]
-    if kind in ("duckdb", "duckdb-check"):
+    if kind.startswith("duckdb"):
         import duckdb
 
         con = duckdb.connect()
         con.execute(f"SET threads = {os.cpu_count()}")
-        # `duckdb-check` credits every model the check compares, untimed.
-        models, out = (CHECKED_MODELS, "out-duckdb-check.csv") if kind == "duckdb-check" else (COMPARABLE_MODELS, "out-duckdb.csv")
-        rows = con.execute(engines_sql(models).format(dir=d)).fetchall()
+        # The checks credit every model they compare, untimed; `-reset` starts paths after the
+        # previous order.
+        models = COMPARABLE_MODELS if kind == "duckdb" else CHECKED_MODELS
+        out = {"duckdb": "out-duckdb.csv", "duckdb-check": "out-duckdb-check.csv", "duckdb-check-reset": "out-duckdb-check-reset.csv"}[kind]
+        rows = con.execute(engines_sql(models, reset=kind.endswith("-reset")).format(dir=d)).fetchall()
         with open(f"{d}/{out}", "w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["model", "channel", "conversions", "revenue"])
@@ -418,7 +432,7 @@ def main():
         (engines[1], [sys.executable, __file__, "--one", "polars", d]),
     ]
     # An engine that fails must not leave an earlier run's output to be checked.
-    for f in ("out-comparable.csv", "out-duckdb.csv", "out-polars.csv", "out-check.csv", "out-duckdb-check.csv"):
+    for f in ("out-comparable.csv", "out-duckdb.csv", "out-polars.csv", "out-check.csv", "out-duckdb-check.csv", "out-check-reset.csv", "out-duckdb-check-reset.csv"):
         if os.path.exists(f"{d}/{f}"):
             os.remove(f"{d}/{f}")
     warm(d)
@@ -438,15 +452,20 @@ def main():
         json.dump(results, fh, indent=2)
     ok = agree(f"{d}/out-comparable.csv", [(engines[0], f"{d}/out-duckdb.csv"), (engines[1], f"{d}/out-polars.csv")])
     # The other models touchpath and SQL both define on these paths, computed once more, untimed.
+    # With paths reset after each order (touchpath's default) too.
+    checked = ",".join(CHECKED_MODELS)
     check = [
-        report_job(tp, d, "touchpath-comparable.toml", ",".join(CHECKED_MODELS), "out-check.csv"),
+        report_job(tp, d, "touchpath-comparable.toml", checked, "out-check.csv"),
         [sys.executable, __file__, "--one", "duckdb-check", d],
+        report_job(tp, d, "touchpath-comparable-reset.toml", checked, "out-check-reset.csv"),
+        [sys.executable, __file__, "--one", "duckdb-check-reset", d],
     ]
     for cmd in check:
         if subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode != 0:
             print(f"results: the check run `{' '.join(cmd[:3])}` failed")
             ok = False
     ok = agree(f"{d}/out-check.csv", [("DuckDB SQL, every model both define (untimed)", f"{d}/out-duckdb-check.csv")]) and ok
+    ok = agree(f"{d}/out-check-reset.csv", [("DuckDB SQL, the same with paths reset after each order", f"{d}/out-duckdb-check-reset.csv")]) and ok
     if not ok:
         sys.exit(1)
 
