@@ -1005,6 +1005,12 @@ fn shorten(reason: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(format!("{head}{}", &reason[start..]))
 }
 
+#[cold]
+#[inline(never)]
+fn bad_time(field: usize, v: &str, e: String) -> Outcome {
+    rejected(field, format!("`{v}` {e}"), v)
+}
+
 fn rejected(field: usize, reason: impl Into<String>, value: &str) -> Outcome {
     Outcome::Rejected { field, reason: reason.into(), value: value.to_string() }
 }
@@ -1047,10 +1053,13 @@ impl<'c> Normalizer<'c> {
         }
     }
 
+    // Inlined into each row's reader with the timestamp's common case; the rejects are built
+    // out of line.
+    #[inline]
     fn time(&self, f: &Rows, field: usize, row: usize, clock: &mut TimeParser) -> Result<i64, Outcome> {
         match f.get(field, row) {
             None => Err(rejected(field, "missing timestamp", "")),
-            Some(v) => clock.parse(v).map_err(|e| rejected(field, format!("`{v}` {e}"), v)),
+            Some(v) => clock.parse(v).map_err(|e| bad_time(field, v, e)),
         }
     }
 

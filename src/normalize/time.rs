@@ -23,13 +23,22 @@ impl TimeParser {
     }
 
     /// UTC Unix seconds, or a short description of what is wrong.
+    // Inlined for its common case, a timestamp on a day already read; the rest stays out of line.
+    #[inline]
     pub fn parse(&mut self, raw: &str) -> Result<i64, String> {
         let s = super::value::trim(raw);
+        if self.format.is_none() {
+            if let Some(t) = self.known_day(s.as_bytes()) {
+                return Ok(t);
+            }
+        }
+        self.parse_other(s)
+    }
+
+    #[inline(never)]
+    fn parse_other(&mut self, s: &str) -> Result<i64, String> {
         if let Some(fmt) = self.format.clone() {
             return self.parse_with_format(s, &fmt);
-        }
-        if let Some(t) = self.known_day(s.as_bytes()) {
-            return Ok(t);
         }
         if let Some((naive, off)) = with_offset(s.as_bytes()) {
             return Ok(naive.and_utc().timestamp() - off);
@@ -57,6 +66,7 @@ impl TimeParser {
     }
 
     /// A timestamp in one of [`common`]'s layouts on a date already read.
+    #[inline]
     fn known_day(&self, b: &[u8]) -> Option<i64> {
         let midnight = *self.days.get(&day_key(b)?)?;
         let (h, m, s) = (two(b, 11)?, two(b, 14)?, seconds(b)?);
