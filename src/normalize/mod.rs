@@ -302,7 +302,7 @@ enum Cell<'b> {
     /// A decoded Parquet column.
     Column(&'b crate::io::TextColumn),
     /// The same value on every row: a constant (cleaned), or none for a field the file lacks (or
-    /// a column that no longer holds it).
+    /// a Parquet column left undecoded, which no field that reads it meets).
     Fixed(Option<&'b str>),
 }
 
@@ -1053,9 +1053,7 @@ impl<'c> Normalizer<'c> {
         }
     }
 
-    // Inlined into each row's reader with the timestamp's common case; the rejects are built
-    // out of line.
-    #[inline]
+    // The reject's message is built out of line, which keeps the common case short.
     fn time(&self, f: &Rows, field: usize, row: usize, clock: &mut TimeParser) -> Result<i64, Outcome> {
         match f.get(field, row) {
             None => Err(rejected(field, "missing timestamp", "")),
