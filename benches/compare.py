@@ -90,26 +90,22 @@ def engines_sql(models, reset=False):
 ),
 """
         join = "op o JOIN v ON v.client_id = o.client_id AND v.ts <= o.ts AND v.ts >= o.ts - INTERVAL 30 DAY AND (o.prev_ts IS NULL OR v.ts > o.prev_ts)"
-    t = r"""t AS (
+    # Last-non-direct and time-decay need more of each path than its places; the timed job's
+    # models are computed without them.
+    extra = "last-non-direct" in models or "time-decay" in models
+    decay = "pow(2.0, -(epoch(o.ts) - epoch(v.ts)) / 604800.0) AS decay,\n         " if extra else ""
+    more = r""", coalesce(max(CASE WHEN channel <> 'Direct' THEN k END) OVER (PARTITION BY order_id), n) AS lnd,
+         decay / sum(decay) OVER (PARTITION BY order_id) AS td""" if extra else ""
+    t = f"""t0 AS (
   SELECT o.order_id, o.revenue, v.channel,
-         row_number() OVER (PARTITION BY o.order_id ORDER BY v.ts, v.channel) AS k,
-         count(*) OVER (PARTITION BY o.order_id) AS n
-  FROM {join}
-),"""
-    if "last-non-direct" in models or "time-decay" in models:
-        t = r"""t0 AS (
-  SELECT o.order_id, o.revenue, v.channel,
-         pow(2.0, -(epoch(o.ts) - epoch(v.ts)) / 604800.0) AS decay,
-         row_number() OVER (PARTITION BY o.order_id ORDER BY v.ts, v.channel) AS k,
+         {decay}row_number() OVER (PARTITION BY o.order_id ORDER BY v.ts, v.channel) AS k,
          count(*) OVER (PARTITION BY o.order_id) AS n
   FROM {join}
 ),
 t AS (
-  SELECT *, coalesce(max(CASE WHEN channel <> 'Direct' THEN k END) OVER (PARTITION BY order_id), n) AS lnd,
-         decay / sum(decay) OVER (PARTITION BY order_id) AS td
+  SELECT *{more}
   FROM t0
 ),"""
-    t = t.replace("{join}", join)
     credits = "\n  UNION ALL ".join(f"SELECT channel, '{m}' AS model, {SQL_CREDITS[m]} AS c, revenue FROM t" for m in models)
     names = ", ".join(f"('{m}')" for m in models)
     return inputs + t + f"""
