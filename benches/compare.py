@@ -224,7 +224,7 @@ def timed(cmd):
     return float(wall), int(kib) / 1024.0
 
 
-def to_parquet(d):
+def prepare(d):
     """Parquet twins of the CSV exports (text columns, as exported), written once, and the configs
     of the Parquet and comparable jobs."""
     import polars as pl
@@ -413,7 +413,7 @@ def main():
     if not a.dir:
         ap.error("--dir, or --small and --large")
     d = a.dir
-    to_parquet(d)
+    prepare(d)
     tp = os.path.abspath(a.touchpath)
     heuristic = "touchpath CSV, heuristic models + ROPO"
     learning = "touchpath CSV, + markov and shapley"
