@@ -304,52 +304,89 @@ fn record_boundary(b: &[u8], delimiter: u8) -> Option<usize> {
 /// is a span of the block itself unless its quotes had to be undone (an escaped quote, text after
 /// the closing quote): then it is written to `extra`, its span indexes `extra`, and its place in
 /// `spans` is noted in `moved`. Returns where the next record starts and counts the line breaks
-/// consumed.
+/// consumed. A text of many records is split with one [`Splitter`] instead.
 fn split_record(b: &[u8], pos: usize, delimiter: u8, out: &mut Fields, lines: &mut u64) -> usize {
-    // Nearly every record has no quote before its line break: one pass sixteen bytes at a time
-    // finds its delimiters and its end together, each one a set bit, so the loop runs once per
-    // field rather than once per byte, and the record is not searched twice (once for its end,
-    // once for its fields). A quote sends the record to the general splitter from its start.
-    let find = Scanner::new(delimiter);
-    let mark = out.spans.len();
-    let (mut start, mut at) = (pos, pos);
-    loop {
-        let (delimiters, stops) = match b.get(at..at + 16).and_then(|c| <&[u8; 16]>::try_from(c).ok()) {
-            Some(chunk) => find.masks(chunk),
+    Splitter::new(delimiter).split(b, pos, out, lines)
+}
+
+/// Splits the records of one text in turn, as [`split_record`] does. Nearly every record has no
+/// quote before its line break: one pass sixty-four bytes at a time finds its delimiters and its
+/// end together, each one a set bit, so the loop runs once per field rather than once per byte.
+/// The bits left when a record ends are the next record's, so the text is scanned once, not
+/// once more from each record's start. A quote sends the record to the general splitter.
+struct Splitter {
+    find: Scanner,
+    delimiter: u8,
+    /// The 64 bytes of the text from `at` as bits (past the text's end, none): delimiters, and
+    /// line breaks or quotes. `at` is `usize::MAX` when no window is held. A splitter serves one
+    /// text: a window is taken up again by the next record that starts in it.
+    at: usize,
+    delimiters: u64,
+    stops: u64,
+}
+
+impl Splitter {
+    fn new(delimiter: u8) -> Splitter {
+        Splitter { find: Scanner::new(delimiter), delimiter, at: usize::MAX, delimiters: 0, stops: 0 }
+    }
+
+    fn window(&mut self, b: &[u8], at: usize) {
+        self.at = at;
+        (self.delimiters, self.stops) = match b.get(at..at.saturating_add(64)).and_then(|c| <&[u8; 64]>::try_from(c).ok()) {
+            Some(chunk) => self.find.masks64(chunk),
             None => {
-                let rest = b.len().saturating_sub(at);
-                if rest == 0 {
-                    // No line break: the record runs to the block's end.
-                    out.push(start, without_cr(b, start, b.len()));
-                    return b.len();
-                }
                 // The bits of the padding are masked off.
-                let mut last = [0; 16];
-                last[..rest].copy_from_slice(&b[at..]);
-                let (d, s) = find.masks(&last);
-                let live = (1u32 << rest) - 1;
+                let rest = b.get(at..).unwrap_or_default();
+                let mut last = [0; 64];
+                last[..rest.len()].copy_from_slice(rest);
+                let (d, s) = self.find.masks64(&last);
+                let live = (1u64 << rest.len()) - 1;
                 (d & live, s & live)
             }
         };
-        let stop = if stops == 0 { 16 } else { stops.trailing_zeros() };
-        let mut hits = delimiters & ((1u32 << stop) - 1);
-        while hits != 0 {
-            let i = at + hits.trailing_zeros() as usize;
-            out.push(start, i);
-            start = i + 1;
-            hits &= hits - 1;
-        }
-        if stop < 16 {
-            let p = at + stop as usize;
-            if b[p] == b'\n' {
-                out.push(start, without_cr(b, start, p));
-                *lines += 1;
-                return p + 1;
+    }
+
+    fn split(&mut self, b: &[u8], pos: usize, out: &mut Fields, lines: &mut u64) -> usize {
+        let mark = out.spans.len();
+        // The window held is of this text; the bits before `pos` belong to records already read.
+        match pos.checked_sub(self.at) {
+            Some(skip) if skip < 64 => {
+                self.delimiters &= !0 << skip;
+                self.stops &= !0 << skip;
             }
-            out.spans.truncate(mark);
-            return split_fields(b, pos, delimiter, out, lines);
+            _ => self.window(b, pos),
         }
-        at += 16;
+        let mut start = pos;
+        loop {
+            let (at, delimiters, stops) = (self.at, self.delimiters, self.stops);
+            let stop = stops.trailing_zeros();
+            let mut hits = if stop < 64 { delimiters & ((1 << stop) - 1) } else { delimiters };
+            while hits != 0 {
+                let i = at + hits.trailing_zeros() as usize;
+                out.push(start, i);
+                start = i + 1;
+                hits &= hits - 1;
+            }
+            if stop < 64 {
+                let p = at + stop as usize;
+                if b[p] == b'\n' {
+                    out.push(start, without_cr(b, start, p));
+                    *lines += 1;
+                    return p + 1;
+                }
+                // A quote: the record is read again from its start.
+                self.at = usize::MAX;
+                out.spans.truncate(mark);
+                return split_fields(b, pos, self.delimiter, out, lines);
+            }
+            if at + 64 >= b.len() {
+                // No line break: the record runs to the text's end.
+                self.at = usize::MAX;
+                out.push(start, without_cr(b, start, b.len()));
+                return b.len();
+            }
+            self.window(b, at + 64);
+        }
     }
 }
 
@@ -473,6 +510,17 @@ impl Scanner {
     fn masks(&self, chunk: &[u8; 16]) -> (u32, u32) {
         (mask_bytewise(chunk, self.delimiter), mask_bytewise(chunk, b'\n') | mask_bytewise(chunk, b'"'))
     }
+
+    /// [`Scanner::masks`] of sixty-four bytes, byte `i` as bit `i`.
+    fn masks64(&self, chunk: &[u8; 64]) -> (u64, u64) {
+        let (mut delimiters, mut stops) = (0, 0);
+        for (k, part) in chunk.as_chunks::<16>().0.iter().enumerate() {
+            let (d, s) = self.masks(part);
+            delimiters |= u64::from(d) << (16 * k);
+            stops |= u64::from(s) << (16 * k);
+        }
+        (delimiters, stops)
+    }
 }
 
 /// [`Scanner::masks`] a byte at a time: the reference it is tested against, and the code on
@@ -486,7 +534,7 @@ fn mask_bytewise(chunk: &[u8; 16], byte: u8) -> u32 {
 /// whose quotes had to be undone.
 #[derive(Default)]
 struct Fields {
-    spans: Vec<u32>,
+    spans: Vec<[u32; 2]>,
     extra: Vec<u8>,
     moved: Vec<u32>,
 }
@@ -494,8 +542,7 @@ struct Fields {
 impl Fields {
     fn push(&mut self, start: usize, end: usize) {
         // Blocks are refused past 2 GB (see `tokenize`), so offsets fit.
-        // One append of both ends: a push each checks the room and writes the length twice.
-        self.spans.extend_from_slice(&[start as u32, end as u32]);
+        self.spans.push([start as u32, end as u32]);
     }
 
     /// Drops the fields from the `mark`-th span on (a rejected or blank row).
@@ -508,13 +555,13 @@ impl Fields {
     }
 
     fn len(&self) -> usize {
-        self.spans.len() / 2
+        self.spans.len()
     }
 
     /// Field `i`'s bytes; `b` is what the spans were taken from.
     fn get<'a>(&'a self, b: &'a [u8], i: usize) -> &'a [u8] {
-        let (s, e) = (self.spans[2 * i] as usize, self.spans[2 * i + 1] as usize);
-        if self.moved.binary_search(&(2 * i as u32)).is_ok() {
+        let [s, e] = self.spans[i].map(|x| x as usize);
+        if self.moved.binary_search(&(i as u32)).is_ok() {
             &self.extra[s..e]
         } else {
             &b[s..e]
@@ -522,7 +569,7 @@ impl Fields {
     }
 
     fn is_empty(&self, field: usize) -> bool {
-        self.spans[2 * field] == self.spans[2 * field + 1]
+        self.spans[field][0] == self.spans[field][1]
     }
 }
 
@@ -539,10 +586,11 @@ fn decode_mixed(raw: &[u8], delimiter: u8) -> (String, Vec<usize>) {
     let mut text = String::with_capacity(raw.len() + raw.len() / 2);
     let mut decoded = Vec::new();
     let mut scratch = Fields::default();
+    let mut splitter = Splitter::new(delimiter);
     let (mut pos, mut lines) = (0, 0);
     while pos < raw.len() {
         let start = pos;
-        pos = split_record(raw, pos, delimiter, &mut scratch, &mut lines);
+        pos = splitter.split(raw, pos, &mut scratch, &mut lines);
         scratch.truncate(0, 0);
         match std::str::from_utf8(&raw[start..pos]) {
             Ok(row) => text.push_str(row),
@@ -604,19 +652,20 @@ pub fn tokenize(name: &str, raw: Vec<u8>, first_line: u64, breaks: u64, offset: 
     batch.bytes = raw_len;
     let mut out = Fields { spans: std::mem::take(&mut batch.spans), ..Default::default() };
     let (mut pos, mut line, mut next_decoded) = (0, first_line, decoded.iter().peekable());
+    let mut splitter = Splitter::new(layout.delimiter);
     while pos < bytes.len() {
         let (start, row_line, mark, extra_mark) = (pos, line, out.spans.len(), out.extra.len());
-        pos = split_record(bytes, pos, layout.delimiter, &mut out, &mut line);
+        pos = splitter.split(bytes, pos, &mut out, &mut line);
         let was_decoded = next_decoded.next_if(|&&d| d == start).is_some();
-        let mut fields = out.len() - mark / 2;
-        if fields == 1 && out.is_empty(mark / 2) && blank(&bytes[start..pos]) {
+        let mut fields = out.len() - mark;
+        if fields == 1 && out.is_empty(mark) && blank(&bytes[start..pos]) {
             out.truncate(mark, extra_mark);
             continue;
         }
         batch.rows_read += 1;
         // A trailing empty field from a line ending in the delimiter is common and harmless.
         if fields == width + 1 && out.is_empty(out.len() - 1) {
-            out.truncate(out.spans.len() - 2, out.extra.len());
+            out.truncate(out.spans.len() - 1, out.extra.len());
             fields -= 1;
         }
         if fields != width {
@@ -643,8 +692,8 @@ pub fn tokenize(name: &str, raw: Vec<u8>, first_line: u64, breaks: u64, offset: 
     if !out.extra.is_empty() {
         text.push_str(std::str::from_utf8(&out.extra).map_err(|e| anyhow!("{name}: text is not UTF-8 after decoding: {e}"))?);
         for &m in &out.moved {
-            out.spans[m as usize] += base;
-            out.spans[m as usize + 1] += base;
+            out.spans[m as usize][0] += base;
+            out.spans[m as usize][1] += base;
         }
     }
     batch.text = text;
@@ -861,28 +910,55 @@ mod tests {
         assert_eq!(t.batches[0].lines, vec![2, 4]);
     }
 
+    /// Splits `text` record by record with one [`Splitter`] and with the general path, and
+    /// checks that they agree on every record's end, every field and every line break.
+    fn split_both_ways(text: &[u8]) -> Result<(), proptest::test_runner::TestCaseError> {
+        let (mut fast, mut slow) = (Fields::default(), Fields::default());
+        let (mut fast_lines, mut slow_lines) = (0, 0);
+        let (mut p, mut q) = (0, 0);
+        // One splitter for the whole text: each record starts in the bits the one before left.
+        let mut splitter = Splitter::new(b';');
+        while p < text.len() {
+            p = splitter.split(text, p, &mut fast, &mut fast_lines);
+            q = split_fields(text, q, b';', &mut slow, &mut slow_lines);
+            proptest::prop_assert_eq!(p, q);
+        }
+        proptest::prop_assert_eq!(fast.spans, slow.spans);
+        proptest::prop_assert_eq!(fast.extra, slow.extra);
+        proptest::prop_assert_eq!(fast.moved, slow.moved);
+        proptest::prop_assert_eq!(fast_lines, slow_lines);
+        Ok(())
+    }
+
     proptest::proptest! {
-        /// Records without quotes take the sixteen-bytes-at-once path; it must split them as
-        /// the general one does: delimiters at every place in a chunk, runs of them, empty
+        /// Records without quotes take the sixty-four-bytes-at-once path; it must split them as
+        /// the general one does: delimiters at every place in a window, runs of them, empty
         /// fields, carriage returns inside and at the end, a last record without a line break;
         /// and a record with a quote after some of its fields were found must be read again
-        /// from its start.
+        /// from its start, and the record after it from its own.
         #[test]
         fn records_split_as_the_general_path_splits_them(
-            text in proptest::collection::vec(proptest::sample::select(b";;;,a\r\n\xd0\x9c \"".to_vec()), 0..80),
+            text in proptest::collection::vec(proptest::sample::select(b";;;,aaaaaa\r\n\xd0\x9c \"".to_vec()), 0..300),
         ) {
-            let (mut fast, mut slow) = (Fields::default(), Fields::default());
-            let (mut fast_lines, mut slow_lines) = (0, 0);
-            let (mut p, mut q) = (0, 0);
-            while p < text.len() {
-                p = split_record(&text, p, b';', &mut fast, &mut fast_lines);
-                q = split_fields(&text, q, b';', &mut slow, &mut slow_lines);
-                proptest::prop_assert_eq!(p, q);
+            split_both_ways(&text)?;
+        }
+
+        /// Records longer than a window, and records that end in the window's last byte.
+        #[test]
+        fn long_records_split_as_the_general_path_splits_them(
+            records in proptest::collection::vec((0usize..150, 0usize..4, proptest::bool::ANY), 0..6),
+        ) {
+            let mut text = Vec::new();
+            for (len, semis, cr) in records {
+                text.extend((0..len).map(|k| if semis > 0 && k % (semis * 7 + 1) == 0 { b';' } else { b'a' }));
+                if cr {
+                    text.push(b'\r');
+                }
+                text.push(b'\n');
             }
-            proptest::prop_assert_eq!(fast.spans, slow.spans);
-            proptest::prop_assert_eq!(fast.extra, slow.extra);
-            proptest::prop_assert_eq!(fast.moved, slow.moved);
-            proptest::prop_assert_eq!(fast_lines, slow_lines);
+            split_both_ways(&text)?;
+            text.pop();
+            split_both_ways(&text)?;
         }
     }
 
@@ -899,6 +975,15 @@ mod tests {
             }
             let expected = encoding_rs::WINDOWS_1251.decode_without_bom_handling(&raw).0.into_owned();
             proptest::prop_assert_eq!(windows_1251(&raw), expected);
+        }
+
+        #[test]
+        fn sixty_four_bytes_at_once_find_what_one_at_a_time_finds(chunk in proptest::array::uniform32(proptest::sample::select(b";,a\n\"".to_vec())), tail in proptest::array::uniform32(proptest::sample::select(b";a\n".to_vec()))) {
+            let mut whole = [0u8; 64];
+            whole[..32].copy_from_slice(&chunk);
+            whole[32..].copy_from_slice(&tail);
+            let bitwise = |byte: u8| whole.iter().enumerate().fold(0u64, |m, (i, &c)| m | u64::from(c == byte) << i);
+            proptest::prop_assert_eq!(Scanner::new(b';').masks64(&whole), (bitwise(b';'), bitwise(b'\n') | bitwise(b'"')));
         }
 
         #[test]

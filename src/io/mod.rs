@@ -42,8 +42,8 @@ pub struct Batch {
     pub(crate) columns: Vec<Option<TextColumn>>,
     pub(crate) first: usize,
     pub(crate) text: String,
-    /// `spans[2 * i]..spans[2 * i + 1]` is field `i` (row-major) in `text`.
-    pub(crate) spans: Vec<u32>,
+    /// `spans[i]` is the start and end of field `i` (row-major) in `text`.
+    pub(crate) spans: Vec<[u32; 2]>,
     width: usize,
     /// Line (CSV, header included) or row number (Parquet) of each row, 1-based.
     pub lines: Vec<u64>,
@@ -60,7 +60,7 @@ pub struct Batch {
 impl Batch {
     /// A batch of rows of `width` fields, with room for `fields` fields.
     pub(crate) fn new(width: usize, fields: usize) -> Batch {
-        Batch { text: String::new(), spans: pool::ends(fields.saturating_mul(2)), width, ..Default::default() }
+        Batch { text: String::new(), spans: pool::ends(fields), width, ..Default::default() }
     }
 
     pub fn height(&self) -> usize {
@@ -87,10 +87,9 @@ impl Batch {
                 _ => "",
             };
         }
-        let i = 2 * (row * self.width + col);
-        match self.spans.get(i..i + 2) {
+        match self.spans.get(row * self.width + col) {
             Some(&[a, b]) => self.text.get(a as usize..b as usize).unwrap_or(""),
-            _ => "",
+            None => "",
         }
     }
 }

@@ -9,7 +9,7 @@ const KEEP: usize = 2;
 
 thread_local! {
     static BYTES: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
-    static ENDS: RefCell<Vec<Vec<u32>>> = const { RefCell::new(Vec::new()) };
+    static ENDS: RefCell<Vec<Vec<[u32; 2]>>> = const { RefCell::new(Vec::new()) };
 }
 
 fn take<T>(pool: &'static std::thread::LocalKey<RefCell<Vec<Vec<T>>>>, capacity: usize) -> Vec<T> {
@@ -37,11 +37,11 @@ pub fn give_bytes(v: Vec<u8>) {
     give(&BYTES, v)
 }
 
-/// An empty offsets buffer with room for at least `capacity` entries.
-pub fn ends(capacity: usize) -> Vec<u32> {
+/// An empty buffer of fields' start and end offsets with room for at least `capacity` fields.
+pub fn ends(capacity: usize) -> Vec<[u32; 2]> {
     take(&ENDS, capacity)
 }
 
-pub fn give_ends(v: Vec<u32>) {
+pub fn give_ends(v: Vec<[u32; 2]>) {
     give(&ENDS, v)
 }

@@ -322,7 +322,7 @@ impl<'b> Rows<'b> {
                 FieldSrc::Absent => Cell::Fixed(None),
             })
             .collect();
-        Rows { cells, text: &batch.text, spans: batch.spans.as_chunks::<2>().0, width: batch.width(), first: batch.first, ix: &fields.ix }
+        Rows { cells, text: &batch.text, spans: &batch.spans, width: batch.width(), first: batch.first, ix: &fields.ix }
     }
 
     /// The cleaned value of field `f` in row `row` (placeholders are `None`). Inlined into each
