@@ -300,20 +300,11 @@ fn record_boundary(b: &[u8], delimiter: u8) -> Option<usize> {
     last
 }
 
-/// Splits one record starting at `pos`, pushing each field's start and end to `spans`. A field
-/// is a span of the block itself unless its quotes had to be undone (an escaped quote, text after
-/// the closing quote): then it is written to `extra`, its span indexes `extra`, and its place in
-/// `spans` is noted in `moved`. Returns where the next record starts and counts the line breaks
-/// consumed. A text of many records is split with one [`Splitter`] instead.
-fn split_record(b: &[u8], pos: usize, delimiter: u8, out: &mut Fields, lines: &mut u64) -> usize {
-    Splitter::new(delimiter).split(b, pos, out, lines)
-}
-
-/// Splits the records of one text in turn, as [`split_record`] does. Nearly every record has no
-/// quote before its line break: one pass sixty-four bytes at a time finds its delimiters and its
-/// end together, each one a set bit, so the loop runs once per field rather than once per byte.
-/// The bits left when a record ends are the next record's, so the text is scanned once, not
-/// once more from each record's start. A quote sends the record to the general splitter.
+/// Splits the records of one text in turn. Nearly every record has no quote before its line
+/// break: one pass sixty-four bytes at a time finds its delimiters and its end together, each
+/// one a set bit, so the loop runs once per field rather than once per byte. The bits left when
+/// a record ends are the next record's, so the text is scanned once, not once more from each
+/// record's start. A quote sends the record to the general splitter.
 struct Splitter {
     find: Scanner,
     delimiter: u8,
@@ -346,6 +337,11 @@ impl Splitter {
         };
     }
 
+    /// Splits the record starting at `pos`, pushing each field's start and end to `spans`. A
+    /// field is a span of the text itself unless its quotes had to be undone (an escaped quote,
+    /// text after the closing quote): then it is written to `extra`, its span indexes `extra`,
+    /// and its place in `spans` is noted in `moved`. Returns where the next record starts and
+    /// counts the line breaks consumed.
     fn split(&mut self, b: &[u8], pos: usize, out: &mut Fields, lines: &mut u64) -> usize {
         let mark = out.spans.len();
         // The window held is of this text; the bits before `pos` belong to records already read.
@@ -400,7 +396,7 @@ fn without_cr(b: &[u8], start: usize, end: usize) -> usize {
     }
 }
 
-/// [`split_record`] for any record, quoted fields included.
+/// [`Splitter::split`] for any record, quoted fields included.
 fn split_fields(b: &[u8], mut pos: usize, delimiter: u8, out: &mut Fields, lines: &mut u64) -> usize {
     let n = b.len();
     loop {
@@ -786,7 +782,7 @@ pub fn open<'a>(
     let consumed = if blocks.buf.iter().all(|&c| c == b'\n' || c == b'\r') {
         blocks.buf.len()
     } else {
-        split_record(&blocks.buf, 0, delimiter, &mut out, &mut lines)
+        Splitter::new(delimiter).split(&blocks.buf, 0, &mut out, &mut lines)
     };
     let mut headers = Vec::with_capacity(out.len());
     for i in 0..out.len() {
