@@ -473,9 +473,14 @@ impl Records {
     /// Adds a record carrying `nodes`; returns its index. A record may carry no identifier.
     pub fn add(&mut self, nodes: &[u32]) -> u32 {
         let idx = self.offsets.len() as u32 - 1;
-        for &n in nodes {
-            if !self.members[self.offsets[idx as usize] as usize..].contains(&n) {
-                self.members.push(n);
+        // Most records (a visit, an order) carry one identifier: nothing to compare it with.
+        if let [n] = nodes {
+            self.members.push(*n);
+        } else {
+            for &n in nodes {
+                if !self.members[self.offsets[idx as usize] as usize..].contains(&n) {
+                    self.members.push(n);
+                }
             }
         }
         self.offsets.push(self.members.len() as u32);

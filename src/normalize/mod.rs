@@ -289,6 +289,9 @@ struct Rows<'b> {
     text: &'b str,
     spans: &'b [[u32; 2]],
     width: usize,
+    /// Bit `f` is set for a field with no value on any row of the batch (a column the file
+    /// lacks, a placeholder constant): identifier fields such as these are passed over whole.
+    empty: u64,
     /// A Parquet piece's first row in its columns.
     first: usize,
     ix: &'b Ix,
@@ -321,8 +324,16 @@ impl<'b> Rows<'b> {
                 FieldSrc::Constant(v) => Cell::Fixed(value::clean(Some(v.as_str()))),
                 FieldSrc::Absent => Cell::Fixed(None),
             })
-            .collect();
-        Rows { cells, text: &batch.text, spans: &batch.spans, width: batch.width(), first: batch.first, ix: &fields.ix }
+            .collect::<Vec<_>>();
+        let empty = cells.iter().take(64).enumerate().fold(0, |m, (f, c)| if matches!(c, Cell::Fixed(None)) { m | 1 << f } else { m });
+        Rows { cells, text: &batch.text, spans: &batch.spans, width: batch.width(), empty, first: batch.first, ix: &fields.ix }
+    }
+
+    /// Whether field `f` has no value on any row of the batch (including a field the file's
+    /// kind does not have).
+    #[inline(always)]
+    fn empty(&self, f: usize) -> bool {
+        f >= self.cells.len() || f < 64 && self.empty >> f & 1 == 1
     }
 
     /// The cleaned value of field `f` in row `row` (placeholders are `None`). Inlined into each
@@ -1045,8 +1056,14 @@ impl<'c> Normalizer<'c> {
         r
     }
 
+    // Inlined, with the fields a batch lacks passed over before any look-up: most files fill
+    // one or two of the identifier fields a row can carry, and a visit reads three.
+    #[inline(always)]
     fn push_ids(&mut self, f: &Rows, row: usize, list: &[(usize, IdKind)]) {
         for &(field, kind) in list {
+            if f.empty(field) {
+                continue;
+            }
             if let Some(node) = self.ident(kind, f.get(field, row)) {
                 self.nodes.push(node);
             }

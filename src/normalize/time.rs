@@ -69,8 +69,7 @@ impl TimeParser {
     #[inline]
     fn known_day(&self, b: &[u8]) -> Option<i64> {
         let midnight = *self.days.get(&day_key(b)?)?;
-        let (h, m, s) = (two(b, 11)?, two(b, 14)?, seconds(b)?);
-        (h < 24 && m < 60 && s < 60).then(|| midnight + (h * 3600 + m * 60 + s) as i64)
+        Some(midnight + time_of_day(b)? as i64)
     }
 
     fn parse_with_format(&mut self, s: &str, fmt: &str) -> Result<i64, String> {
@@ -210,6 +209,26 @@ fn day_key(b: &[u8]) -> Option<u128> {
     let mut k = [0u8; 16];
     k[..10].copy_from_slice(&b[..10]);
     Some(u128::from_le_bytes(k))
+}
+
+/// The seconds since midnight of a timestamp of [`common`]'s shape; `None` unless it is a time
+/// of day. With seconds (nearly every export), the eight bytes of `HH:MM:SS` are checked as one
+/// word: each digit minus `0` leaves a byte of 0 to 9, whose high half is 0 even with 6 added,
+/// and the colons (checked by the shape) leave 0.
+#[inline]
+fn time_of_day(b: &[u8]) -> Option<u32> {
+    let (h, m, s) = match b.get(11..19) {
+        Some(&[h1, h0, c1, m1, m0, c0, s1, s0]) if b.len() == 19 => {
+            let w = u64::from_le_bytes([h1, h0, c1, m1, m0, c0, s1, s0]) ^ 0x3030_3a30_303a_3030;
+            if (w | w.wrapping_add(0x0606_0606_0606_0606)) & 0xf0f0_f0f0_f0f0_f0f0 != 0 {
+                return None;
+            }
+            let d = w.to_le_bytes().map(u32::from);
+            (d[0] * 10 + d[1], d[3] * 10 + d[4], d[6] * 10 + d[7])
+        }
+        _ => (two(b, 11)?, two(b, 14)?, seconds(b)?),
+    };
+    (h < 24 && m < 60 && s < 60).then_some(h * 3600 + m * 60 + s)
 }
 
 /// The two digits at `i` as a number.
@@ -379,6 +398,27 @@ mod tests {
             }
         }
         assert!(seen.days.len() >= 3, "days of one offset are kept: {:?}", seen.days.len());
+    }
+
+    proptest::proptest! {
+        // Times of day checked a word at a time must be read as digit by digit: a valid time
+        // with one of its digits, or none, replaced by a byte just outside the digits (`/`, `:`,
+        // `@`) or another.
+        #[test]
+        fn a_time_of_day_reads_the_same_on_a_day_already_read(
+            (h, m, s) in (0..25u32, 0..61u32, 0..61u32),
+            at in proptest::sample::select(vec![0usize, 1, 3, 4, 6, 7]),
+            with in proptest::sample::select(vec![None, Some('/'), Some(':'), Some('@'), Some('a'), Some(' ')]),
+        ) {
+            let mut t: Vec<char> = format!("{h:02}:{m:02}:{s:02}").chars().collect();
+            if let Some(c) = with {
+                t[at] = c;
+            }
+            let s = format!("31.10.2026 {}", t.into_iter().collect::<String>());
+            let mut seen = TimeParser::new(chrono_tz::Europe::Moscow, None);
+            proptest::prop_assert!(seen.parse("31.10.2026 12:00:00").is_ok());
+            proptest::prop_assert_eq!(seen.parse(&s), TimeParser::new(chrono_tz::Europe::Moscow, None).parse(&s), "{}", s);
+        }
     }
 
     #[test]
