@@ -213,8 +213,9 @@ fn day_key(b: &[u8]) -> Option<u128> {
 
 /// The seconds since midnight of a timestamp of [`common`]'s shape; `None` unless it is a time
 /// of day. With seconds (nearly every export), the eight bytes of `HH:MM:SS` are checked as one
-/// word: each digit minus `0` leaves a byte of 0 to 9, whose high half is 0 even with 6 added,
-/// and the colons (checked by the shape) leave 0.
+/// word, XORed with `0` in every digit's place and `:` in each colon's: a digit leaves a byte of
+/// 0 to 9, whose high half is 0 even with 6 added, a colon (checked by the shape) leaves 0, and
+/// any other byte leaves a high half that is not 0, as it is or once 6 is added.
 #[inline]
 fn time_of_day(b: &[u8]) -> Option<u32> {
     let (h, m, s) = match b.get(11..19) {
